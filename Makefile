@@ -1,0 +1,30 @@
+# Two commands: `make eval` and `make test`. Both set up .venv on first use.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: eval test lint bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $(STAMP)
+
+eval: $(STAMP)
+	$(BIN)/evalharness eval
+
+# pytest exits 5 when it collects nothing: that is a broken setup, not a pass.
+test: $(STAMP)
+	$(BIN)/python -m pytest; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
+
+lint: $(STAMP)
+	$(BIN)/ruff check evalharness tests benchmarks
+	$(BIN)/ruff format --check evalharness tests benchmarks
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_align.py
+
+clean:
+	rm -rf $(VENV)

@@ -1,0 +1,1 @@
+"""Stage 1: documents -> aligned, versioned test sets."""

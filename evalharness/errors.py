@@ -1,0 +1,13 @@
+"""User-facing errors: one line, naming the file and the problem, exit code 2."""
+
+from __future__ import annotations
+
+
+class UserError(Exception):
+    """Bad input from the user; the CLI prints it on one line and exits with 2."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, path: object | None = None) -> None:
+        self.path = None if path is None else str(path)
+        super().__init__(f"{self.path}: {message}" if self.path else message)
