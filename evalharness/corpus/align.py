@@ -1,9 +1,12 @@
-"""Sentence alignment: Vecalign's dynamic program over multilingual embeddings, plus a
-per-bead confidence that also weighs number anchors and length.
+"""Sentence alignment: a Vecalign-style dynamic program over multilingual sentence
+embeddings, and a per-bead confidence that also weighs number anchors and length.
 
-The core works on plain lists and arrays so it can be tested without files.
-Overlap embeddings (two or three consecutive sentences) encode the joined text, as
-Vecalign does.
+The core works on plain lists and arrays, so it is testable without files or models:
+  1. overlap embeddings: every run of 1..k consecutive sentences, joined and encoded;
+  2. bead gains: cosine of the two sides minus each side's mean cosine to the other
+     document (Vecalign's normalisation against hub sentences), scaled by size;
+  3. a dynamic program picking the best monotone path of 1-1, 1-n, n-1, 1-0 and 0-1 beads;
+  4. confidences for the chosen beads.
 """
 
 from __future__ import annotations
@@ -17,14 +20,16 @@ import numpy as np
 
 from evalharness.corpus.embed import Encoder
 
+Path = list[tuple[tuple[int, ...], tuple[int, ...]]]
+
 
 @dataclass(frozen=True)
 class AlignSettings:
     """Every knob that changes an alignment; recorded in the test-set manifest."""
 
-    max_overlap: int = 2  # beads up to 1-2 / 2-1 (with 3: 1-3, 2-2, 3-1 too)
-    del_percentile_frac: float = 0.2  # Vecalign's deletion penalty knob
-    seed: int = 0
+    max_overlap: int = 2  # beads up to 1-2 / 2-1 (3 adds 1-3 and 3-1)
+    skip_gain: float = 0.02  # gain of leaving one sentence unaligned (1-0 / 0-1)
+    merge_penalty: float = 0.03  # per sentence beyond 1-1, against greedy merging
     min_confidence: float = 0.5  # tau: a bead below this is not trusted as parallel
     min_parallel_share: float = 0.5  # share of trusted beads for a document pair to count as parallel
 
@@ -48,44 +53,63 @@ class Bead:
 
 
 def overlap_texts(sentences: Sequence[str], k: int) -> list[str]:
-    """Entry i joins sentences i-k+1..i; the first k-1 entries (front padding) are never chosen."""
+    """Entry i joins sentences i-k+1..i (the first k-1 entries are shorter and never used)."""
     return [" ".join(sentences[max(0, i - k + 1) : i + 1]) for i in range(len(sentences))]
 
 
 def overlap_embeddings(sentences: Sequence[str], encoder: Encoder, max_overlap: int) -> np.ndarray:
-    """(max_overlap, n, dim), each joined text encoded as Vecalign does (a summed embedding
-    is cheaper but lets a 1-2 bead swallow its neighbour's sentence)."""
+    """(max_overlap, n, dim). Joined texts are encoded, as Vecalign does: a summed embedding
+    is cheaper but lets a 1-2 bead swallow its neighbour's sentence."""
     return np.stack([encoder.encode(overlap_texts(sentences, k)) for k in range(1, max_overlap + 1)])
 
 
-def alignment_path(
-    src_vecs: np.ndarray, tgt_vecs: np.ndarray, settings: AlignSettings
-) -> list[tuple[tuple[int, ...], tuple[int, ...]]]:
-    """Vecalign's recursive DP (via sentalign) over overlap embeddings (max_overlap, n, dim)."""
-    n, m = src_vecs.shape[1], tgt_vecs.shape[1]
-    if n == 0 or m == 0:
-        return [((i,), ()) for i in range(n)] + [((), (j,)) for j in range(m)]
-    if n == 1 and m == 1:
-        return [((0,), (0,))]
-    from sentalign.dp_utils import make_alignment_types, vecalign
+def bead_types(max_overlap: int) -> list[tuple[int, int]]:
+    return [(1, 1)] + [t for k in range(2, max_overlap + 1) for t in ((1, k), (k, 1))]
 
-    types = make_alignment_types(settings.max_overlap + 1)
-    state = np.random.get_state()
-    np.random.seed(settings.seed)  # vecalign samples with the global RNG
-    try:
-        stack = vecalign(
-            vecs0=src_vecs.copy(),
-            vecs1=tgt_vecs.copy(),
-            final_alignment_types=types,
-            del_percentile_frac=settings.del_percentile_frac,
-            width_over2=math.ceil(settings.max_overlap / 2) + 5,
-            max_size_full_dp=300,
-            costs_sample_size=20_000,
-            num_samps_for_norm=100,
-        )
-    finally:
-        np.random.set_state(state)
-    return [(tuple(a), tuple(b)) for a, b in stack[0]["final_alignments"]]
+
+def bead_gains(src_emb: np.ndarray, tgt_emb: np.ndarray, settings: AlignSettings) -> dict:
+    """gain[(a, b)][i, j]: value of a bead whose a source sentences end at i and b target at j."""
+    base_src = (src_emb @ tgt_emb[0].T).mean(axis=2)  # (k, n): mean cosine to the other side
+    base_tgt = (tgt_emb @ src_emb[0].T).mean(axis=2)  # (k, m)
+    gains = {}
+    for a, b in bead_types(settings.max_overlap):
+        sim = src_emb[a - 1] @ tgt_emb[b - 1].T
+        margin = sim - (base_src[a - 1][:, None] + base_tgt[b - 1][None, :]) / 2
+        gains[a, b] = margin * (a + b) - settings.merge_penalty * (a + b - 2)
+    return gains
+
+
+def best_path(gains: dict, n: int, m: int, skip: float) -> Path:
+    """Maximise the summed gain over monotone paths; row by row, vectorised over columns."""
+    moves = [(1, 0), (0, 1), *gains]
+    neg = -1e9
+    score = np.full((n + 1, m + 1), neg)
+    back = np.zeros((n + 1, m + 1), dtype=np.int8)
+    cols = np.arange(m + 1)
+    score[0] = skip * cols
+    back[0, 1:] = 1
+    for i in range(1, n + 1):
+        best = score[i - 1] + skip  # 1-0: source sentence i-1 unaligned
+        arg = np.zeros(m + 1, dtype=np.int8)
+        for t, (a, b) in enumerate(moves[2:], start=2):
+            if a > i:
+                continue
+            cand = np.full(m + 1, neg)
+            cand[b:] = score[i - a, : m + 1 - b] + gains[a, b][i - 1, b - 1 :]
+            better = cand > best
+            best[better], arg[better] = cand[better], t
+        # 0-1 runs within the row: score[j] = max(best[j], score[j-1] + skip), as a prefix max
+        chained = np.maximum.accumulate(best - skip * cols) + skip * cols
+        insert = chained > best + 1e-12
+        score[i] = np.where(insert, chained, best)
+        back[i] = np.where(insert, 1, arg)
+    path: Path = []
+    i, j = n, m
+    while i or j:
+        a, b = moves[back[i, j]]
+        path.append((tuple(range(i - a, i)), tuple(range(j - b, j))))
+        i, j = i - a, j - b
+    return path[::-1]
 
 
 # ---------------------------------------------------------------- confidence
@@ -110,27 +134,24 @@ def _sigmoid(z: float) -> float:
     return 1.0 / (1.0 + math.exp(-z))
 
 
-# Hand-calibrated on the seeds (sv/hi/en Hoa Lu vs the unrelated en article) and on
-# benchmarks/bench_align.py; see the test-set README for the reasoning.
-_W_COSINE = 0.5 / 0.01  # per 0.01 of cosine above the pivot
+# Hand-calibrated on the seeds (sv/hi and the test English version of the Hoa Lu article
+# against the unrelated English article) and checked by benchmarks/bench_align.py.
+_W_COSINE = 50.0  # per unit of cosine above the pivot
 _COSINE_PIVOT = 0.86
-_W_MARGIN = 0.5 / 0.01  # per 0.01 that the bead beats its best competitor
+_W_MARGIN = 50.0  # per unit that the bead beats its best competing sentence
 _W_NUMBERS = 1.5
 _W_LENGTH = 3.0  # per unit of |log length ratio| away from the document's typical ratio
 
 
-def bead_confidences(
-    path: Sequence[tuple[tuple[int, ...], tuple[int, ...]]],
-    src: Sequence[str],
-    tgt: Sequence[str],
-    encoder: Encoder,
-) -> list[Bead]:
+def bead_confidences(path: Path, src: Sequence[str], tgt: Sequence[str], encoder: Encoder) -> list[Bead]:
     """Confidence that a bead's sentences translate each other: cosine of the joined texts, how
     far it beats the best competing sentence, number anchors, and length against the
-    document's typical ratio."""
+    document's typical ratio. Unaligned sentences (1-0, 0-1) get 0."""
     src_vecs, tgt_vecs = encoder.encode(list(src)), encoder.encode(list(tgt))
     pairs = [(a, b) for a, b in path if a and b]
-    ratios = [math.log(max(1, sum(len(tgt[j]) for j in b)) / max(1, sum(len(src[i]) for i in a))) for a, b in pairs]
+    ratios = [
+        math.log(max(1, sum(len(tgt[j]) for j in b)) / max(1, sum(len(src[i]) for i in a))) for a, b in pairs
+    ]
     typical_ratio = float(np.median(ratios)) if ratios else 0.0
     beads = []
     for a, b in path:
@@ -164,9 +185,11 @@ def align_sentences(
     """Align two sentence lists; beads cover every sentence exactly once, in order."""
     settings = settings or AlignSettings()
     if not src or not tgt:
-        path = alignment_path(np.zeros((1, len(src), 1)), np.zeros((1, len(tgt), 1)), settings)
-        return [Bead(a, b, 0.0) for a, b in path]
-    src_vecs = overlap_embeddings(src, encoder, settings.max_overlap)
-    tgt_vecs = overlap_embeddings(tgt, encoder, settings.max_overlap)
-    path = alignment_path(src_vecs, tgt_vecs, settings)
+        return [Bead((i,), (), 0.0) for i in range(len(src))] + [Bead((), (j,), 0.0) for j in range(len(tgt))]
+    gains = bead_gains(
+        overlap_embeddings(src, encoder, settings.max_overlap),
+        overlap_embeddings(tgt, encoder, settings.max_overlap),
+        settings,
+    )
+    path = best_path(gains, len(src), len(tgt), settings.skip_gain)
     return bead_confidences(path, src, tgt, encoder)

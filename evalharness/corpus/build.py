@@ -72,7 +72,15 @@ def _prepare(docs: list[Document], specs: Sequence[DocSpec]) -> list[_Side]:
                 sentences.append(sent)
                 lines.append(ln.number)
         sides.append(
-            _Side(clean, lang, "given" if spec.lang else "detected", guess.lang, guess.confidence, sentences, lines)
+            _Side(
+                clean,
+                lang,
+                "given" if spec.lang else "detected",
+                guess.lang,
+                guess.confidence,
+                sentences,
+                lines,
+            )
         )
     seen: dict[str, str] = {}
     for side in sides:
@@ -91,8 +99,14 @@ def _check_pair(a: _Side, b: _Side, beads: list[Bead], settings: AlignSettings) 
     parallel = bool(beads) and confident / len(beads) >= settings.min_parallel_share
     verdict = "is parallel to" if parallel else "is not parallel to"
     return PairCheck(
-        src_file=a.file, src_lang=a.lang, tgt_file=b.file, tgt_lang=b.lang,
-        beads=len(beads), confident=confident, threshold=settings.min_confidence, parallel=parallel,
+        src_file=a.file,
+        src_lang=a.lang,
+        tgt_file=b.file,
+        tgt_lang=b.lang,
+        beads=len(beads),
+        confident=confident,
+        threshold=settings.min_confidence,
+        parallel=parallel,
         message=(
             f"{b.file} ({b.lang}) {verdict} {a.file} ({a.lang}): {confident} of {len(beads)} "
             f"segments aligned with confidence >= {settings.min_confidence}"
@@ -165,9 +179,7 @@ def build_testset(
 
     segments, excluded = _join_through_pivot(sides, p, members, pair_beads, settings, encoder)
     langs = [sides[k].lang for k in members]
-    pair_counts = {
-        f"{a}-{b}": sum(s.has(a, b) for s in segments) for a, b in combinations(langs, 2)
-    }
+    pair_counts = {f"{a}-{b}": sum(s.has(a, b) for s in segments) for a, b in combinations(langs, 2)}
     manifest = Manifest(
         name=name,
         version=content_version(segments),
@@ -178,10 +190,17 @@ def build_testset(
         pair_counts=pair_counts,
         documents=[
             DocumentInfo(
-                file=s.file, sha256=s.clean.doc.sha256, lang=s.lang, lang_source=s.info_lang_source,
-                lang_detected=s.guess_lang, lang_confidence=s.guess_conf,
-                lines=len(s.clean.doc.lines), content_lines=len(s.clean.kept),
-                sentences=len(s.sentences), segmenter=segmenter_for(s.lang), in_testset=k in members,
+                file=s.file,
+                sha256=s.clean.doc.sha256,
+                lang=s.lang,
+                lang_source=s.info_lang_source,
+                lang_detected=s.guess_lang,
+                lang_confidence=s.guess_conf,
+                lines=len(s.clean.doc.lines),
+                content_lines=len(s.clean.kept),
+                sentences=len(s.sentences),
+                segmenter=segmenter_for(s.lang),
+                in_testset=k in members,
             )
             for k, s in enumerate(sides)
         ],
@@ -230,7 +249,11 @@ def _join_through_pivot(
             if tgt_idx and covered == gset and conf >= settings.min_confidence:
                 draft[k] = (tgt_idx, conf)
             elif tgt_idx:
-                why = "low alignment confidence" if conf < settings.min_confidence else "only part of the pivot segment has a counterpart"
+                why = (
+                    "low alignment confidence"
+                    if conf < settings.min_confidence
+                    else "only part of the pivot segment has a counterpart"
+                )
                 excluded.append(_excluded(side, tgt_idx, f"{why} ({conf:.2f} vs {piv.lang})"))
         drafts.append(draft)
     for k, beads in oriented.items():  # sentences with no pivot counterpart (0-1 beads)
@@ -248,10 +271,15 @@ def _join_through_pivot(
         segments.append(
             Segment(
                 id=f"s{n:04d}",
-                text={sides[k].lang: " ".join(sides[k].sentences[i] for i in idx) for k, (idx, _) in sorted(draft.items())},
+                text={
+                    sides[k].lang: " ".join(sides[k].sentences[i] for i in idx)
+                    for k, (idx, _) in sorted(draft.items())
+                },
                 confidence=min(confs.values()),
                 pair_confidence=confs,
-                provenance={sides[k].lang: _provenance(sides[k], idx) for k, (idx, _) in sorted(draft.items())},
+                provenance={
+                    sides[k].lang: _provenance(sides[k], idx) for k, (idx, _) in sorted(draft.items())
+                },
             )
         )
     return segments, excluded

@@ -3,22 +3,37 @@
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from functools import cache
 
 # Abbreviations the Moses list for Swedish lacks but Swedish news uses.
-_SV_EXTRA_ABBREVIATIONS = ("bl.a", "t.ex", "m.m", "d.v.s", "dvs", "s.k", "fr.o.m", "t.o.m", "ca", "nr", "kl", "jfr", "resp", "osv")
+_SV_EXTRA_ABBREVIATIONS = (
+    "bl.a",
+    "t.ex",
+    "m.m",
+    "d.v.s",
+    "dvs",
+    "s.k",
+    "fr.o.m",
+    "t.o.m",
+    "ca",
+    "nr",
+    "kl",
+    "jfr",
+    "resp",
+    "osv",
+)
 _CLOSING_QUOTES = "\"'”’»)"
 _GENERIC_BOUNDARY = re.compile(r"(?<=[.!?।॥。！？])[\"'”’»)]*\s+")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _pysbd(lang: str):
     import pysbd
 
     return pysbd.Segmenter(language=lang, clean=False)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _moses_splitter(lang: str):
     from sentence_splitter import SentenceSplitter
 

@@ -45,9 +45,7 @@ class TestSet:
 def check_name(name: str) -> str:
     """Names become directory names: no separators, no '..', nothing hidden."""
     if not _NAME.match(name) or ".." in name:
-        raise UserError(
-            f"invalid test-set name {name!r}: use letters, digits, '.', '_' or '-' (max 64)"
-        )
+        raise UserError(f"invalid test-set name {name!r}: use letters, digits, '.', '_' or '-' (max 64)")
     return name
 
 

@@ -1,0 +1,175 @@
+"""Command line: parse arguments, call a library function, render the result. Nothing else."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from evalharness.errors import UserError
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="Machine-translation evaluation harness.")
+testset_app = typer.Typer(no_args_is_help=True, help="Build, import, inspect and export test sets.")
+app.add_typer(testset_app, name="testset")
+
+REFERENCES = Path("references")
+SEEDS = Path("seeds")
+RefsOpt = Annotated[Path, typer.Option("--references", help="Where test sets live.")]
+
+
+def _echo(text: str) -> None:
+    typer.echo(text)
+
+
+@app.command()
+def align(
+    src: Path,
+    tgt: Path,
+    src_lang: Annotated[str, typer.Option("--src-lang")],
+    tgt_lang: Annotated[str, typer.Option("--tgt-lang")],
+    presegmented: Annotated[bool, typer.Option("--presegmented", help="Each line is one unit.")] = False,
+    fmt: Annotated[str, typer.Option("--format", help="jsonl or tsv")] = "jsonl",
+) -> None:
+    """Align two files; one bead per output line."""
+    from evalharness.corpus.align_files import align_files
+    from evalharness.corpus.language import check_language
+
+    if fmt not in ("jsonl", "tsv"):
+        raise UserError(f"unknown format {fmt!r} (jsonl or tsv)")
+    rows = align_files(src, tgt, check_language(src_lang, src), check_language(tgt_lang, tgt), presegmented)
+    for row in rows:
+        if fmt == "jsonl":
+            _echo(json.dumps(row, ensure_ascii=False))
+        elif presegmented:
+            _echo(f"{','.join(map(str, row['src']))}\t{','.join(map(str, row['tgt']))}\t{row['score']}")
+        else:
+            _echo(f"{row['src']}\t{row['tgt']}\t{row['score']}")
+
+
+def _build_and_save(docs: list[str], name: str, references: Path, pivot: str | None) -> str:
+    from evalharness.corpus.build import build_testset, parse_doc_arg
+    from evalharness.corpus.store import check_name, save_testset
+    from evalharness.corpus.summary import summarize
+    from evalharness.fileio import ensure_writable_dir
+
+    check_name(name)
+    ensure_writable_dir(references / name)
+    specs = [parse_doc_arg(d) for d in docs]
+    ts = build_testset(specs, name, pivot=pivot)
+    folder, created = save_testset(ts, references)
+    state = "written" if created else "unchanged (same content, same version)"
+    return f"{summarize(ts)}\n\n{folder}: {state}"
+
+
+def _default_docs() -> list[str]:
+    docs = sorted(str(p) for p in SEEDS.glob("*.txt"))
+    if not docs:
+        raise UserError("no documents given and no seeds/*.txt here", SEEDS)
+    return docs
+
+
+@testset_app.command("build")
+def testset_build(
+    docs: Annotated[
+        list[str] | None, typer.Argument(help="Documents; LANG=PATH overrides detection.")
+    ] = None,
+    name: Annotated[str, typer.Option("--name")] = "hoalu",
+    references: RefsOpt = REFERENCES,
+    pivot: Annotated[
+        str | None, typer.Option("--pivot", help="Pivot language for multi-way segments.")
+    ] = None,
+) -> None:
+    """Build an aligned test set from parallel versions of a document."""
+    _echo(_build_and_save(docs or _default_docs(), name, references, pivot))
+
+
+@testset_app.command("import")
+def testset_import(
+    lang: Annotated[list[str], typer.Option("--lang", help="LANG=FILE, one segment per line.")],
+    name: Annotated[str, typer.Option("--name")],
+    references: RefsOpt = REFERENCES,
+) -> None:
+    """Import an already line-parallel test set (FLORES/NTREX style)."""
+    from evalharness.corpus.importer import import_parallel, parse_lang_file
+    from evalharness.corpus.store import check_name, save_testset
+    from evalharness.fileio import ensure_writable_dir
+
+    check_name(name)
+    files = [parse_lang_file(a) for a in lang]
+    ensure_writable_dir(references / name)
+    ts = import_parallel(files, name)
+    folder, created = save_testset(ts, references)
+    _echo(
+        f"{ts.name} @ {ts.version}: {len(ts.segments)} segments, {', '.join(ts.manifest.languages)} -> {folder}"
+        + ("" if created else " (unchanged)")
+    )
+
+
+@testset_app.command("show")
+def testset_show(name: str, references: RefsOpt = REFERENCES) -> None:
+    """Summarise a test set (NAME or NAME@VERSION)."""
+    from evalharness.corpus.store import load_testset
+    from evalharness.corpus.summary import summarize
+
+    _echo(summarize(load_testset(references, name)))
+
+
+@testset_app.command("list")
+def testset_list(references: RefsOpt = REFERENCES) -> None:
+    """List test sets and their latest versions."""
+    from evalharness.corpus.store import list_testsets
+
+    for name, version in list_testsets(references):
+        _echo(f"{name}\t{version}")
+
+
+@testset_app.command("export")
+def testset_export(
+    name: str,
+    out: Annotated[Path, typer.Option("--out", help="Directory to create.")],
+    fmt: Annotated[str, typer.Option("--format")] = "hf",
+    references: RefsOpt = REFERENCES,
+) -> None:
+    """Export to Hugging Face datasets (`datasets.load_from_disk(OUT)`)."""
+    from evalharness.corpus.hf import export_hf
+    from evalharness.corpus.store import load_testset
+
+    if fmt != "hf":
+        raise UserError(f"unknown export format {fmt!r} (supported: hf)")
+    ts = load_testset(references, name)
+    export_hf(ts, out)
+    _echo(f"{ts.name} @ {ts.version}: {len(ts.segments)} segments -> {out} (datasets.load_from_disk)")
+
+
+@app.command("eval")
+def run_eval(references: RefsOpt = REFERENCES) -> None:
+    """The default evaluation (`make eval`): build the seed test set and summarise it."""
+    _echo(_build_and_save(_default_docs(), "hoalu", references, None))
+
+
+def main() -> None:
+    try:
+        app(standalone_mode=False)
+    except UserError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        typer.echo("aborted", err=True)
+        sys.exit(130)
+    except (typer.Exit, SystemExit) as exc:
+        code = getattr(exc, "exit_code", getattr(exc, "code", 0))
+        sys.exit(code)
+    except Exception as exc:  # click usage errors
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(2)
+        raise
+
+
+if __name__ == "__main__":
+    main()

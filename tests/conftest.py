@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SEEDS = ROOT / "seeds"
+SV = SEEDS / "000_46ff231d867e4b0c.txt"
+HI = SEEDS / "001_22db494995b66e38.txt"
+EN_OTHER = SEEDS / "004_83babfd7e11e928a.txt"
+EN_HOALU = ROOT / "tests" / "data" / "hoalu_en.txt"  # written for the tests: same article as SV/HI
+
+
+@pytest.fixture(scope="session")
+def encoder():
+    from evalharness.corpus.embed import default_encoder
+
+    return default_encoder()
+
+
+@pytest.fixture(scope="session")
+def seed_testset(encoder):
+    from evalharness.corpus.build import DocSpec, build_testset
+
+    return build_testset([DocSpec(SV), DocSpec(HI), DocSpec(EN_OTHER)], "hoalu", encoder=encoder)
+
+
+@pytest.fixture(scope="session")
+def three_way_testset(encoder):
+    from evalharness.corpus.build import DocSpec, build_testset
+
+    return build_testset([DocSpec(SV), DocSpec(HI), DocSpec(EN_HOALU)], "hoalu3", encoder=encoder)
+
+
+@pytest.fixture
+def seeds_copy(tmp_path: Path) -> Path:
+    out = tmp_path / "docs"
+    out.mkdir()
+    for p in (SV, HI, EN_OTHER):
+        shutil.copy(p, out / p.name)
+    return out
+
+
+def content_lines(path: Path) -> list[str]:
+    """The ten article lines of a seed (everything before the byline, blank lines skipped)."""
+    lines = [ln for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip()]
+    return lines[:10]
