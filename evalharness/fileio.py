@@ -23,10 +23,14 @@ def dumps_jsonl(rows: Iterable[Any]) -> str:
 
 
 def ensure_writable_dir(path: Path) -> None:
-    """Fail before any work starts when `path` cannot hold our output."""
+    """Fail before any work starts when `path` could not hold our output; creates nothing."""
+    probe_dir = path
+    while not probe_dir.exists() and probe_dir != probe_dir.parent:
+        probe_dir = probe_dir.parent
     try:
-        path.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(prefix=".probe-", dir=path)
+        if not probe_dir.is_dir():
+            raise NotADirectoryError(20, f"{probe_dir} is not a directory")
+        fd, probe = tempfile.mkstemp(prefix=".probe-", dir=probe_dir)
         os.close(fd)
         os.unlink(probe)
     except OSError as exc:

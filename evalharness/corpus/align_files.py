@@ -26,17 +26,23 @@ def _units(path: Path, lang: str, presegmented: bool) -> tuple[list[str], list[i
 
 
 def _with_blank_lines(
-    beads: list[Bead], src_lines: int, tgt_lines: int, src_used: set[int], tgt_used: set[int]
+    beads: list[Bead], n_src: int, n_tgt: int, src_used: set[int], tgt_used: set[int]
 ) -> Iterator[tuple[list[int], list[int], float]]:
-    """Blank lines become 1-0 / 0-1 beads in order, so the output covers every line once."""
-    src_blank = [i for i in range(src_lines) if i not in src_used]
-    tgt_blank = [j for j in range(tgt_lines) if j not in tgt_used]
+    """Cover blank lines too: one inside a bead's span joins that bead; any other becomes a
+    1-0 / 0-1 bead in its place, so the output covers every line once, in order."""
+    src_blank = sorted(set(range(n_src)) - src_used)
+    tgt_blank = sorted(set(range(n_tgt)) - tgt_used)
     for bead in beads:
-        while src_blank and bead.src and src_blank[0] < bead.src[0]:
+        src, tgt = list(bead.src), list(bead.tgt)
+        while src and src_blank and src_blank[0] < src[0]:
             yield [src_blank.pop(0)], [], 0.0
-        while tgt_blank and bead.tgt and tgt_blank[0] < bead.tgt[0]:
+        while tgt and tgt_blank and tgt_blank[0] < tgt[0]:
             yield [], [tgt_blank.pop(0)], 0.0
-        yield list(bead.src), list(bead.tgt), bead.confidence
+        while src and src_blank and src_blank[0] < src[-1]:
+            src.append(src_blank.pop(0))
+        while tgt and tgt_blank and tgt_blank[0] < tgt[-1]:
+            tgt.append(tgt_blank.pop(0))
+        yield sorted(src), sorted(tgt), bead.confidence
     for i in src_blank:
         yield [i], [], 0.0
     for j in tgt_blank:

@@ -22,6 +22,8 @@ COUNTER = re.compile(r"^[^\d()]{1,30}\(\d+\)$")  # "Comment (0)", "Kommentar (0)
 DATE = re.compile(r"(?<!\d)(\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}|\d{4}-\d{2}-\d{2})(?!\d)")
 # A run of this many dropped non-blank lines separates the article from page furniture.
 BLOCK_GAP = 3
+# Longer lines shared by two documents are content (an untranslated sentence), not template.
+TEMPLATE_WORDS = 12
 NEAR_DUPLICATE = 90  # rapidfuzz ratio above which two lines are the same title
 
 
@@ -48,7 +50,7 @@ def _line_reason(text: str, repeats_here: int, in_other_docs: bool, seen_long: l
         return "counter line (comments/likes)"
     if DATE.search(text) and len(words) <= 6:
         return "date line"
-    if in_other_docs:
+    if in_other_docs and len(words) <= TEMPLATE_WORDS:
         return "line repeated across documents (byline, footer or site template)"
     if repeats_here > 1:
         return "line repeated within the document"
