@@ -49,7 +49,10 @@ def align(
             _echo(f"{row['src']}\t{row['tgt']}\t{row['score']}")
 
 
-def _build_and_save(docs: list[str], name: str, references: Path, pivot: str | None) -> str:
+def _build_and_save(
+    docs: list[str], name: str, references: Path, pivot: str | None, min_confidence: float = 0.5
+) -> str:
+    from evalharness.corpus.align import AlignSettings
     from evalharness.corpus.build import build_testset, parse_doc_arg
     from evalharness.corpus.store import check_name, save_testset
     from evalharness.corpus.summary import summarize
@@ -58,7 +61,9 @@ def _build_and_save(docs: list[str], name: str, references: Path, pivot: str | N
     check_name(name)
     ensure_writable_dir(references / name)
     specs = [parse_doc_arg(d) for d in docs]
-    ts = build_testset(specs, name, pivot=pivot)
+    if not 0.0 <= min_confidence <= 1.0:
+        raise UserError(f"--min-confidence must be between 0 and 1, got {min_confidence}")
+    ts = build_testset(specs, name, AlignSettings(min_confidence=min_confidence), pivot=pivot)
     folder, created = save_testset(ts, references)
     state = "written" if created else "unchanged (same content, same version)"
     return f"{summarize(ts)}\n\n{folder}: {state}"
@@ -102,10 +107,9 @@ def testset_import(
     ensure_writable_dir(references / name)
     ts = import_parallel(files, name)
     folder, created = save_testset(ts, references)
-    _echo(
-        f"{ts.name} @ {ts.version}: {len(ts.segments)} segments, {', '.join(ts.manifest.languages)} -> {folder}"
-        + ("" if created else " (unchanged)")
-    )
+    langs = ", ".join(ts.manifest.languages)
+    state = "" if created else " (unchanged)"
+    _echo(f"{ts.name} @ {ts.version}: {len(ts.segments)} segments, {langs} -> {folder}{state}")
 
 
 @testset_app.command("show")

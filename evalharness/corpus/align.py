@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from evalharness.corpus.embed import Encoder
+from evalharness.corpus.embed import Encoder, unit_rows
 
 Path = list[tuple[tuple[int, ...], tuple[int, ...]]]
 
@@ -28,8 +28,8 @@ class AlignSettings:
     """Every knob that changes an alignment; recorded in the test-set manifest."""
 
     max_overlap: int = 2  # beads up to 1-2 / 2-1 (3 adds 1-3 and 3-1)
-    skip_gain: float = 0.02  # gain of leaving one sentence unaligned (1-0 / 0-1)
-    merge_penalty: float = 0.03  # per sentence beyond 1-1, against greedy merging
+    skip_gain: float = 0.03  # gain of leaving one sentence unaligned (1-0 / 0-1)
+    merge_penalty: float = 0.02  # per sentence beyond 1-1, against greedy merging
     min_confidence: float = 0.5  # tau: a bead below this is not trusted as parallel
     min_parallel_share: float = 0.5  # share of trusted beads for a document pair to count as parallel
 
@@ -57,10 +57,42 @@ def overlap_texts(sentences: Sequence[str], k: int) -> list[str]:
     return [" ".join(sentences[max(0, i - k + 1) : i + 1]) for i in range(len(sentences))]
 
 
-def overlap_embeddings(sentences: Sequence[str], encoder: Encoder, max_overlap: int) -> np.ndarray:
-    """(max_overlap, n, dim). Joined texts are encoded, as Vecalign does: a summed embedding
-    is cheaper but lets a 1-2 bead swallow its neighbour's sentence."""
-    return np.stack([encoder.encode(overlap_texts(sentences, k)) for k in range(1, max_overlap + 1)])
+class OverlapEmbeddings:
+    """(max_overlap, n, dim) embeddings of every run of 1..k sentences ending at each index.
+
+    Runs start as the normalised sum of their sentences' embeddings (no encoding), which is
+    cheap but lets a 1-2 bead swallow a neighbour's sentence. `make_exact` replaces chosen
+    runs by the embedding of their joined text, as Vecalign computes all of them; the aligner
+    does that only where the path could merge, so the encoder sees each text about once.
+    """
+
+    def __init__(self, sentences: Sequence[str], encoder: Encoder, max_overlap: int) -> None:
+        self.sentences, self.encoder = list(sentences), encoder
+        singles = encoder.encode(self.sentences)
+        n, dim = singles.shape
+        csum = np.concatenate([np.zeros((1, dim), np.float32), np.cumsum(singles, axis=0)])
+        self.vecs = np.stack(
+            [
+                unit_rows(csum[1:] - csum[np.maximum(0, np.arange(n) - k + 1)])
+                for k in range(1, max_overlap + 1)
+            ]
+        )
+        self.exact = {(1, i) for i in range(n)}
+
+    def make_exact(self, runs: set[tuple[int, int]]) -> bool:
+        """Encode the joined text of runs (k, end index); False when all were exact already."""
+        todo = sorted(
+            r
+            for r in runs - self.exact
+            if 1 <= r[0] <= len(self.vecs) and r[0] - 1 <= r[1] < len(self.sentences)
+        )
+        if not todo:
+            return False
+        texts = [" ".join(self.sentences[end - k + 1 : end + 1]) for k, end in todo]
+        for (k, end), vec in zip(todo, self.encoder.encode(texts), strict=True):
+            self.vecs[k - 1, end] = vec
+        self.exact.update(todo)
+        return True
 
 
 def bead_types(max_overlap: int) -> list[tuple[int, int]]:
@@ -161,11 +193,10 @@ def bead_confidences(path: Path, src: Sequence[str], tgt: Sequence[str], encoder
         src_text, tgt_text = " ".join(src[i] for i in a), " ".join(tgt[j] for j in b)
         u, v = encoder.encode([src_text, tgt_text])
         cosine = float(u @ v)
-        other_tgt = [j for j in range(len(tgt)) if j not in b]
-        other_src = [i for i in range(len(src)) if i not in a]
-        rivals = [float((tgt_vecs[other_tgt] @ u).max())] if other_tgt else []
-        rivals += [float((src_vecs[other_src] @ v).max())] if other_src else []
-        margin = cosine - max(rivals) if rivals else 0.02
+        rival_tgt, rival_src = tgt_vecs @ u, src_vecs @ v
+        rival_tgt[list(b)] = rival_src[list(a)] = -np.inf  # rivals are the sentences outside the bead
+        rival = max(rival_tgt.max(), rival_src.max())
+        margin = cosine - float(rival) if np.isfinite(rival) else 0.02
         numbers = number_agreement(src_text, tgt_text)
         length = abs(math.log(max(1, len(tgt_text)) / max(1, len(src_text))) - typical_ratio)
         z = (
@@ -179,6 +210,21 @@ def bead_confidences(path: Path, src: Sequence[str], tgt: Sequence[str], encoder
     return beads
 
 
+def _runs_to_check(path: Path, max_overlap: int) -> tuple[set, set]:
+    """Runs whose exact embedding could change the path: every multi-sentence bead chosen,
+    and the merges an unaligned sentence could have joined instead."""
+    src_runs: set[tuple[int, int]] = set()
+    tgt_runs: set[tuple[int, int]] = set()
+    for a, b in path:
+        for runs, side in ((src_runs, a), (tgt_runs, b)):
+            if len(side) > 1:
+                runs.add((len(side), side[-1]))
+            elif side and not (a and b):  # unaligned: it may belong in a neighbour's bead
+                i = side[0]
+                runs.update((k, end) for k in range(2, max_overlap + 1) for end in range(i, i + k))
+    return src_runs, tgt_runs
+
+
 def align_sentences(
     src: Sequence[str], tgt: Sequence[str], encoder: Encoder, settings: AlignSettings | None = None
 ) -> list[Bead]:
@@ -186,10 +232,15 @@ def align_sentences(
     settings = settings or AlignSettings()
     if not src or not tgt:
         return [Bead((i,), (), 0.0) for i in range(len(src))] + [Bead((), (j,), 0.0) for j in range(len(tgt))]
-    gains = bead_gains(
-        overlap_embeddings(src, encoder, settings.max_overlap),
-        overlap_embeddings(tgt, encoder, settings.max_overlap),
-        settings,
-    )
-    path = best_path(gains, len(src), len(tgt), settings.skip_gain)
+    src_emb = OverlapEmbeddings(src, encoder, settings.max_overlap)
+    tgt_emb = OverlapEmbeddings(tgt, encoder, settings.max_overlap)
+    while True:
+        path = best_path(
+            bead_gains(src_emb.vecs, tgt_emb.vecs, settings), len(src), len(tgt), settings.skip_gain
+        )
+        src_runs, tgt_runs = _runs_to_check(path, settings.max_overlap)
+        changed_src = src_emb.make_exact(src_runs)
+        changed_tgt = tgt_emb.make_exact(tgt_runs)
+        if not (changed_src or changed_tgt):
+            break
     return bead_confidences(path, src, tgt, encoder)
