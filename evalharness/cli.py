@@ -11,11 +11,19 @@ import typer
 
 from evalharness.errors import UserError
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help="Machine-translation evaluation harness.")
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    help="Machine-translation evaluation harness.",
+)
 testset_app = typer.Typer(no_args_is_help=True, help="Build, import, inspect and export test sets.")
 app.add_typer(testset_app, name="testset")
+fixtures_app = typer.Typer(no_args_is_help=True, help="Build offline test fixtures.")
+app.add_typer(fixtures_app, name="fixtures")
 
 REFERENCES = Path("references")
+CACHE = Path("runs/.cache/translations.sqlite")
 SEEDS = Path("seeds")
 RefsOpt = Annotated[Path, typer.Option("--references", help="Where test sets live.")]
 
@@ -146,6 +154,109 @@ def testset_export(
     ts = load_testset(references, name)
     export_hf(ts, out)
     _echo(f"{ts.name} @ {ts.version}: {len(ts.segments)} segments -> {out} (datasets.load_from_disk)")
+
+
+def parse_pair(pair: str) -> tuple[str, str]:
+    from evalharness.corpus.language import check_language
+
+    src, sep, tgt = pair.partition("-")
+    if not sep or not src or not tgt or src == tgt:
+        raise UserError(f"malformed language pair {pair!r}: expected SRC-TGT such as sv-hi")
+    return check_language(src), check_language(tgt)
+
+
+@app.command()
+def translate(
+    testset: Annotated[str, typer.Option("--testset", help="NAME or NAME@VERSION")],
+    backend: Annotated[str, typer.Option("--backend", help="e.g. passthrough, marian:DIR, file:PATH")],
+    pair: Annotated[str, typer.Option("--pair", help="SRC-TGT, e.g. sv-hi")],
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Hypotheses, one per line (default: stdout).")
+    ] = None,
+    details: Annotated[
+        Path | None, typer.Option("--details", help="JSON lines with flags and pivot text.")
+    ] = None,
+    references: RefsOpt = REFERENCES,
+    cache: Annotated[Path, typer.Option("--cache", help="SQLite translation cache.")] = CACHE,
+    num_beams: Annotated[int | None, typer.Option("--beams")] = None,
+    max_new_tokens: Annotated[int | None, typer.Option("--max-new-tokens")] = None,
+    batch_tokens: Annotated[int | None, typer.Option("--batch-tokens")] = None,
+    device: Annotated[str | None, typer.Option("--device", help="auto, cpu or cuda")] = None,
+    dtype: Annotated[str | None, typer.Option("--dtype", help="float32, float16 or bfloat16")] = None,
+    via: Annotated[str, typer.Option("--via", help="Pivot language(s), comma-separated.")] = "en",
+    chunk_size: Annotated[int, typer.Option("--chunk-size", help="Segments per committed batch.")] = 64,
+) -> None:
+    """Translate a test set's segments with a backend (cached, resumable)."""
+    from evalharness.backends.cache import TranslationCache
+    from evalharness.backends.registry import create_backend
+    from evalharness.backends.runner import translate_segments
+    from evalharness.corpus.store import load_testset
+    from evalharness.fileio import dumps_jsonl, ensure_writable_dir, write_text_atomic
+
+    src, tgt = parse_pair(pair)
+    ts = load_testset(references, testset)
+    segments = ts.pair(src, tgt)
+    if not segments:
+        raise UserError(
+            f"test set {ts.name} has no {src}-{tgt} segments (languages: {', '.join(ts.manifest.languages)})"
+        )
+    for target in (out, details):
+        if target is not None:
+            ensure_writable_dir(target.parent)
+    options = dict(
+        num_beams=num_beams,
+        max_new_tokens=max_new_tokens,
+        batch_tokens=batch_tokens,
+        device=device,
+        dtype=dtype,
+    )
+    if backend.startswith("pivot:"):
+        options["via"] = via
+    engine = create_backend(backend, **options)
+    store = TranslationCache(cache)
+    try:
+        hyps, stats = translate_segments(engine, [s.text[src] for s in segments], src, tgt, store, chunk_size)
+    finally:
+        store.close()
+        engine.close()
+    text = "".join(h.text.replace("\n", " ") + "\n" for h in hyps)
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        write_text_atomic(out, text)
+    if details is not None:
+        rows = [
+            {
+                "id": s.id,
+                "source": s.text[src],
+                "hypothesis": h.text,
+                "flags": list(h.flags),
+                "intermediate": list(h.intermediate),
+            }
+            for s, h in zip(segments, hyps, strict=True)
+        ]
+        write_text_atomic(details, dumps_jsonl(rows))
+    flagged = sum(1 for h in hyps if h.flags)
+    typer.echo(
+        f"{ts.name}@{ts.version} {src}-{tgt} with {backend}: {stats.segments} segments, "
+        f"{stats.from_cache} from cache, {stats.translated} translated, {flagged} flagged, {stats.seconds:.1f}s",
+        err=True,
+    )
+
+
+@fixtures_app.command("tiny-marian")
+def fixtures_tiny_marian(
+    out: Annotated[Path, typer.Option("--out", help="Directory to create.")],
+    src: Annotated[str, typer.Option("--src")] = "sv",
+    tgt: Annotated[str, typer.Option("--tgt")] = "hi",
+    seeds: Annotated[Path, typer.Option("--seeds", help="Text to train the tokenizers on.")] = SEEDS,
+) -> None:
+    """Build a tiny UNTRAINED MarianMT model (real tokenizers, noise output) for offline tests."""
+    from evalharness.backends.fixtures import build_tiny_marian
+    from evalharness.corpus.language import check_language
+
+    path = build_tiny_marian(out, check_language(src), check_language(tgt), seeds)
+    _echo(f"{path}: untrained {src}-{tgt} MarianMT fixture (its output is noise)")
 
 
 @app.command("eval")

@@ -47,3 +47,15 @@ def content_lines(path: Path) -> list[str]:
     """The ten article lines of a seed (everything before the byline, blank lines skipped)."""
     lines = [ln for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip()]
     return lines[:10]
+
+
+@pytest.fixture(scope="session")
+def fixture_models(tmp_path_factory):
+    """Tiny untrained Marian models (real tokenizers and weights files; noise output)."""
+    from evalharness.backends.fixtures import build_tiny_marian
+
+    base = tmp_path_factory.mktemp("models")
+    return {
+        pair: build_tiny_marian(base / pair, *pair.split("-"), seeds=SEEDS)
+        for pair in ("sv-hi", "sv-en", "en-hi")
+    }

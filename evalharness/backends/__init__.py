@@ -1,0 +1,1 @@
+"""Stage 2: test-set segments -> hypotheses, through backends found by name."""

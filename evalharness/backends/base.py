@@ -1,0 +1,66 @@
+"""The backend contract: a batch of source segments in, the same number of hypotheses out,
+in order; and a fingerprint naming exactly what produced them."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from evalharness.versions import library_versions
+
+
+@dataclass(frozen=True)
+class Hypothesis:
+    text: str
+    flags: tuple[str, ...] = ()  # e.g. "truncated", "untrained-fixture"
+    intermediate: tuple[str, ...] = ()  # pivot chains: the text after each inner stage
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """Everything that shapes the output. Equal fingerprints mean comparable outputs."""
+
+    fields: dict = field(default_factory=dict)
+
+    @property
+    def digest(self) -> str:
+        canon = json.dumps(self.fields, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        return hashlib.sha256(canon.encode("utf-8")).hexdigest()[:16]
+
+    def as_dict(self) -> dict:
+        return {"digest": self.digest, **self.fields}
+
+
+class Backend(ABC):
+    """Subclass, implement `translate` and `describe`, and register it by name."""
+
+    kind: str = "backend"
+
+    def prepare(self, sources: Sequence[str], src_lang: str, tgt_lang: str) -> None:
+        """Validate everything before any work starts (models, files, languages). Default: nothing."""
+
+    @abstractmethod
+    def translate(self, segments: Sequence[str], src_lang: str, tgt_lang: str) -> list[str | Hypothesis]:
+        """Translate a batch; return exactly one hypothesis per segment, in order."""
+
+    @abstractmethod
+    def describe(self) -> dict:
+        """What shapes the output, besides the backend kind and library versions."""
+
+    def libraries(self) -> tuple[str, ...]:
+        return ()
+
+    def fingerprint(self) -> Fingerprint:
+        return Fingerprint(
+            {"kind": self.kind, **self.describe(), "libraries": library_versions(*self.libraries())}
+        )
+
+    def close(self) -> None:
+        """Release models or files."""
+
+
+def as_hypothesis(item: str | Hypothesis) -> Hypothesis:
+    return item if isinstance(item, Hypothesis) else Hypothesis(text=str(item))

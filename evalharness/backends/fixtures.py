@@ -1,0 +1,117 @@
+"""A tiny, untrained MarianMT model built offline from the seed text.
+
+It has real SentencePiece tokenizers and the standard Hugging Face layout, so the real
+`from_pretrained` + `generate` path runs in tests and CI without any download. Its output
+is noise: everything it produces is labelled as coming from an untrained fixture.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from pathlib import Path
+
+from evalharness.errors import UserError
+
+FIXTURE_MARKER = "evalharness_untrained_fixture"
+SPECIALS = ["</s>", "<unk>", "<pad>"]  # ids 0, 1, 2 as in the opus-mt models
+
+
+def _seed_text(seeds: Path, lang: str) -> str:
+    from evalharness.corpus.ingest import read_document
+    from evalharness.corpus.language import detect_language
+
+    chunks = []
+    for path in sorted(seeds.glob("*.txt")):
+        doc = read_document(path)
+        text = "\n".join(ln.text for ln in doc.nonblank())
+        if detect_language(text).lang == lang:
+            chunks.append(text)
+    if not chunks:
+        raise UserError(f"no seed document in language {lang!r} to train a tokenizer on", seeds)
+    return "\n".join(chunks)
+
+
+def _train_spm(text: str, prefix: Path, vocab_size: int) -> list[str]:
+    import sentencepiece as spm
+
+    corpus = prefix.with_suffix(".txt")
+    corpus.write_text(text, encoding="utf-8")
+    spm.SentencePieceTrainer.train(
+        input=str(corpus),
+        model_prefix=str(prefix),
+        vocab_size=vocab_size,
+        character_coverage=1.0,
+        hard_vocab_limit=False,
+        model_type="unigram",
+        bos_id=-1,
+        eos_id=1,
+        unk_id=0,
+        pad_id=-1,
+        minloglevel=2,
+        num_threads=1,
+    )
+    processor = spm.SentencePieceProcessor(model_file=str(prefix) + ".model")
+    return [processor.id_to_piece(i) for i in range(processor.get_piece_size())]
+
+
+def build_tiny_marian(
+    out: Path, src: str = "sv", tgt: str = "hi", seeds: Path = Path("seeds"), seed: int = 0
+) -> Path:
+    """Write config, safetensors weights and tokenizer files for a src->tgt toy model."""
+    import torch
+    from transformers import MarianConfig, MarianMTModel, MarianTokenizer
+
+    if out.exists() and any(out.iterdir()):
+        raise UserError("output directory exists and is not empty", out)
+    src_text, tgt_text = _seed_text(seeds, src), _seed_text(seeds, tgt)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        work = tmp / "_spm"
+        work.mkdir()
+        pieces = _train_spm(src_text, work / "source", 300) + _train_spm(tgt_text, work / "target", 300)
+        vocab = {tok: i for i, tok in enumerate(SPECIALS)}
+        for piece in pieces:
+            vocab.setdefault(piece, len(vocab))
+        (work / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
+        tokenizer = MarianTokenizer(
+            source_spm=str(work / "source.model"),
+            target_spm=str(work / "target.model"),
+            vocab=str(work / "vocab.json"),
+            source_lang=src,
+            target_lang=tgt,
+            model_max_length=128,
+        )
+        torch.manual_seed(seed)
+        config = MarianConfig(
+            vocab_size=len(vocab),
+            decoder_vocab_size=len(vocab),
+            d_model=32,
+            encoder_layers=1,
+            decoder_layers=1,
+            encoder_attention_heads=2,
+            decoder_attention_heads=2,
+            encoder_ffn_dim=64,
+            decoder_ffn_dim=64,
+            max_position_embeddings=128,
+            max_length=32,
+            num_beams=1,
+            pad_token_id=vocab["<pad>"],
+            eos_token_id=vocab["</s>"],
+            decoder_start_token_id=vocab["<pad>"],
+            forced_eos_token_id=vocab["</s>"],
+        )
+        setattr(config, FIXTURE_MARKER, True)
+        model = MarianMTModel(config)
+        model.save_pretrained(tmp, safe_serialization=True)
+        tokenizer.save_pretrained(tmp)
+        shutil.rmtree(work)
+        if out.exists():
+            out.rmdir()
+        tmp.rename(out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
