@@ -25,6 +25,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_align.py
+	$(BIN)/python benchmarks/bench_backends.py
 
 clean:
 	rm -rf $(VENV)

@@ -57,9 +57,18 @@ def _train_spm(text: str, prefix: Path, vocab_size: int) -> list[str]:
 
 
 def build_tiny_marian(
-    out: Path, src: str = "sv", tgt: str = "hi", seeds: Path = Path("seeds"), seed: int = 0
+    out: Path,
+    src: str = "sv",
+    tgt: str = "hi",
+    seeds: Path = Path("seeds"),
+    seed: int = 0,
+    d_model: int = 32,
+    layers: int = 1,
+    heads: int = 2,
+    ffn_dim: int = 64,
 ) -> Path:
-    """Write config, safetensors weights and tokenizer files for a src->tgt toy model."""
+    """Write config, safetensors weights and tokenizer files for a src->tgt toy model
+    (benchmarks ask for a bigger one so that compute, not overhead, dominates)."""
     import torch
     from transformers import MarianConfig, MarianMTModel, MarianTokenizer
 
@@ -88,13 +97,13 @@ def build_tiny_marian(
         config = MarianConfig(
             vocab_size=len(vocab),
             decoder_vocab_size=len(vocab),
-            d_model=32,
-            encoder_layers=1,
-            decoder_layers=1,
-            encoder_attention_heads=2,
-            decoder_attention_heads=2,
-            encoder_ffn_dim=64,
-            decoder_ffn_dim=64,
+            d_model=d_model,
+            encoder_layers=layers,
+            decoder_layers=layers,
+            encoder_attention_heads=heads,
+            decoder_attention_heads=heads,
+            encoder_ffn_dim=ffn_dim,
+            decoder_ffn_dim=ffn_dim,
             max_position_embeddings=128,
             max_length=32,
             num_beams=1,
