@@ -259,10 +259,218 @@ def fixtures_tiny_marian(
     _echo(f"{path}: untrained {src}-{tgt} MarianMT fixture (its output is noise)")
 
 
+RUNS = Path("runs")
+RunsOpt = Annotated[Path, typer.Option("--runs", help="Where run reports live.")]
+MetricsOpt = Annotated[str, typer.Option("--metrics", help="Comma-separated: bleu,chrf,chrf++,ter")]
+OptOpt = Annotated[
+    list[str] | None, typer.Option("--opt", help="sacrebleu option KEY=VALUE, e.g. tokenize=intl")
+]
+
+
+def _read_lines(path: Path) -> list[str]:
+    """Lines as sacrebleu's command line reads them (trailing whitespace stripped)."""
+    from evalharness.corpus.ingest import decode_utf8
+
+    if not path.is_file():
+        raise UserError("no such file", path)
+    text = decode_utf8(path.read_bytes(), path)
+    return [line.rstrip() for line in text.replace("\r\n", "\n").split("\n")][: text.count("\n") or 1]
+
+
+def _score_json(scores: dict) -> dict:
+    out = {}
+    for metric, sc in scores.items():
+        entry = {"score": sc.score, "signature": sc.signature, "verbose": sc.verbose}
+        if sc.interval is not None:
+            entry["interval"] = dict(sc.interval.__dict__)
+            entry["detectable_difference"] = sc.detectable_difference
+        out[metric] = entry
+    return out
+
+
+@app.command()
+def score(
+    hyp: Annotated[Path, typer.Option("--hyp", help="Hypotheses, one per line.")],
+    ref: Annotated[list[Path], typer.Option("--ref", help="References, one per line; repeat for more.")],
+    lang_pair: Annotated[
+        str | None, typer.Option("--lang-pair", help="SRC-TGT: picks the tokenizer.")
+    ] = None,
+    metrics: MetricsOpt = "bleu,chrf",
+    opt: OptOpt = None,
+    ci: Annotated[bool, typer.Option("--ci", help="95% bootstrap intervals (1000, seed 12345).")] = False,
+    fmt: Annotated[str, typer.Option("--format", help="text or json")] = "text",
+    width: Annotated[int, typer.Option("--width", help="Decimals in text output.")] = 1,
+) -> None:
+    """Score files directly, with sacrebleu's numbers and signatures."""
+    from evalharness.metrics.sacre import parse_metrics, parse_options, unknown_options
+    from evalharness.metrics.scoring import score_all
+
+    if fmt not in ("text", "json"):
+        raise UserError(f"unknown format {fmt!r} (text or json)")
+    ids = parse_metrics(metrics)
+    options = parse_options(opt or [])
+    if bad := unknown_options(options):
+        raise UserError(f"unknown sacrebleu option(s) {', '.join(bad)}")
+    tgt = parse_pair(lang_pair)[1] if lang_pair else None
+    hyps = _read_lines(hyp)
+    refs = [_read_lines(r) for r in ref]
+    for path, lines in zip(ref, refs, strict=True):
+        if len(lines) != len(hyps):
+            raise UserError(f"has {len(lines)} lines but {hyp} has {len(hyps)}", path)
+    scores = score_all(ids, hyps, refs, tgt, options, ci=ci, per_segment=False)
+    if fmt == "json":
+        _echo(json.dumps(_score_json(scores), ensure_ascii=False, indent=1))
+        return
+    for sc in scores.values():
+        line = f"{sc.signature} = {sc.score:.{width}f}"
+        detail = sc.verbose.split(" = ", 1)[1].split(" ", 1)
+        if len(detail) > 1:
+            line += f" {detail[1]}"
+        if sc.interval is not None:
+            line += f" (μ = {sc.interval.mean:.{width}f} ± {sc.interval.half_width:.{width}f})"
+        _echo(line)
+
+
+def _options(**kw) -> dict:
+    return {k: v for k, v in kw.items() if v is not None}
+
+
+@app.command()
+def run(
+    testset: Annotated[str, typer.Option("--testset", help="NAME or NAME@VERSION")],
+    backend: Annotated[str, typer.Option("--backend")],
+    pair: Annotated[str, typer.Option("--pair", help="SRC-TGT")],
+    name: Annotated[str | None, typer.Option("--name", help="System name in reports.")] = None,
+    metrics: MetricsOpt = "bleu,chrf,chrf++,ter",
+    opt: OptOpt = None,
+    ci: Annotated[bool, typer.Option("--ci/--no-ci")] = True,
+    references: RefsOpt = REFERENCES,
+    runs: RunsOpt = RUNS,
+    cache: Annotated[Path, typer.Option("--cache")] = CACHE,
+    num_beams: Annotated[int | None, typer.Option("--beams")] = None,
+    max_new_tokens: Annotated[int | None, typer.Option("--max-new-tokens")] = None,
+    device: Annotated[str | None, typer.Option("--device")] = None,
+    via: Annotated[str | None, typer.Option("--via")] = None,
+) -> None:
+    """Translate a test set with a backend, score it, and write runs/RUN_ID/."""
+    from evalharness.corpus.store import load_testset
+    from evalharness.evaluate import RunRequest, run_evaluation
+    from evalharness.metrics.sacre import parse_metrics, parse_options
+
+    src, tgt = parse_pair(pair)
+    request = RunRequest(
+        testset=load_testset(references, testset),
+        backend_spec=backend,
+        src=src,
+        tgt=tgt,
+        metrics=tuple(parse_metrics(metrics)),
+        metric_options=parse_options(opt or []),
+        backend_options=_options(num_beams=num_beams, max_new_tokens=max_new_tokens, device=device, via=via),
+        ci=ci,
+        name=name,
+    )
+    report, folder = run_evaluation(request, runs, cache, argv=sys.argv)
+    _echo(_summary_table([report], []))
+    _echo(f"\n{folder}/report.json, report.md")
+
+
+runs_app = typer.Typer(no_args_is_help=True, help="Past runs.")
+app.add_typer(runs_app, name="runs")
+
+
+@runs_app.command("list")
+def runs_list(runs: RunsOpt = RUNS) -> None:
+    """Past runs: id, test set and version, backend, pair, headline scores."""
+    from evalharness.reports.store import list_runs
+
+    for r in list_runs(runs):
+        heads = "  ".join(f"{m} {sc.score:.1f}" for m, sc in r.scores.items() if m in ("bleu", "chrf"))
+        _echo(
+            f"{r.run_id}  {r.testset.name}@{r.testset.version}  {r.testset.src_lang}-{r.testset.tgt_lang}  {r.backend.name}  {heads}"
+        )
+
+
+@runs_app.command("show")
+def runs_show(run_id: str, runs: RunsOpt = RUNS) -> None:
+    """Print a run's report page."""
+    from evalharness.reports.store import PAGE_FILE, load_report
+
+    load_report(runs, run_id)  # validates id and schema
+    _echo((runs / run_id / PAGE_FILE).read_text(encoding="utf-8"))
+
+
+def _fmt_score(sc) -> str:
+    if sc is None:
+        return "–"
+    if sc.interval is None:
+        return f"{sc.score:.1f}"
+    return f"{sc.score:.1f} ± {sc.interval.half_width:.1f}"
+
+
+def _summary_table(reports: list, skipped: list[tuple[str, str, str]]) -> str:
+    rows = [("system", "pair", "BLEU", "chrF", "copy", "wrong lang", "run")]
+    for r in reports:
+        rows.append(
+            (
+                r.backend.name,
+                f"{r.testset.src_lang}-{r.testset.tgt_lang}",
+                _fmt_score(r.scores.get("bleu")),
+                _fmt_score(r.scores.get("chrf")),
+                f"{r.sanity['copy_rate']:.0%}",
+                f"{r.sanity['wrong_language_rate']:.0%}",
+                r.run_id,
+            )
+        )
+    widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
+    out = ["  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows]
+    if skipped:
+        out += ["", "skipped:"] + [f"  {name} ({pair}): {why}" for name, pair, why in skipped]
+    return "\n".join(out)
+
+
 @app.command("eval")
-def run_eval(references: RefsOpt = REFERENCES) -> None:
-    """The default evaluation (`make eval`): build the seed test set and summarise it."""
-    _echo(_build_and_save(_default_docs(), "hoalu", references, None))
+def run_eval(
+    config: Annotated[Path, typer.Option("--config")] = Path("eval.toml"),
+    references: RefsOpt = REFERENCES,
+    runs: RunsOpt = RUNS,
+    cache: Annotated[Path, typer.Option("--cache")] = CACHE,
+) -> None:
+    """The default evaluation (`make eval`): build the test set if needed, run every system of
+    eval.toml on every pair, write one report each and print a summary."""
+    import glob
+
+    from evalharness.corpus.store import load_testset
+    from evalharness.evaluate import RunRequest, run_evaluation
+    from evalharness.suite import load_suite
+
+    suite = load_suite(config)
+    docs = sorted({p for pattern in suite.documents for p in glob.glob(pattern)})
+    if docs:
+        summary = _build_and_save(docs, suite.testset, references, None)
+        _echo(summary.splitlines()[-1])
+    ts = load_testset(references, suite.testset)
+    reports, skipped = [], []
+    for system in suite.systems:
+        for pair in system.pairs or suite.pairs:
+            src, tgt = parse_pair(pair)
+            request = RunRequest(
+                testset=ts,
+                backend_spec=system.backend,
+                src=src,
+                tgt=tgt,
+                metrics=suite.metrics,
+                backend_options=system.options,
+                ci=suite.ci,
+                name=system.name,
+            )
+            try:
+                report, _ = run_evaluation(request, runs, cache, argv=sys.argv)
+            except UserError as exc:
+                skipped.append((system.name, pair, str(exc)))
+                continue
+            reports.append(report)
+    _echo("")
+    _echo(_summary_table(reports, skipped))
 
 
 def main() -> None:

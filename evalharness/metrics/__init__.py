@@ -1,0 +1,1 @@
+"""Stage 3: hypotheses + references -> scores, intervals and sanity checks."""

@@ -1,0 +1,1 @@
+"""Stage 4: scores and flags -> immutable, self-describing run reports."""

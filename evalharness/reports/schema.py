@@ -1,0 +1,75 @@
+"""The run report file (`runs/RUN_ID/report.json`). Versioned: readers refuse newer versions
+and migrate older ones, so a report written today can be read and trusted later."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+REPORT_SCHEMA_VERSION = 1
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class IntervalRecord(_Record):
+    mean: float
+    half_width: float
+    low: float
+    high: float
+    stdev: float
+    n_bootstrap: int
+    seed: int
+
+
+class ScoreRecord(_Record):
+    score: float
+    signature: str
+    verbose: str
+    interval: IntervalRecord | None = None
+    detectable_difference: float | None = None  # what this test set can resolve (95%)
+
+
+class SegmentRecord(_Record):
+    id: str
+    source: str
+    references: list[str]
+    hypothesis: str
+    flags: list[str] = Field(default_factory=list)
+    intermediate: list[str] = Field(default_factory=list)
+    scores: dict[str, float] = Field(default_factory=dict)
+
+
+class TestSetRef(_Record):
+    name: str
+    version: str
+    src_lang: str
+    tgt_lang: str
+    ref_langs: list[str]
+    segments: int
+
+    __test__ = False
+
+
+class BackendRef(_Record):
+    spec: str
+    name: str
+    fingerprint: dict
+
+
+class RunReport(_Record):
+    schema_version: int = REPORT_SCHEMA_VERSION
+    run_id: str
+    created: str  # UTC, ISO 8601
+    testset: TestSetRef
+    backend: BackendRef
+    command: list[str]
+    config: dict
+    harness: dict  # version, git commit
+    libraries: dict[str, str]
+    platform: dict
+    translation: dict  # cache hits, translated, seconds
+    scores: dict[str, ScoreRecord]
+    sanity: dict
+    segments: list[SegmentRecord]
+    terminology: dict | None = None  # filled once the terminology stage lands

@@ -1,0 +1,90 @@
+"""Run reports on disk: `runs/RUN_ID/{report.json,report.md,hypotheses.txt}`, written once,
+atomically. RUN_ID is a sortable UTC timestamp plus a short content hash."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from evalharness.errors import UserError
+from evalharness.fileio import dumps_json, publish_dir_atomic
+from evalharness.reports.schema import REPORT_SCHEMA_VERSION, RunReport
+
+RUN_ID = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{8}$")
+REPORT_FILE, PAGE_FILE, HYPS_FILE = "report.json", "report.md", "hypotheses.txt"
+
+# schema_version -> function upgrading a raw dict by one version (none needed yet)
+MIGRATIONS: dict[int, callable] = {}
+
+
+def make_run_id(created_compact: str, content: str) -> str:
+    return f"{created_compact}-{hashlib.sha256(content.encode('utf-8')).hexdigest()[:8]}"
+
+
+def check_run_id(run_id: str) -> str:
+    """Run ids come from users: only the exact shape we write is accepted (no paths)."""
+    if not RUN_ID.match(run_id):
+        raise UserError(f"invalid run id {run_id!r} (expected e.g. 20261123T120000Z-1a2b3c4d)")
+    return run_id
+
+
+def save_report(report: RunReport, root: Path, page: str) -> Path:
+    check_run_id(report.run_id)
+    target = root / report.run_id
+    files = {
+        REPORT_FILE: dumps_json(report.model_dump(mode="json")),
+        PAGE_FILE: page,
+        HYPS_FILE: "".join(s.hypothesis.replace("\n", " ") + "\n" for s in report.segments),
+    }
+    if not publish_dir_atomic(files, target):
+        raise UserError("a run with this id already exists; reports are never overwritten", target)
+    return target
+
+
+def _migrate(raw: dict, path: Path) -> dict:
+    version = raw.get("schema_version")
+    if not isinstance(version, int):
+        raise UserError("not a run report (no schema_version)", path)
+    if version > REPORT_SCHEMA_VERSION:
+        raise UserError(
+            f"report schema version {version} is newer than this evalharness reads ({REPORT_SCHEMA_VERSION}); upgrade evalharness",
+            path,
+        )
+    while version < REPORT_SCHEMA_VERSION:
+        if version not in MIGRATIONS:
+            raise UserError(f"report schema version {version} is too old to migrate", path)
+        raw = MIGRATIONS[version](raw)
+        version = raw["schema_version"]
+    return raw
+
+
+def load_report(root: Path, run_id: str) -> RunReport:
+    path = root / check_run_id(run_id) / REPORT_FILE
+    if not path.is_file():
+        raise UserError(f"no run {run_id!r}", root)
+    return load_report_file(path)
+
+
+def load_report_file(path: Path) -> RunReport:
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UserError(f"unreadable report ({exc})", path) from exc
+    try:
+        return RunReport.model_validate(_migrate(raw, path))
+    except ValidationError as exc:
+        raise UserError(f"malformed report ({exc.error_count()} errors)", path) from exc
+
+
+def list_runs(root: Path) -> list[RunReport]:
+    if not root.is_dir():
+        return []
+    return [
+        load_report_file(p / REPORT_FILE)
+        for p in sorted(root.iterdir())
+        if RUN_ID.match(p.name) and (p / REPORT_FILE).is_file()
+    ]
