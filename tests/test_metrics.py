@@ -19,7 +19,12 @@ from evalharness.metrics.sanity import sanity_checks
 from evalharness.metrics.scoring import resample_indices, score_all
 from evalharness.errors import UserError
 
-SACREBLEU_CLASSES = {"bleu": (BLEU, {}), "chrf": (CHRF, {}), "chrf++": (CHRF, {"word_order": 2}), "ter": (TER, {})}
+SACREBLEU_CLASSES = {
+    "bleu": (BLEU, {}),
+    "chrf": (CHRF, {}),
+    "chrf++": (CHRF, {"word_order": 2}),
+    "ter": (TER, {}),
+}
 
 
 def corpus(n=150, seed=1, words=None):
@@ -46,8 +51,14 @@ def test_corpus_scores_and_signatures_match_sacrebleu(metric, nrefs):
 
 @pytest.mark.parametrize(
     "options, lang, expected_tok",
-    [({}, None, "13a"), ({}, "zh", "zh"), ({"tokenize": "intl"}, None, "intl"), ({"tokenize": "char"}, "sv", "char"),
-     ({"tokenize": "none"}, None, "none"), ({"lowercase": True}, "hi", "13a")],
+    [
+        ({}, None, "13a"),
+        ({}, "zh", "zh"),
+        ({"tokenize": "intl"}, None, "intl"),
+        ({"tokenize": "char"}, "sv", "char"),
+        ({"tokenize": "none"}, None, "none"),
+        ({"lowercase": True}, "hi", "13a"),
+    ],
 )
 def test_bleu_tokenizer_choice_follows_sacrebleu(options, lang, expected_tok):
     words = "我们 今天 去 学校 。 他 喜欢 猫 和 狗".split() if lang == "zh" else None
@@ -55,7 +66,9 @@ def test_bleu_tokenizer_choice_follows_sacrebleu(options, lang, expected_tok):
     ours = score_all(["bleu"], hyps, [refs], lang, options)["bleu"]
     theirs = BLEU(trg_lang=lang or "", **options)
     assert ours.score == theirs.corpus_score(hyps, [refs]).score
-    assert f"tok:{expected_tok}" in ours.signature and ours.signature.endswith(str(theirs.get_signature()).split("|")[-1])
+    assert f"tok:{expected_tok}" in ours.signature and ours.signature.endswith(
+        str(theirs.get_signature()).split("|")[-1]
+    )
 
 
 @pytest.mark.parametrize("metric", ["bleu", "chrf", "chrf++", "ter"])
@@ -80,14 +93,26 @@ def test_segment_scores_match_sacrebleu_sentence_scores():
     hyps, refs, _ = corpus(n=30)
     ours = score_all(["bleu", "chrf", "ter"], hyps, [refs])
     for i in range(30):
-        assert ours["bleu"].segment_scores[i] == pytest.approx(sacrebleu.sentence_bleu(hyps[i], [refs[i]]).score)
-        assert ours["chrf"].segment_scores[i] == pytest.approx(sacrebleu.sentence_chrf(hyps[i], [refs[i]]).score)
-        assert ours["ter"].segment_scores[i] == pytest.approx(sacrebleu.sentence_ter(hyps[i], [refs[i]]).score)
+        assert ours["bleu"].segment_scores[i] == pytest.approx(
+            sacrebleu.sentence_bleu(hyps[i], [refs[i]]).score
+        )
+        assert ours["chrf"].segment_scores[i] == pytest.approx(
+            sacrebleu.sentence_chrf(hyps[i], [refs[i]]).score
+        )
+        assert ours["ter"].segment_scores[i] == pytest.approx(
+            sacrebleu.sentence_ter(hyps[i], [refs[i]]).score
+        )
 
 
 def _run(*args):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, "-m", "evalharness", *map(str, args)], capture_output=True, text=True, env=env, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "evalharness", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
 
 
 def test_score_cli_matches_sacrebleus_command_line(tmp_path):
@@ -95,14 +120,46 @@ def test_score_cli_matches_sacrebleus_command_line(tmp_path):
     for name, lines in (("hyp", hyps), ("ref", refs), ("ref2", refs2)):
         (tmp_path / f"{name}.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
     sacre = subprocess.run(
-        [sys.executable, "-m", "sacrebleu", tmp_path / "ref.txt", tmp_path / "ref2.txt", "-i", tmp_path / "hyp.txt",
-         "-m", "bleu", "chrf", "ter", "--confidence", "-f", "json", "-l", "en-sv"],
-        capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "sacrebleu",
+            tmp_path / "ref.txt",
+            tmp_path / "ref2.txt",
+            "-i",
+            tmp_path / "hyp.txt",
+            "-m",
+            "bleu",
+            "chrf",
+            "ter",
+            "--confidence",
+            "-f",
+            "json",
+            "-l",
+            "en-sv",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert sacre.returncode == 0, sacre.stderr
     theirs = {d["name"]: d for d in json.loads(sacre.stdout)}
-    proc = _run("score", "--hyp", tmp_path / "hyp.txt", "--ref", tmp_path / "ref.txt", "--ref", tmp_path / "ref2.txt",
-                "--metrics", "bleu,chrf,ter", "--ci", "--format", "json", "--lang-pair", "en-sv")
+    proc = _run(
+        "score",
+        "--hyp",
+        tmp_path / "hyp.txt",
+        "--ref",
+        tmp_path / "ref.txt",
+        "--ref",
+        tmp_path / "ref2.txt",
+        "--metrics",
+        "bleu,chrf,ter",
+        "--ci",
+        "--format",
+        "json",
+        "--lang-pair",
+        "en-sv",
+    )
     assert proc.returncode == 0, proc.stderr
     ours = json.loads(proc.stdout)  # chrF intervals included: must be valid JSON
     for metric, name in (("bleu", "BLEU"), ("chrf", "chrF2"), ("ter", "TER")):
@@ -111,8 +168,23 @@ def test_score_cli_matches_sacrebleus_command_line(tmp_path):
         assert round(ours[metric]["interval"]["mean"], 1) == theirs[name]["confidence_mean"]
         assert round(ours[metric]["interval"]["half_width"], 1) == theirs[name]["confidence_var"]
     text = _run("score", "--hyp", tmp_path / "hyp.txt", "--ref", tmp_path / "ref.txt", "--metrics", "bleu")
-    plain = subprocess.run([sys.executable, "-m", "sacrebleu", tmp_path / "ref.txt", "-i", tmp_path / "hyp.txt", "-m", "bleu", "-f", "text"],
-                           capture_output=True, text=True, timeout=300)
+    plain = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sacrebleu",
+            tmp_path / "ref.txt",
+            "-i",
+            tmp_path / "hyp.txt",
+            "-m",
+            "bleu",
+            "-f",
+            "text",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert text.stdout.strip() == plain.stdout.strip()
 
 
@@ -120,13 +192,21 @@ def test_options_and_metric_names():
     assert parse_metrics("BLEU, chrf++") == ["bleu", "chrf++"]
     with pytest.raises(UserError, match="unknown metric 'meteor'"):
         parse_metrics("bleu,meteor")
-    assert parse_options(["tokenize=intl", "lowercase=true", "char-order=4"]) == {"tokenize": "intl", "lowercase": True, "char_order": 4}
+    assert parse_options(["tokenize=intl", "lowercase=true", "char-order=4"]) == {
+        "tokenize": "intl",
+        "lowercase": True,
+        "char_order": 4,
+    }
     with pytest.raises(UserError, match="cannot set up bleu"):
         build_metric("bleu", None, {"tokenize": "ja-mecab-nonexistent"})
 
 
 def test_sanity_checks_catch_copies_empties_and_wrong_language():
-    src = ["Den 8 september höll distriktet en konferens om rörelsen.", "Hej då, vi ses i morgon bitti.", "Tack."]
+    src = [
+        "Den 8 september höll distriktet en konferens om rörelsen.",
+        "Hej då, vi ses i morgon bitti.",
+        "Tack.",
+    ]
     refs = ["8 सितंबर को जिले ने आंदोलन पर एक सम्मेलन आयोजित किया।", "अलविदा, कल सुबह मिलते हैं।", "धन्यवाद।"]
     copy = sanity_checks(src, src, refs, "hi")
     assert copy.copy_rate == 1.0 and copy.wrong_language_rate == 1.0 and copy.copied == [0, 1, 2]
