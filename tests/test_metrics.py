@@ -14,10 +14,10 @@ import sacrebleu
 from conftest import ROOT
 from sacrebleu.metrics import BLEU, CHRF, TER
 
+from evalharness.errors import UserError
 from evalharness.metrics.sacre import build_metric, parse_metrics, parse_options
 from evalharness.metrics.sanity import sanity_checks
 from evalharness.metrics.scoring import resample_indices, score_all
-from evalharness.errors import UserError
 
 SACREBLEU_CLASSES = {
     "bleu": (BLEU, {}),
