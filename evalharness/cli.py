@@ -407,20 +407,20 @@ def _fmt_score(sc) -> str:
     return f"{sc.score:.1f} ± {sc.interval.half_width:.1f}"
 
 
+def _detectable(report) -> str:
+    scores = [report.scores.get(m) for m in ("bleu", "chrf")]
+    return "/".join(
+        f"{sc.detectable_difference:.1f}" if sc and sc.detectable_difference is not None else "–" for sc in scores
+    )
+
+
 def _summary_table(reports: list, skipped: list[tuple[str, str, str]]) -> str:
-    rows = [("system", "pair", "BLEU", "chrF", "copy", "wrong lang", "run")]
+    rows = [("system", "pair", "BLEU", "chrF", "detectable Δ BLEU/chrF", "copy", "wrong lang", "run")]
     for r in reports:
-        rows.append(
-            (
-                r.backend.name,
-                f"{r.testset.src_lang}-{r.testset.tgt_lang}",
-                _fmt_score(r.scores.get("bleu")),
-                _fmt_score(r.scores.get("chrf")),
-                f"{r.sanity['copy_rate']:.0%}",
-                f"{r.sanity['wrong_language_rate']:.0%}",
-                r.run_id,
-            )
-        )
+        pair = f"{r.testset.src_lang}-{r.testset.tgt_lang}"
+        bleu, chrf = _fmt_score(r.scores.get("bleu")), _fmt_score(r.scores.get("chrf"))
+        copy, wrong = f"{r.sanity['copy_rate']:.0%}", f"{r.sanity['wrong_language_rate']:.0%}"
+        rows.append((r.backend.name, pair, bleu, chrf, _detectable(r), copy, wrong, r.run_id))
     widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
     out = ["  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows]
     if skipped:
