@@ -214,3 +214,14 @@ def test_sanity_checks_catch_copies_empties_and_wrong_language():
     assert good.copy_rate == 0.0 and good.wrong_language_rate == 0.0 and good.length_ratio == 1.0
     broken = sanity_checks(src, ["", refs[1], ""], refs, "hi")
     assert broken.empty == [0, 2] and broken.empty_rate == pytest.approx(2 / 3)
+
+
+@pytest.mark.parametrize("lang, tok", [("ja", "ja-mecab"), ("ko", "ko-mecab")])
+def test_japanese_and_korean_targets_pick_mecab_or_say_what_is_missing(lang, tok):
+    try:
+        metric = build_metric("bleu", lang)
+    except UserError as exc:  # the mecab tokenizers need extra packages (sacrebleu[ja] / [ko])
+        message = str(exc)
+        assert "\n" not in message and f"sacrebleu[{lang}]" in message
+    else:
+        assert f"tok:{tok}" in str(metric.get_signature())

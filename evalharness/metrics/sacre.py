@@ -66,7 +66,8 @@ def build_metric(metric_id: str, tgt_lang: str | None = None, options: dict | No
     try:
         return cls(**kwargs)
     except Exception as exc:  # e.g. ja-mecab without its dictionary installed
-        raise UserError(f"cannot set up {metric_id} with {kwargs}: {exc}") from exc
+        reason = " ".join(str(exc).split())  # sacrebleu's hints span lines; ours are one line
+        raise UserError(f"cannot set up {metric_id} with {kwargs}: {reason}") from exc
 
 
 def unknown_options(options: dict) -> list[str]:
