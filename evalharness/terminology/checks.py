@@ -1,0 +1,168 @@
+"""Terminology flags for a list of segments in one language, with optional aligned sources.
+
+Kinds: deprecated, misspelled, untranslated, missing, inconsistent (within the list as one
+document or run) and drift (against a previous run). One occurrence gets at most one flag:
+deprecated > untranslated > misspelled > inconsistent."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+
+from evalharness.terminology.glossary import Glossary
+from evalharness.terminology.matcher import Occurrence, TermIndex, normalize_word, words_of
+
+KINDS = ("deprecated", "misspelled", "untranslated", "missing", "inconsistent", "drift")
+_STATUS_RANK = {"preferred": 0, "admitted": 1, "deprecated": 2}
+
+
+@dataclass(frozen=True)
+class Flag:
+    segment: int  # 0-based index in the checked list
+    concept: str
+    kind: str
+    found: str
+    expected: list[str]
+    lang: str = ""
+    detail: dict = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class TermReport:
+    lang: str
+    flags: list[Flag]
+    renditions: list[dict[str, list[str]]]  # per segment: concept -> rendition keys, in order
+    occurrences: int  # concept occurrences judged for accuracy
+    acceptable: int  # of which rendered with a preferred or admitted term
+    consistency: float | None  # share of occurrences using their concept's most frequent rendition
+
+    @property
+    def accuracy(self) -> float | None:
+        return self.acceptable / self.occurrences if self.occurrences else None
+
+    def summary(self) -> dict:
+        return {
+            "lang": self.lang,
+            "term_accuracy": self.accuracy,
+            "consistency": self.consistency,
+            "occurrences": self.occurrences,
+            "flags": dict(Counter(f.kind for f in self.flags)),
+        }
+
+
+def _key(text: str) -> str:
+    return " ".join(w for w, _, _ in words_of(text))
+
+
+def _preferred(glossary: Glossary, concept: str, lang: str) -> list[str]:
+    return [t.text for t in glossary.concepts[concept].in_lang(lang, ("preferred", "admitted"))]
+
+
+def check_segments(
+    texts: Sequence[str],
+    lang: str,
+    glossary: Glossary,
+    index: TermIndex | None = None,
+    sources: Sequence[Sequence[str]] | None = None,
+    src_langs: Sequence[str] = (),
+) -> TermReport:
+    """`sources[i]` are texts aligned with `texts[i]` (the source, or the other references in
+    an audit) in `src_langs`; they reveal which concepts a segment should contain."""
+    index = index or TermIndex(glossary)
+    own_keys = {(t.concept, _key(t.text)) for t in glossary.terms if t.lang == lang}
+    flags: list[Flag] = []
+    renditions: list[dict[str, list[str]]] = []
+    ok_occurrences: list[tuple[int, Occurrence, str]] = []  # candidates for 'inconsistent'
+    occurrences = acceptable = 0
+    for i, text in enumerate(texts):
+        expected_concepts: set[str] = set()
+        if sources is not None:
+            for src_text in sources[i]:
+                expected_concepts |= {o.concept for o in index.find(src_text, langs=set(src_langs) | {"en"} | set(glossary.languages))}
+        seg_rend: dict[str, list[str]] = defaultdict(list)
+        present: set[str] = set()
+        for occ in index.find(text, fuzzy_langs={lang}):
+            term = occ.term
+            if occ.kind == "variant" and occ.concept not in expected_concepts:
+                continue  # a near-variant counts only where the aligned text has the concept
+            present.add(occ.concept)
+            occurrences += 1
+            expected = _preferred(glossary, occ.concept, lang)
+            if term.lang != lang:
+                if (occ.concept, _key(occ.found)) in own_keys:
+                    continue  # the same words are also a term of this language (a name)
+                flags.append(Flag(i, occ.concept, "untranslated", occ.found, expected, lang, {"term_lang": term.lang}))
+                seg_rend[occ.concept].append(f"[{term.lang}] {_key(occ.found)}")
+            elif occ.kind == "exact" and term.status == "deprecated":
+                flags.append(Flag(i, occ.concept, "deprecated", occ.found, expected, lang, {"note": term.note}))
+                seg_rend[occ.concept].append(_key(term.text))
+            elif occ.kind == "misspelled":
+                flags.append(Flag(i, occ.concept, "misspelled", occ.found, [term.text], lang))
+                seg_rend[occ.concept].append(_key(term.text))
+            else:
+                rendition = _key(term.text) if occ.kind == "exact" else _key(occ.found)
+                seg_rend[occ.concept].append(rendition)
+                ok_occurrences.append((i, occ, rendition))
+                acceptable += occ.kind == "exact"
+        for concept in sorted(expected_concepts - present):
+            occurrences += 1
+            flags.append(Flag(i, concept, "missing", "", _preferred(glossary, concept, lang), lang))
+        renditions.append(dict(seg_rend))
+    flags += _inconsistent(glossary, lang, renditions, ok_occurrences)
+    flags.sort(key=lambda f: (f.segment, KINDS.index(f.kind)))
+    return TermReport(lang, flags, renditions, occurrences, acceptable, _consistency(renditions))
+
+
+def _inconsistent(glossary, lang, renditions, ok_occurrences) -> list[Flag]:
+    counts: dict[str, Counter] = defaultdict(Counter)
+    surface: dict[tuple[str, str], str] = {}
+    for seg in renditions:
+        for concept, keys in seg.items():
+            counts[concept].update(k for k in keys if not k.startswith("["))
+    status_of = {(t.concept, _key(t.text)): t.status for t in glossary.terms if t.lang == lang}
+    for _, occ, key in ok_occurrences:
+        surface.setdefault((occ.concept, key), occ.term.text if occ.kind == "exact" else occ.found)
+    flags = []
+    for i, occ, key in ok_occurrences:
+        c = counts[occ.concept]
+        if len(c) < 2:
+            continue
+        first_seen = {k: n for n, k in enumerate(c)}
+        majority = min(c, key=lambda k: (-c[k], _STATUS_RANK.get(status_of.get((occ.concept, k), ""), 3), first_seen[k]))
+        if key == majority:
+            continue
+        detail = {"renditions": {surface.get((occ.concept, k), k): n for k, n in c.most_common()}}
+        flags.append(Flag(i, occ.concept, "inconsistent", occ.found, [surface.get((occ.concept, majority), majority)], lang, detail))
+    return flags
+
+
+def _consistency(renditions: list[dict[str, list[str]]]) -> float | None:
+    counts: dict[str, Counter] = defaultdict(Counter)
+    for seg in renditions:
+        for concept, keys in seg.items():
+            counts[concept].update(keys)
+    total = sum(sum(c.values()) for c in counts.values())
+    if not total:
+        return None
+    return sum(c.most_common(1)[0][1] for c in counts.values()) / total
+
+
+def drift_flags(ids: Sequence[str], current: Sequence[dict], previous: dict[str, dict], lang: str) -> list[Flag]:
+    """A concept rendered differently from the previous run of the same system, per segment id."""
+    flags = []
+    for i, (seg_id, now) in enumerate(zip(ids, current, strict=True)):
+        before = previous.get(seg_id)
+        if before is None:
+            continue
+        for concept in sorted(set(now) | set(before)):
+            a, b = sorted(before.get(concept, [])), sorted(now.get(concept, []))
+            if a != b:
+                flags.append(Flag(i, concept, "drift", ", ".join(b) or "(none)", a, lang, {"previous": a, "current": b}))
+    return flags
+
+
+__all__ = ["Flag", "TermReport", "check_segments", "drift_flags", "normalize_word"]

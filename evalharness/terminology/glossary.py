@@ -1,0 +1,181 @@
+"""Glossaries: concepts with terms per language and a TBX status. Read from YAML (the format
+we write by hand), TSV (`concept<TAB>lang<TAB>status<TAB>term`) or TBX (a small ElementTree
+reader; translate-toolkit is GPL). Errors name the file and the line."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+from xml.etree import ElementTree as ET
+
+from evalharness.errors import UserError
+
+STATUSES = ("preferred", "admitted", "deprecated")
+_TBX_STATUS = {
+    "preferredterm-admn-sts": "preferred",
+    "admittedterm-admn-sts": "admitted",
+    "deprecatedterm-admn-sts": "deprecated",
+    "supersededterm-admn-sts": "deprecated",
+}
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+
+
+@dataclass(frozen=True)
+class Term:
+    concept: str
+    lang: str
+    text: str
+    status: str
+    note: str = ""
+
+
+@dataclass
+class Concept:
+    id: str
+    terms: list[Term] = field(default_factory=list)
+    note: str = ""
+
+    def in_lang(self, lang: str, statuses: tuple[str, ...] = STATUSES) -> list[Term]:
+        return [t for t in self.terms if t.lang == lang and t.status in statuses]
+
+
+@dataclass
+class Glossary:
+    concepts: dict[str, Concept]
+    source: str = ""
+
+    @property
+    def terms(self) -> list[Term]:
+        return [t for c in self.concepts.values() for t in c.terms]
+
+    @property
+    def languages(self) -> set[str]:
+        return {t.lang for t in self.terms}
+
+
+def _add(concepts: dict[str, Concept], term: Term, where: str) -> None:
+    if term.status not in STATUSES:
+        raise UserError(f"{where}: unknown status {term.status!r} (use {', '.join(STATUSES)})")
+    if not term.text.strip():
+        raise UserError(f"{where}: empty term")
+    if not term.lang.strip():
+        raise UserError(f"{where}: term without a language")
+    concepts.setdefault(term.concept, Concept(term.concept)).terms.append(term)
+
+
+def _read_yaml(path: Path, text: str) -> dict[str, Concept]:
+    import yaml
+
+    class LineLoader(yaml.SafeLoader):
+        pass
+
+    def mapping_with_line(loader, node):
+        data = loader.construct_mapping(node, deep=True)
+        data["__line__"] = node.start_mark.line + 1
+        return data
+
+    LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, mapping_with_line)
+    try:
+        data = yaml.load(text, Loader=LineLoader)  # noqa: S506 - SafeLoader subclass
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f"line {mark.line + 1}: " if mark else ""
+        raise UserError(f"{line}invalid YAML ({getattr(exc, 'problem', exc)})", path) from exc
+    if not isinstance(data, dict) or not isinstance(data.get("concepts"), list):
+        raise UserError("expected a mapping with a 'concepts' list", path)
+    concepts: dict[str, Concept] = {}
+    for entry in data["concepts"]:
+        line = entry.get("__line__", "?") if isinstance(entry, dict) else "?"
+        where = f"{path}: line {line}"
+        if not isinstance(entry, dict) or "id" not in entry or not isinstance(entry.get("terms"), dict):
+            raise UserError(f"{where}: a concept needs 'id' and a 'terms' mapping (language -> list of terms)")
+        cid = str(entry["id"])
+        if cid in concepts:
+            raise UserError(f"{where}: concept {cid!r} defined twice")
+        concepts[cid] = Concept(cid, note=str(entry.get("note", "")))
+        for lang, items in entry["terms"].items():
+            if lang == "__line__":
+                continue
+            if not isinstance(items, list):
+                raise UserError(f"{where}: terms for {lang!r} must be a list")
+            for item in items:
+                if isinstance(item, str):
+                    item = {"term": item, "status": "preferred"}
+                if not isinstance(item, dict) or "term" not in item:
+                    raise UserError(f"{where}: each term is a string or a mapping with 'term' and 'status'")
+                term_where = f"{path}: line {item.get('__line__', line)}"
+                _add(
+                    concepts,
+                    Term(cid, str(lang), str(item["term"]), str(item.get("status", "preferred")), str(item.get("note", ""))),
+                    term_where,
+                )
+    return concepts
+
+
+def _read_tsv(path: Path, text: str) -> dict[str, Concept]:
+    rows = list(csv.reader(io.StringIO(text), delimiter="\t"))
+    if not rows or [c.strip().lower() for c in rows[0][:4]] != ["concept", "lang", "status", "term"]:
+        raise UserError("line 1: expected the header concept<TAB>lang<TAB>status<TAB>term", path)
+    concepts: dict[str, Concept] = {}
+    for n, row in enumerate(rows[1:], start=2):
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) < 4:
+            raise UserError(f"{path}: line {n}: expected 4 tab-separated columns, got {len(row)}")
+        concept, lang, status, term = (c.strip() for c in row[:4])
+        _add(concepts, Term(concept, lang, term, status, row[4].strip() if len(row) > 4 else ""), f"{path}: line {n}")
+    return concepts
+
+
+def _read_tbx(path: Path, text: str) -> dict[str, Concept]:
+    try:
+        root = ET.fromstring(text)
+    except ET.ParseError as exc:
+        line, _col = exc.position
+        raise UserError(f"line {line}: invalid TBX/XML ({exc.msg if hasattr(exc, 'msg') else exc})", path) from exc
+    concepts: dict[str, Concept] = {}
+    entries = [e for e in root.iter() if _local(e.tag) in ("termEntry", "conceptEntry")]
+    if not entries:
+        raise UserError("no termEntry/conceptEntry elements", path)
+    for n, entry in enumerate(entries, start=1):
+        cid = entry.get("id") or f"concept-{n}"
+        for lang_set in (e for e in entry if _local(e.tag) == "langSet"):
+            lang = lang_set.get(XML_LANG) or lang_set.get("lang") or ""
+            for tig in (e for e in lang_set.iter() if _local(e.tag) in ("tig", "ntig", "termSec")):
+                term_el = next((e for e in tig.iter() if _local(e.tag) == "term"), None)
+                if term_el is None:
+                    continue
+                status = "preferred"
+                for note in (e for e in tig.iter() if _local(e.tag) in ("termNote", "admin")):
+                    if note.get("type") == "administrativeStatus" and note.text:
+                        raw = note.text.strip().lower()
+                        status = _TBX_STATUS.get(raw, raw)
+                _add(concepts, Term(cid, lang, "".join(term_el.itertext()).strip(), status), f"{path}: concept {cid}")
+    return concepts
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def load_glossary(path: str | Path) -> Glossary:
+    from evalharness.corpus.ingest import decode_utf8
+
+    path = Path(path)
+    if not path.is_file():
+        raise UserError("no such glossary", path)
+    text = decode_utf8(path.read_bytes(), path)
+    suffix = path.suffix.lower()
+    if suffix in (".yaml", ".yml"):
+        concepts = _read_yaml(path, text)
+    elif suffix in (".tsv", ".tab"):
+        concepts = _read_tsv(path, text)
+    elif suffix in (".tbx", ".xml"):
+        concepts = _read_tbx(path, text)
+    else:
+        raise UserError("unknown glossary format (use .yaml, .tsv or .tbx)", path)
+    if not concepts:
+        raise UserError("glossary has no concepts", path)
+    return Glossary(concepts, source=str(path))
