@@ -351,6 +351,9 @@ def run(
     max_new_tokens: Annotated[int | None, typer.Option("--max-new-tokens")] = None,
     device: Annotated[str | None, typer.Option("--device")] = None,
     via: Annotated[str | None, typer.Option("--via")] = None,
+    glossary: Annotated[
+        Path | None, typer.Option("--glossary", help="Terminology checks against this glossary.")
+    ] = None,
 ) -> None:
     """Translate a test set with a backend, score it, and write runs/RUN_ID/."""
     from evalharness.corpus.store import load_testset
@@ -410,7 +413,8 @@ def _fmt_score(sc) -> str:
 def _detectable(report) -> str:
     scores = [report.scores.get(m) for m in ("bleu", "chrf")]
     return "/".join(
-        f"{sc.detectable_difference:.1f}" if sc and sc.detectable_difference is not None else "–" for sc in scores
+        f"{sc.detectable_difference:.1f}" if sc and sc.detectable_difference is not None else "–"
+        for sc in scores
     )
 
 
@@ -471,6 +475,126 @@ def run_eval(
             reports.append(report)
     _echo("")
     _echo(_summary_table(reports, skipped))
+
+
+terms_app = typer.Typer(no_args_is_help=True, help="Terminology: check, audit, suggest.")
+app.add_typer(terms_app, name="terms")
+
+
+def _print_flags(flags: list[dict], fmt: str) -> None:
+    if fmt not in ("text", "jsonl"):
+        raise UserError(f"unknown format {fmt!r} (text or jsonl)")
+    for f in flags:
+        if fmt == "jsonl":
+            _echo(json.dumps(f, ensure_ascii=False))
+        else:
+            where = f.get("segment_id", f["segment"])
+            lang = f" [{f['lang']}]" if f.get("lang") else ""
+            expected = f" (expected: {' / '.join(f['expected'])})" if f["expected"] else ""
+            extra = f" {f['detail']['renditions']}" if f.get("detail", {}).get("renditions") else ""
+            _echo(f"{where}{lang} {f['kind']:<12} {f['concept']}: {f['found'] or '—'}{expected}{extra}")
+
+
+@terms_app.command("check")
+def terms_check(
+    file: Path,
+    lang: Annotated[str, typer.Option("--lang")],
+    glossary: Annotated[Path, typer.Option("--glossary")],
+    src: Annotated[Path | None, typer.Option("--src", help="Line-aligned source file.")] = None,
+    src_lang: Annotated[str | None, typer.Option("--src-lang")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="text or jsonl")] = "text",
+) -> None:
+    """Check a text file (one segment per line) against a glossary."""
+    from evalharness.corpus.language import check_language
+    from evalharness.terminology.checks import check_segments
+    from evalharness.terminology.glossary import load_glossary
+
+    lang = check_language(lang)
+    gl = load_glossary(glossary)
+    lines = _read_lines(file)
+    sources = None
+    src_langs: list[str] = []
+    if src is not None:
+        if not src_lang:
+            raise UserError("--src needs --src-lang")
+        src_langs = [check_language(src_lang)]
+        src_lines = _read_lines(src)
+        if len(src_lines) != len(lines):
+            raise UserError(f"has {len(src_lines)} lines but {file} has {len(lines)}", src)
+        sources = [[s] for s in src_lines]
+    report = check_segments(lines, lang, gl, sources=sources, src_langs=src_langs)
+    flags = [
+        {
+            k: v
+            for k, v in f.as_dict().items()
+            if k in ("segment", "concept", "kind", "found", "expected", "detail")
+        }
+        for f in report.flags
+    ]
+    if fmt == "jsonl":
+        flags = [{k: v for k, v in f.items() if k != "detail"} for f in flags]
+    _print_flags(flags, fmt)
+    if fmt == "text":
+        s = report.summary()
+        typer.echo(
+            f"{file}: {len(flags)} flags; term accuracy {s['term_accuracy']}, consistency {s['consistency']}",
+            err=True,
+        )
+
+
+@terms_app.command("audit")
+def terms_audit(
+    testset: Annotated[str, typer.Option("--testset")],
+    glossary: Annotated[Path, typer.Option("--glossary")],
+    fmt: Annotated[str, typer.Option("--format", help="text or jsonl")] = "text",
+    references: RefsOpt = REFERENCES,
+) -> None:
+    """Check the references themselves: each language against the others in its segment."""
+    from evalharness.corpus.store import load_testset
+    from evalharness.terminology.checks import check_segments
+    from evalharness.terminology.glossary import load_glossary
+
+    gl = load_glossary(glossary)
+    ts = load_testset(references, testset)
+    out = []
+    for lang in ts.manifest.languages:
+        segs = [s for s in ts.segments if lang in s.text]
+        others = [[s.text[o] for o in s.text if o != lang] for s in segs]
+        report = check_segments(
+            [s.text[lang] for s in segs],
+            lang,
+            gl,
+            sources=others,
+            src_langs=[o for o in ts.manifest.languages if o != lang],
+        )
+        for f in report.flags:
+            out.append({**f.as_dict(), "segment_id": segs[f.segment].id})
+    _print_flags(out if fmt == "text" else [{k: v for k, v in f.items() if k != "detail"} for f in out], fmt)
+
+
+@terms_app.command("suggest")
+def terms_suggest(
+    testset: Annotated[str, typer.Option("--testset")],
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write the draft YAML here (default: stdout).")
+    ] = None,
+    min_count: Annotated[int, typer.Option("--min-count")] = 2,
+    references: RefsOpt = REFERENCES,
+) -> None:
+    """Propose a draft glossary from an aligned test set."""
+    from evalharness.corpus.store import load_testset
+    from evalharness.fileio import write_text_atomic
+    from evalharness.terminology.suggest import draft_yaml, suggest_terms
+
+    ts = load_testset(references, testset)
+    concepts = suggest_terms(ts.segments, ts.manifest.languages, min_count)
+    text = draft_yaml(concepts)
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        write_text_atomic(out, text)
+    multi = [c for c in concepts if c["multiple"]]
+    typer.echo(f"{len(concepts)} candidate concepts, {len(multi)} with several renditions", err=True)
 
 
 def main() -> None:

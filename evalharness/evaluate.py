@@ -28,7 +28,8 @@ from evalharness.reports.schema import (
     SegmentRecord,
     TestSetRef,
 )
-from evalharness.reports.store import make_run_id, save_report
+from evalharness.reports.store import list_runs, make_run_id, save_report
+from evalharness.terminology.section import terminology_section
 from evalharness.versions import library_versions
 
 
@@ -43,6 +44,7 @@ class RunRequest:
     backend_options: dict | None = None
     ci: bool = True
     name: str | None = None
+    glossary: Path | None = None
 
 
 def git_commit() -> str | None:
@@ -84,6 +86,12 @@ def run_evaluation(
     texts = [h.text for h in hyps]
     scores = score_all(req.metrics, texts, [references], tgt, req.metric_options, ci=req.ci)
     sanity = sanity_checks(sources, texts, references, tgt)
+    terminology = None
+    if req.glossary is not None:
+        previous = _previous_run(runs_root, req, ts)
+        prev_section = dict(previous.terminology or {}, run_id=previous.run_id) if previous else None
+        ids = [s.id for s in segments]
+        terminology = terminology_section(req.glossary, ids, sources, texts, src, tgt, prev_section)
     now = dt.datetime.now(dt.UTC)
     report = RunReport(
         run_id="19700101T000000Z-00000000",  # replaced below, once the content is known
@@ -127,6 +135,7 @@ def run_evaluation(
             for m, sc in scores.items()
         },
         sanity=sanity.as_dict(),
+        terminology=terminology,
         segments=[
             SegmentRecord(
                 id=seg.id,
@@ -145,3 +154,15 @@ def run_evaluation(
     )
     report = report.model_copy(update={"run_id": run_id})
     return report, save_report(report, runs_root, render_markdown(report))
+
+
+def _previous_run(runs_root: Path, req: RunRequest, ts: TestSet) -> RunReport | None:
+    """The latest run of the same backend on the same test-set version and pair."""
+    same = [
+        r
+        for r in list_runs(runs_root)
+        if r.backend.spec == req.backend_spec
+        and (r.testset.name, r.testset.version, r.testset.src_lang, r.testset.tgt_lang)
+        == (ts.name, ts.version, req.src, req.tgt)
+    ]
+    return same[-1] if same else None

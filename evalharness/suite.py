@@ -27,6 +27,7 @@ class Suite:
     metrics: tuple[str, ...]
     ci: bool
     systems: tuple[SystemEntry, ...]
+    glossary: str | None = None
 
 
 def load_suite(path: Path) -> Suite:
@@ -53,6 +54,7 @@ def load_suite(path: Path) -> Suite:
             metrics=tuple(data.get("metrics", ["bleu", "chrf", "chrf++", "ter"])),
             ci=bool(data.get("ci", True)),
             systems=systems,
+            glossary=data.get("glossary"),
         )
     except (KeyError, TypeError) as exc:
         raise UserError(f"missing or malformed key {exc}", path) from exc

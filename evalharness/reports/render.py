@@ -55,6 +55,7 @@ def render_markdown(report: RunReport, max_segments: int = 50) -> str:
         f"- length ratio (hypothesis / reference characters): {s['length_ratio']:.2f}",
         f"- empty hypotheses: {s['empty_rate']:.0%}",
         "",
+        *_terminology_lines(report),
         "## Segments",
         "",
         "| id | source | reference | hypothesis | "
@@ -75,3 +76,28 @@ def render_markdown(report: RunReport, max_segments: int = 50) -> str:
     if len(report.segments) > max_segments:
         lines.append(f"\n… {len(report.segments) - max_segments} more segments in report.json")
     return "\n".join(lines) + "\n"
+
+
+def _terminology_lines(report: RunReport) -> list[str]:
+    t = report.terminology
+    if not t:
+        return []
+    acc = "–" if t.get("term_accuracy") is None else f"{t['term_accuracy']:.0%}"
+    cons = "–" if t.get("consistency") is None else f"{t['consistency']:.0%}"
+    lines = [
+        "## Terminology",
+        "",
+        f"- glossary: `{md_escape(t['glossary'])}`; term accuracy {acc}, consistency {cons}, {t['occurrences']} occurrences",
+        f"- flags: {md_escape(', '.join(f'{k} {n}' for k, n in t['counts'].items()) or 'none')}"
+        + (f" (drift against run {md_escape(t['previous_run'])})" if t.get("previous_run") else ""),
+        "",
+    ]
+    if t["flags"]:
+        lines += ["| segment | concept | kind | found | expected |", "|---|---|---|---|---|"]
+        for f in t["flags"]:
+            lines.append(
+                f"| {md_escape(f['segment_id'])} | {md_escape(f['concept'])} | {md_escape(f['kind'])} | "
+                f"{md_escape(f['found'])} | {md_escape(', '.join(f['expected']))} |"
+            )
+        lines.append("")
+    return lines

@@ -82,7 +82,10 @@ def check_segments(
         expected_concepts: set[str] = set()
         if sources is not None:
             for src_text in sources[i]:
-                expected_concepts |= {o.concept for o in index.find(src_text, langs=set(src_langs) | {"en"} | set(glossary.languages))}
+                expected_concepts |= {
+                    o.concept
+                    for o in index.find(src_text, langs=set(src_langs) | {"en"} | set(glossary.languages))
+                }
         seg_rend: dict[str, list[str]] = defaultdict(list)
         present: set[str] = set()
         for occ in index.find(text, fuzzy_langs={lang}):
@@ -95,10 +98,14 @@ def check_segments(
             if term.lang != lang:
                 if (occ.concept, _key(occ.found)) in own_keys:
                     continue  # the same words are also a term of this language (a name)
-                flags.append(Flag(i, occ.concept, "untranslated", occ.found, expected, lang, {"term_lang": term.lang}))
+                flags.append(
+                    Flag(i, occ.concept, "untranslated", occ.found, expected, lang, {"term_lang": term.lang})
+                )
                 seg_rend[occ.concept].append(f"[{term.lang}] {_key(occ.found)}")
             elif occ.kind == "exact" and term.status == "deprecated":
-                flags.append(Flag(i, occ.concept, "deprecated", occ.found, expected, lang, {"note": term.note}))
+                flags.append(
+                    Flag(i, occ.concept, "deprecated", occ.found, expected, lang, {"note": term.note})
+                )
                 seg_rend[occ.concept].append(_key(term.text))
             elif occ.kind == "misspelled":
                 flags.append(Flag(i, occ.concept, "misspelled", occ.found, [term.text], lang))
@@ -132,11 +139,23 @@ def _inconsistent(glossary, lang, renditions, ok_occurrences) -> list[Flag]:
         if len(c) < 2:
             continue
         first_seen = {k: n for n, k in enumerate(c)}
-        majority = min(c, key=lambda k: (-c[k], _STATUS_RANK.get(status_of.get((occ.concept, k), ""), 3), first_seen[k]))
+        majority = min(
+            c, key=lambda k: (-c[k], _STATUS_RANK.get(status_of.get((occ.concept, k), ""), 3), first_seen[k])
+        )
         if key == majority:
             continue
         detail = {"renditions": {surface.get((occ.concept, k), k): n for k, n in c.most_common()}}
-        flags.append(Flag(i, occ.concept, "inconsistent", occ.found, [surface.get((occ.concept, majority), majority)], lang, detail))
+        flags.append(
+            Flag(
+                i,
+                occ.concept,
+                "inconsistent",
+                occ.found,
+                [surface.get((occ.concept, majority), majority)],
+                lang,
+                detail,
+            )
+        )
     return flags
 
 
@@ -151,7 +170,9 @@ def _consistency(renditions: list[dict[str, list[str]]]) -> float | None:
     return sum(c.most_common(1)[0][1] for c in counts.values()) / total
 
 
-def drift_flags(ids: Sequence[str], current: Sequence[dict], previous: dict[str, dict], lang: str) -> list[Flag]:
+def drift_flags(
+    ids: Sequence[str], current: Sequence[dict], previous: dict[str, dict], lang: str
+) -> list[Flag]:
     """A concept rendered differently from the previous run of the same system, per segment id."""
     flags = []
     for i, (seg_id, now) in enumerate(zip(ids, current, strict=True)):
@@ -161,7 +182,11 @@ def drift_flags(ids: Sequence[str], current: Sequence[dict], previous: dict[str,
         for concept in sorted(set(now) | set(before)):
             a, b = sorted(before.get(concept, [])), sorted(now.get(concept, []))
             if a != b:
-                flags.append(Flag(i, concept, "drift", ", ".join(b) or "(none)", a, lang, {"previous": a, "current": b}))
+                flags.append(
+                    Flag(
+                        i, concept, "drift", ", ".join(b) or "(none)", a, lang, {"previous": a, "current": b}
+                    )
+                )
     return flags
 
 

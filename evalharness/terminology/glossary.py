@@ -90,7 +90,9 @@ def _read_yaml(path: Path, text: str) -> dict[str, Concept]:
         line = entry.get("__line__", "?") if isinstance(entry, dict) else "?"
         where = f"{path}: line {line}"
         if not isinstance(entry, dict) or "id" not in entry or not isinstance(entry.get("terms"), dict):
-            raise UserError(f"{where}: a concept needs 'id' and a 'terms' mapping (language -> list of terms)")
+            raise UserError(
+                f"{where}: a concept needs 'id' and a 'terms' mapping (language -> list of terms)"
+            )
         cid = str(entry["id"])
         if cid in concepts:
             raise UserError(f"{where}: concept {cid!r} defined twice")
@@ -108,7 +110,13 @@ def _read_yaml(path: Path, text: str) -> dict[str, Concept]:
                 term_where = f"{path}: line {item.get('__line__', line)}"
                 _add(
                     concepts,
-                    Term(cid, str(lang), str(item["term"]), str(item.get("status", "preferred")), str(item.get("note", ""))),
+                    Term(
+                        cid,
+                        str(lang),
+                        str(item["term"]),
+                        str(item.get("status", "preferred")),
+                        str(item.get("note", "")),
+                    ),
                     term_where,
                 )
     return concepts
@@ -125,7 +133,11 @@ def _read_tsv(path: Path, text: str) -> dict[str, Concept]:
         if len(row) < 4:
             raise UserError(f"{path}: line {n}: expected 4 tab-separated columns, got {len(row)}")
         concept, lang, status, term = (c.strip() for c in row[:4])
-        _add(concepts, Term(concept, lang, term, status, row[4].strip() if len(row) > 4 else ""), f"{path}: line {n}")
+        _add(
+            concepts,
+            Term(concept, lang, term, status, row[4].strip() if len(row) > 4 else ""),
+            f"{path}: line {n}",
+        )
     return concepts
 
 
@@ -134,7 +146,9 @@ def _read_tbx(path: Path, text: str) -> dict[str, Concept]:
         root = ET.fromstring(text)
     except ET.ParseError as exc:
         line, _col = exc.position
-        raise UserError(f"line {line}: invalid TBX/XML ({exc.msg if hasattr(exc, 'msg') else exc})", path) from exc
+        raise UserError(
+            f"line {line}: invalid TBX/XML ({exc.msg if hasattr(exc, 'msg') else exc})", path
+        ) from exc
     concepts: dict[str, Concept] = {}
     entries = [e for e in root.iter() if _local(e.tag) in ("termEntry", "conceptEntry")]
     if not entries:
@@ -152,7 +166,11 @@ def _read_tbx(path: Path, text: str) -> dict[str, Concept]:
                     if note.get("type") == "administrativeStatus" and note.text:
                         raw = note.text.strip().lower()
                         status = _TBX_STATUS.get(raw, raw)
-                _add(concepts, Term(cid, lang, "".join(term_el.itertext()).strip(), status), f"{path}: concept {cid}")
+                _add(
+                    concepts,
+                    Term(cid, lang, "".join(term_el.itertext()).strip(), status),
+                    f"{path}: concept {cid}",
+                )
     return concepts
 
 

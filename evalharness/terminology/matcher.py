@@ -36,7 +36,29 @@ PREFIX = 4  # index key: the first letters of a word (inflection only adds endin
 
 # Endings that keep a word the same term (definite, plural, genitive); Swedish compounds too.
 SUFFIXES = {
-    "sv": ("", "n", "en", "et", "t", "na", "s", "ns", "ens", "ets", "nas", "ts", "ar", "er", "or", "arna", "erna", "orna", "arnas", "ernas", "ornas"),
+    "sv": (
+        "",
+        "n",
+        "en",
+        "et",
+        "t",
+        "na",
+        "s",
+        "ns",
+        "ens",
+        "ets",
+        "nas",
+        "ts",
+        "ar",
+        "er",
+        "or",
+        "arna",
+        "erna",
+        "orna",
+        "arnas",
+        "ernas",
+        "ornas",
+    ),
     "en": ("", "s", "es", "'s", "s'"),
     "hi": ("", "ों", "ें", "ीय", "ी", "े", "ा", "ो"),
     "de": ("", "s", "es", "n", "en", "e", "er"),
@@ -104,7 +126,9 @@ class TermIndex:
             for pos, word in enumerate(words):
                 self.index[word[:PREFIX]].append((n, pos))
 
-    def find(self, text: str, langs: set[str] | None = None, fuzzy_langs: set[str] | None = None) -> list[Occurrence]:
+    def find(
+        self, text: str, langs: set[str] | None = None, fuzzy_langs: set[str] | None = None
+    ) -> list[Occurrence]:
         """Longest non-overlapping occurrences of terms (of `langs`, default all) in `text`.
         Near-misses are looked for only among terms of `fuzzy_langs` (the text's language)."""
         words = words_of(text)
@@ -122,7 +146,9 @@ class TermIndex:
                     continue
                 if start + len(compiled.words) > len(words):
                     continue
-                occ = self._verify(text, words, compiled, start, fuzzy=fuzzy_langs is not None and term.lang in fuzzy_langs)
+                occ = self._verify(
+                    text, words, compiled, start, fuzzy=fuzzy_langs is not None and term.lang in fuzzy_langs
+                )
                 if occ is not None:
                     found.append(occ)
         return _longest_non_overlapping(found)

@@ -65,8 +65,12 @@ def suggest_terms(segments: Sequence[Segment], languages: Sequence[str], min_cou
         if total < min_count:
             continue
         concepts.append(_concept(renditions, "quoted phrase aligned across languages"))
-    concepts += _repeated_names(segments, languages, min_count, {s for c in concepts for r in c["renditions"].values() for s in r})
-    concepts.sort(key=lambda c: (-len(c["multiple"]), -sum(sum(r.values()) for r in c["renditions"].values())))
+    concepts += _repeated_names(
+        segments, languages, min_count, {s for c in concepts for r in c["renditions"].values() for s in r}
+    )
+    concepts.sort(
+        key=lambda c: (-len(c["multiple"]), -sum(sum(r.values()) for r in c["renditions"].values()))
+    )
     for n, c in enumerate(concepts, start=1):
         c["id"] = f"candidate-{n:03d}"
     return concepts
@@ -81,7 +85,9 @@ def _concept(renditions: dict[str, Counter], evidence: str) -> dict:
 def _repeated_names(segments, languages, min_count, already) -> list[dict]:
     out = []
     for lang in languages:
-        names = Counter(m.strip() for seg in segments if lang in seg.text for m in CAPITALISED.findall(seg.text[lang]))
+        names = Counter(
+            m.strip() for seg in segments if lang in seg.text for m in CAPITALISED.findall(seg.text[lang])
+        )
         for name, n in names.items():
             if n >= min_count and name not in already:
                 out.append(_concept({lang: Counter({name: n})}, "repeated capitalised name"))
@@ -95,9 +101,13 @@ def draft_yaml(concepts: list[dict]) -> str:
         "concepts": [
             {
                 "id": c["id"],
-                "note": f"DRAFT ({c['evidence']})" + (f"; several renditions in: {', '.join(c['multiple'])}" if c["multiple"] else ""),
+                "note": f"DRAFT ({c['evidence']})"
+                + (f"; several renditions in: {', '.join(c['multiple'])}" if c["multiple"] else ""),
                 "terms": {
-                    lang: [{"term": s, "status": "preferred" if k == 0 else "admitted", "note": f"seen {n}x"} for k, (s, n) in enumerate(r.items())]
+                    lang: [
+                        {"term": s, "status": "preferred" if k == 0 else "admitted", "note": f"seen {n}x"}
+                        for k, (s, n) in enumerate(r.items())
+                    ]
                     for lang, r in c["renditions"].items()
                 },
             }
