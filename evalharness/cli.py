@@ -371,7 +371,12 @@ def run(
         backend_options=_options(num_beams=num_beams, max_new_tokens=max_new_tokens, device=device, via=via),
         ci=ci,
         name=name,
+        glossary=glossary,
     )
+    if glossary is not None:
+        from evalharness.terminology.glossary import load_glossary
+
+        load_glossary(glossary)  # a broken glossary fails before any translation
     report, folder = run_evaluation(request, runs, cache, argv=sys.argv)
     _echo(_summary_table([report], []))
     _echo(f"\n{folder}/report.json, report.md")
@@ -448,6 +453,10 @@ def run_eval(
     from evalharness.suite import load_suite
 
     suite = load_suite(config)
+    if suite.glossary:
+        from evalharness.terminology.glossary import load_glossary
+
+        load_glossary(suite.glossary)  # fail before any work
     docs = sorted({p for pattern in suite.documents for p in glob.glob(pattern)})
     if docs:
         summary = _build_and_save(docs, suite.testset, references, None)
@@ -466,6 +475,7 @@ def run_eval(
                 backend_options=system.options,
                 ci=suite.ci,
                 name=system.name,
+                glossary=Path(suite.glossary) if suite.glossary else None,
             )
             try:
                 report, _ = run_evaluation(request, runs, cache, argv=sys.argv)
