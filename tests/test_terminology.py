@@ -1,0 +1,282 @@
+"""Terminology: glossary formats, matching (normalisation, inflection, nesting, near-misses),
+every flag kind, the shipped glossary on the seeds, drift between runs, and the CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from conftest import EN_OTHER, ROOT
+
+from evalharness.corpus.store import load_testset
+from evalharness.errors import UserError
+from evalharness.terminology.checks import check_segments, drift_flags
+from evalharness.terminology.glossary import load_glossary
+from evalharness.terminology.matcher import TermIndex, word_score
+from evalharness.terminology.suggest import suggest_terms
+
+GLOSSARY = ROOT / "references" / "glossary" / "hoalu.yaml"
+
+
+@pytest.fixture(scope="module")
+def hoalu_glossary():
+    return load_glossary(GLOSSARY)
+
+
+def _audit(glossary):
+    ts = load_testset(ROOT / "references", "hoalu")
+    out = {}
+    for lang in ts.manifest.languages:
+        segs = [s for s in ts.segments if lang in s.text]
+        others = [[s.text[o] for o in s.text if o != lang] for s in segs]
+        out[lang] = check_segments(
+            [s.text[lang] for s in segs], lang, glossary, sources=others, src_langs=["sv", "hi"]
+        )
+    return out
+
+
+def _flags(report, kind=None):
+    return [(f.kind, f.found) for f in report.flags if kind is None or f.kind == kind]
+
+
+def test_audit_of_the_seed_references(hoalu_glossary):
+    audit = _audit(hoalu_glossary)
+    sv, hi = audit["sv"], audit["hi"]
+    assert ("deprecated", "Skickad massmobilisering") in _flags(sv)
+    untranslated = {found for _, found in _flags(sv, "untranslated")}
+    assert untranslated == {
+        "Skilled Mass Mobilization",
+        "Skilled People's Mobilization",
+        "Skilled mass mobilization",
+    }
+    inconsistent = {found for _, found in _flags(sv, "inconsistent")}
+    assert inconsistent == {"Folkets mobiliseringskommitté", "efterlikningsrörelsen", "efterföljarrörelse"}
+    movement = next(f for f in sv.flags if f.kind == "inconsistent" and f.concept == "emulation-movement")
+    assert movement.detail["renditions"] == {
+        "emuleringsrörelse": 6,
+        "efterlikningsrörelse": 1,
+        "efterföljarrörelse": 1,
+    }
+    assert _flags(hi, "misspelled") == [("misspelled", "कुशल जन जुटान")]
+    assert {found for _, found in _flags(hi, "inconsistent")} == {"कुशल जन-आंदोलन"}
+    # No flag on correctly rendered occurrences:
+    assert not any(
+        f.found in ("कुशल जन जुटाव", "emuleringsrörelsen", "massmobiliseringskommission")
+        for r in audit.values()
+        for f in r.flags
+    )
+    assert not any(f.kind == "missing" for r in audit.values() for f in r.flags)
+
+
+def test_english_document_skillful_is_inconsistent(hoalu_glossary):
+    lines = EN_OTHER.read_text(encoding="utf-8").splitlines()
+    report = check_segments(lines, "en", hoalu_glossary)
+    found = [(f.kind, f.found, f.expected) for f in report.flags if f.concept == "skilled-mass-mobilization"]
+    assert found == [("inconsistent", "Skillful mass mobilization", ["Skilled Mass Mobilization"])]
+
+
+def test_word_by_word_near_misses():
+    assert word_score("skickad", "skicklig", "sv") < 75  # a different word, not a typo
+    assert 75 <= word_score("जुटान", "जुटाव", "hi") < 90  # a typo
+    assert word_score("emuleringsrörelsen", "emuleringsrörelse", "sv") == 100  # definite form
+    assert word_score("massmobiliseringsarbete", "massmobilisering", "sv") == 100  # compound
+    assert word_score("massmobiliseringens", "massmobilisering", "sv") == 100  # definite genitive
+    assert word_score("models", "model", "en") == 100
+
+
+def _glossary(tmp_path, yaml_text):
+    path = tmp_path / "g.yaml"
+    path.write_text(yaml_text, encoding="utf-8")
+    return load_glossary(path)
+
+
+def test_nested_terms_count_once(tmp_path):
+    g = _glossary(
+        tmp_path,
+        """
+concepts:
+  - id: smm
+    terms: {en: [Skilled Mass Mobilization], sv: [Skicklig massmobilisering]}
+  - id: mm
+    terms: {en: [mass mobilization], sv: [massmobilisering]}
+""",
+    )
+    occ = TermIndex(g).find(
+        "The Skilled Mass Mobilization movement and mass mobilization work.", langs={"en"}
+    )
+    assert [(o.concept, o.found) for o in occ] == [
+        ("smm", "Skilled Mass Mobilization"),
+        ("mm", "mass mobilization"),
+    ]
+
+
+def test_normalisation_case_hyphen_zero_width_nukta(tmp_path):
+    g = _glossary(
+        tmp_path,
+        """
+concepts:
+  - id: c
+    terms: {hi: [जन-आंदोलन समिति], en: [Mass Mobilization Commission], ur: [ज़मीन]}
+""",
+    )
+    idx = TermIndex(g)
+    assert [o.kind for o in idx.find("जन आंदोलन समिति ने कहा", langs={"hi"})] == ["exact"]  # hyphen vs space
+    assert [o.kind for o in idx.find("the mass\u200b mobilization COMMISSION", langs={"en"})] == ["exact"]
+    assert [o.kind for o in idx.find("जमीन", langs={"ur"})] == ["exact"]  # nukta dropped on both sides
+    assert [o.kind for o in idx.find("जन-आँदोलन समिति", langs={"hi"})] == ["exact"]  # chandrabindu ~ anusvara
+
+
+def test_each_flag_kind_with_a_source(tmp_path):
+    g = _glossary(
+        tmp_path,
+        """
+concepts:
+  - id: smm
+    terms:
+      en: [Skilled Mass Mobilization]
+      sv: [{term: Skicklig massmobilisering, status: preferred}, {term: Skickad massmobilisering, status: deprecated}]
+""",
+    )
+    src = ["The Skilled Mass Mobilization movement."] * 5
+    hyp = [
+        "Rörelsen Skicklig massmobilisering.",  # fine
+        "Rörelsen Skickad massmobilisering.",  # deprecated
+        "Rörelsen Skilled Mass Mobilization.",  # untranslated
+        "Rörelsen Skickliga massmobiliseringen.",  # inflected: fine
+        "Rörelsen för massor.",  # missing
+    ]
+    report = check_segments(hyp, "sv", g, sources=[[s] for s in src], src_langs=["en"])
+    assert [(f.segment, f.kind) for f in report.flags] == [
+        (1, "deprecated"),
+        (2, "untranslated"),
+        (4, "missing"),
+    ]
+    assert report.accuracy == pytest.approx(2 / 5)
+    misspelt = check_segments(["Rörelsen Skicklig massmobiliserng."], "sv", g)
+    assert [(f.kind, f.found) for f in misspelt.flags] == [("misspelled", "Skicklig massmobiliserng")]
+
+
+def test_drift_between_runs(hoalu_glossary):
+    first = check_segments(
+        ["Rörelsen Skicklig massmobilisering.", "emuleringsrörelsen"], "sv", hoalu_glossary
+    )
+    second = check_segments(
+        ["Rörelsen Skickad massmobilisering.", "emuleringsrörelsen"], "sv", hoalu_glossary
+    )
+    previous = dict(zip(["a", "b"], first.renditions, strict=True))
+    flags = drift_flags(["a", "b"], second.renditions, previous, "sv")
+    assert [(f.segment, f.concept, f.kind) for f in flags] == [(0, "skilled-mass-mobilization", "drift")]
+    assert flags[0].detail == {
+        "previous": ["skicklig massmobilisering"],
+        "current": ["skickad massmobilisering"],
+    }
+    assert drift_flags(["a", "b"], first.renditions, previous, "sv") == []
+
+
+def test_tsv_and_tbx_read_the_same_glossary(tmp_path, hoalu_glossary):
+    tsv = tmp_path / "g.tsv"
+    tsv.write_text(
+        "concept\tlang\tstatus\tterm\n"
+        + "".join(f"{t.concept}\t{t.lang}\t{t.status}\t{t.text}\n" for t in hoalu_glossary.terms),
+        encoding="utf-8",
+    )
+    entries = []
+    for c in hoalu_glossary.concepts.values():
+        sets = "".join(
+            f'<langSet xml:lang="{lang}">'
+            + "".join(
+                f'<tig><term>{t.text}</term><termNote type="administrativeStatus">{t.status}Term-admn-sts</termNote></tig>'
+                for t in c.terms
+                if t.lang == lang
+            )
+            + "</langSet>"
+            for lang in dict.fromkeys(t.lang for t in c.terms)
+        )
+        entries.append(f'<termEntry id="{c.id}">{sets}</termEntry>')
+    tbx = tmp_path / "g.tbx"
+    tbx.write_text(
+        f'<?xml version="1.0"?><martif type="TBX"><text><body>{"".join(entries)}</body></text></martif>',
+        encoding="utf-8",
+    )
+    expected = sorted((t.concept, t.lang, t.status, t.text) for t in hoalu_glossary.terms)
+    for path in (tsv, tbx):
+        got = sorted((t.concept, t.lang, t.status, t.text) for t in load_glossary(path).terms)
+        assert got == expected, path
+
+
+@pytest.mark.parametrize(
+    "name, content, needle",
+    [
+        ("bad.yaml", "concepts:\n  - id: a\n    terms: {en: [x]\n", "line"),
+        (
+            "bad.yaml",
+            "concepts:\n  - id: a\n    terms:\n      en:\n        - {term: x, status: favourite}\n",
+            "line 5: unknown status 'favourite'",
+        ),
+        (
+            "bad.yaml",
+            "concepts:\n  - id: a\n  - id: a\n    terms: {en: [x]}\n",
+            "line 2: a concept needs 'id' and a 'terms'",
+        ),
+        (
+            "bad.tsv",
+            "concept\tlang\tstatus\tterm\na\ten\tpreferred\n",
+            "line 2: expected 4 tab-separated columns",
+        ),
+        ("bad.tsv", "id\tlanguage\tterm\n", "line 1: expected the header"),
+        ("bad.tbx", "<martif><text><body><termEntry>\n<langSet>\n</body></martif>", "line 3: invalid TBX"),
+        ("bad.txt", "whatever", "unknown glossary format"),
+    ],
+)
+def test_malformed_glossaries_name_file_and_line(tmp_path, name, content, needle):
+    path = tmp_path / name
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(UserError) as err:
+        load_glossary(path)
+    assert str(path) in str(err.value) and needle in str(err.value) and "\n" not in str(err.value)
+
+
+def test_suggest_surfaces_the_drift_in_the_seeds():
+    ts = load_testset(ROOT / "references", "hoalu")
+    concepts = suggest_terms(ts.segments, ts.manifest.languages)
+    smm = next(c for c in concepts if "Skilled Mass Mobilization" in c["renditions"].get("sv", {}))
+    assert {"Skickad massmobilisering", "Skilled People's Mobilization"} <= set(smm["renditions"]["sv"])
+    assert {"कुशल जन जुटाव", "कुशल जन जुटान", "कुशल जन-आंदोलन"} <= set(smm["renditions"]["hi"])
+    assert smm["multiple"] == ["hi", "sv"]
+
+
+def _cli(*args):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run(
+        [sys.executable, "-m", "evalharness", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+
+
+def test_cli_check_jsonl_and_audit(tmp_path):
+    proc = _cli("terms", "check", EN_OTHER, "--lang", "en", "--glossary", GLOSSARY, "--format", "jsonl")
+    assert proc.returncode == 0, proc.stderr
+    rows = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert {
+        "segment": 6,
+        "concept": "skilled-mass-mobilization",
+        "kind": "inconsistent",
+        "found": "Skillful mass mobilization",
+        "expected": ["Skilled Mass Mobilization"],
+    } in rows
+    assert all(set(r) == {"segment", "concept", "kind", "found", "expected"} for r in rows)
+    audit = _cli(
+        "terms", "audit", "--testset", "hoalu", "--glossary", GLOSSARY, "--references", ROOT / "references"
+    )
+    assert audit.returncode == 0 and "[sv] deprecated" in audit.stdout and "[hi] misspelled" in audit.stdout
+    draft = tmp_path / "draft.yaml"
+    sug = _cli("terms", "suggest", "--testset", "hoalu", "--references", ROOT / "references", "--out", draft)
+    assert sug.returncode == 0 and load_glossary(draft).concepts  # the draft is itself a valid glossary
+    bad = _cli("terms", "check", EN_OTHER, "--lang", "en", "--glossary", tmp_path / "missing.yaml")
+    assert bad.returncode == 2 and "no such glossary" in bad.stderr
