@@ -60,10 +60,14 @@ def build(n_concepts: int, n_segments: int, seed: int = 0):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--concepts", type=int, default=1000)
     parser.add_argument("--segments", type=int, default=100_000)
-    parser.add_argument("--baseline-segments", type=int, default=5_000, help="the regex baseline is slow: time a sample")
+    parser.add_argument(
+        "--baseline-segments", type=int, default=5_000, help="the regex baseline is slow: time a sample"
+    )
     args = parser.parse_args()
     tsv, segments = build(args.concepts, args.segments)
     path = Path(tempfile.mkdtemp()) / "glossary.tsv"
@@ -75,15 +79,21 @@ def main() -> None:
     report = check_segments(segments, "en", glossary)
     seconds = time.perf_counter() - start
     rate = len(segments) / seconds
-    print(f"evalharness check_segments: {seconds:6.2f} s  {rate:9.0f} segments/s  ({len(report.flags)} flags, {report.occurrences} occurrences)")
+    print(
+        f"evalharness check_segments: {seconds:6.2f} s  {rate:9.0f} segments/s  ({len(report.flags)} flags, {report.occurrences} occurrences)"
+    )
 
     patterns = [re.compile(r"\b" + re.escape(t.text) + r"\b", re.IGNORECASE) for t in glossary.terms]
     sample = segments[: args.baseline_segments]
     start = time.perf_counter()
     hits = sum(1 for s in sample for p in patterns if p.search(s))
     base_rate = len(sample) / (time.perf_counter() - start)
-    print(f"baseline, one regex per term (exact matches only): {base_rate:9.0f} segments/s ({hits} hits in {len(sample)})")
-    print(f"ratio evalharness/baseline: x{rate / base_rate:.1f}; target >= 20,000 segments/s: {'met' if rate >= 20_000 else 'MISSED'}")
+    print(
+        f"baseline, one regex per term (exact matches only): {base_rate:9.0f} segments/s ({hits} hits in {len(sample)})"
+    )
+    print(
+        f"ratio evalharness/baseline: x{rate / base_rate:.1f}; target >= 20,000 segments/s: {'met' if rate >= 20_000 else 'MISSED'}"
+    )
 
 
 if __name__ == "__main__":

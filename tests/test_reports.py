@@ -127,7 +127,8 @@ def test_eval_runs_the_suite_and_lists_skipped_systems(tmp_path):
     work.mkdir()
     shutil.copytree(ROOT / "seeds", work / "seeds")
     (work / "eval.toml").write_text(
-        'testset = "hoalu"\ndocuments = ["seeds/*.txt"]\npairs = ["sv-hi", "hi-sv"]\nmetrics = ["bleu", "chrf"]\nci = true\n'
+        f'testset = "hoalu"\ndocuments = ["seeds/*.txt"]\npairs = ["sv-hi", "hi-sv"]\nmetrics = ["bleu", "chrf"]\nci = true\n'
+        f'glossary = "{ROOT / "references" / "glossary" / "hoalu.yaml"}"\n'
         '[[systems]]\nname = "passthrough"\nbackend = "passthrough"\n'
         '[[systems]]\nname = "fixture"\nbackend = "tiny-marian"\npairs = ["sv-hi"]\noptions = { num_beams = 1, max_new_tokens = 8 }\n'
         '[[systems]]\nname = "opus"\nbackend = "marian:Helsinki-NLP/opus-mt-sv-hi"\npairs = ["sv-hi"]\n',
@@ -155,6 +156,18 @@ def test_eval_runs_the_suite_and_lists_skipped_systems(tmp_path):
     assert all("untrained-fixture" in s.flags for s in fixture.segments)
     listing = _cli("runs", "list", cwd=work)
     assert listing.returncode == 0 and len(listing.stdout.splitlines()) == 3 and "hoalu@" in listing.stdout
+    copy = next(r for r in reports if r.backend.name == "passthrough" and r.testset.tgt_lang == "hi")
+    assert copy.terminology["counts"].get("untranslated", 0) > 0  # a copied source leaves Swedish terms in
+    assert (
+        all(f["kind"] != "drift" for f in copy.terminology["flags"])
+        and copy.terminology["previous_run"] is None
+    )
+    again = _cli("eval", cwd=work, env_extra={"HF_HUB_OFFLINE": "1"})
+    assert again.returncode == 0
+    second = [
+        r for r in list_runs(work / "runs") if r.backend.name == "passthrough" and r.testset.tgt_lang == "hi"
+    ][-1]
+    assert second.terminology["previous_run"] == copy.run_id and "drift" not in second.terminology["counts"]
 
 
 @pytest.mark.parametrize(
