@@ -487,6 +487,28 @@ def run_eval(
     _echo(_summary_table(reports, skipped))
 
 
+@app.command()
+def compare(
+    run_ids: Annotated[list[str], typer.Argument(help="RUN_A (baseline) RUN_B [RUN_C ...]")],
+    fmt: Annotated[str, typer.Option("--format", help="text, md, json or html")] = "text",
+    metrics: Annotated[str | None, typer.Option("--metrics")] = None,
+    n_ar: Annotated[
+        int, typer.Option("--ar-trials", help="Approximate randomisation trials (0: skip).")
+    ] = 10_000,
+    runs: RunsOpt = RUNS,
+) -> None:
+    """Compare runs against the first: scores, intervals, paired significance, what moved."""
+    from evalharness.metrics.sacre import parse_metrics
+    from evalharness.reports.compare import compare_runs, render
+    from evalharness.reports.store import load_report
+
+    if fmt not in ("text", "md", "json", "html"):
+        raise UserError(f"unknown format {fmt!r} (text, md, json or html)")
+    reports = [load_report(runs, r) for r in run_ids]
+    comp = compare_runs(reports, parse_metrics(metrics) if metrics else None, n_ar=n_ar)
+    sys.stdout.write(render(comp, fmt))
+
+
 terms_app = typer.Typer(no_args_is_help=True, help="Terminology: check, audit, suggest.")
 app.add_typer(terms_app, name="terms")
 

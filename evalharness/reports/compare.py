@@ -1,0 +1,274 @@
+"""Runs side by side: each metric with its interval, the difference to the first run (the
+baseline) with paired bootstrap and approximate-randomisation p-values, the segments that
+moved most, terminology flags that appeared or were resolved, and sanity-check changes."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from dataclasses import asdict, dataclass, field
+
+from evalharness.errors import UserError
+from evalharness.metrics.scoring import extract
+from evalharness.metrics.significance import compare_stats
+from evalharness.reports.render import md_escape
+from evalharness.reports.schema import RunReport
+
+ALPHA = 0.05
+
+
+@dataclass
+class MetricRow:
+    metric: str
+    run_id: str
+    score: float
+    half_width: float | None
+    delta: float | None = None
+    p_bootstrap: float | None = None
+    p_randomization: float | None = None
+    detectable: float | None = None
+
+    @property
+    def significant(self) -> bool | None:
+        return None if self.p_bootstrap is None else self.p_bootstrap < ALPHA
+
+
+@dataclass
+class Comparison:
+    baseline: str
+    runs: list[dict]
+    metrics: list[MetricRow]
+    moved: dict[str, list[dict]] = field(default_factory=dict)  # run id -> segments that gained/lost most
+    terminology: dict[str, dict] = field(default_factory=dict)  # run id -> {appeared, resolved}
+    sanity: dict[str, dict] = field(default_factory=dict)  # run id -> {check: (baseline, run)}
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _signature_core(signature: str) -> str:
+    """Signatures without the resampling settings: those do not change the score."""
+    return re.sub(r"\|(bs|seed|ar):[^|]*", "", signature)
+
+
+def check_comparable(reports: list[RunReport]) -> None:
+    base = reports[0]
+    for r in reports[1:]:
+        if (r.testset.name, r.testset.version) != (base.testset.name, base.testset.version):
+            raise UserError(
+                f"run {r.run_id} was scored on {r.testset.name}@{r.testset.version}, the baseline {base.run_id} on "
+                f"{base.testset.name}@{base.testset.version}: scores on different segments are not comparable"
+            )
+        if (r.testset.src_lang, r.testset.tgt_lang) != (base.testset.src_lang, base.testset.tgt_lang):
+            raise UserError(
+                f"run {r.run_id} is {r.testset.src_lang}-{r.testset.tgt_lang}, the baseline is "
+                f"{base.testset.src_lang}-{base.testset.tgt_lang}: different language pairs are not comparable"
+            )
+        for metric in set(base.scores) & set(r.scores):
+            if _signature_core(r.scores[metric].signature) != _signature_core(base.scores[metric].signature):
+                raise UserError(
+                    f"{metric} signatures differ between {base.run_id} and {r.run_id} "
+                    f"({base.scores[metric].signature} vs {r.scores[metric].signature}); rescore with the same settings"
+                )
+
+
+def compare_runs(
+    reports: list[RunReport],
+    metrics: list[str] | None = None,
+    n_bootstrap: int = 1000,
+    n_ar: int = 10_000,
+    top: int = 5,
+) -> Comparison:
+    if len(reports) < 2:
+        raise UserError("compare needs at least two runs (the first is the baseline)")
+    check_comparable(reports)
+    base = reports[0]
+    metrics = metrics or [m for m in base.scores if all(m in r.scores for r in reports)]
+    tgt = base.testset.tgt_lang
+    refs = [list(stream) for stream in zip(*(s.references for s in base.segments), strict=True)]
+    rows: list[MetricRow] = []
+    for metric in metrics:
+        stats = [
+            extract(metric, [s.hypothesis for s in r.segments], refs, tgt, base.config.get("metric_options"))
+            for r in reports
+        ]
+        results = compare_stats(stats[0], stats[1:], n_bootstrap, n_ar)
+        b = base.scores[metric]
+        rows.append(
+            MetricRow(
+                metric,
+                base.run_id,
+                b.score,
+                b.interval.half_width if b.interval else None,
+                detectable=b.detectable_difference,
+            )
+        )
+        for r, res in zip(reports[1:], results, strict=True):
+            rows.append(
+                MetricRow(
+                    metric,
+                    r.run_id,
+                    res.system,
+                    res.half_width,
+                    res.delta,
+                    res.p_bootstrap,
+                    res.p_randomization,
+                    r.scores[metric].detectable_difference if metric in r.scores else None,
+                )
+            )
+    comp = Comparison(
+        baseline=base.run_id,
+        runs=[{"run_id": r.run_id, "system": r.backend.name, "spec": r.backend.spec} for r in reports],
+        metrics=rows,
+    )
+    key_metric = "chrf" if "chrf" in base.scores else metrics[0]
+    for r in reports[1:]:
+        comp.moved[r.run_id] = _moved(base, r, key_metric, top)
+        comp.terminology[r.run_id] = _term_changes(base, r)
+        comp.sanity[r.run_id] = {
+            k: (base.sanity.get(k), r.sanity.get(k))
+            for k in ("copy_rate", "wrong_language_rate", "length_ratio", "empty_rate")
+            if base.sanity.get(k) != r.sanity.get(k)
+        }
+    return comp
+
+
+def _moved(base: RunReport, run: RunReport, metric: str, top: int) -> list[dict]:
+    diffs = []
+    for a, b in zip(base.segments, run.segments, strict=True):
+        if metric in a.scores and metric in b.scores:
+            diffs.append(
+                {
+                    "id": a.id,
+                    "delta": b.scores[metric] - a.scores[metric],
+                    "metric": metric,
+                    "source": a.source,
+                    "reference": a.references[0] if a.references else "",
+                    "baseline": a.hypothesis,
+                    "system": b.hypothesis,
+                }
+            )
+    diffs.sort(key=lambda d: d["delta"])
+    losers = [d for d in diffs[:top] if d["delta"] < 0]
+    gainers = [d for d in reversed(diffs[-top:]) if d["delta"] > 0]
+    return gainers + losers
+
+
+def _flag_keys(report: RunReport) -> set[tuple]:
+    flags = (report.terminology or {}).get("flags", [])
+    return {(f["segment_id"], f["concept"], f["kind"], f["found"]) for f in flags if f["kind"] != "drift"}
+
+
+def _term_changes(base: RunReport, run: RunReport) -> dict:
+    a, b = _flag_keys(base), _flag_keys(run)
+
+    def as_dicts(keys):
+        return [dict(zip(("segment_id", "concept", "kind", "found"), k, strict=True)) for k in sorted(keys)]
+
+    return {"appeared": as_dicts(b - a), "resolved": as_dicts(a - b)}
+
+
+# ---------------------------------------------------------------- rendering
+
+
+def _p(p: float | None) -> str:
+    return "–" if p is None else ("< 0.001" if p < 0.001 else f"{p:.3f}")
+
+
+def _verdict(row: MetricRow) -> str:
+    if row.delta is None:
+        return "baseline"
+    if abs(row.delta) < 1e-9:
+        return "identical score"
+    better = row.delta > 0 if row.metric != "ter" else row.delta < 0
+    if not row.significant:
+        return "no measurable difference"
+    return "better" if better else "worse"
+
+
+def render_text(comp: Comparison, markdown: bool = False) -> str:
+    names = {r["run_id"]: r["system"] for r in comp.runs}
+    esc = md_escape if markdown else (lambda s: str(s))
+    header = ["metric", "run", "system", "score ± 95%", "Δ vs baseline", "p (bootstrap)", "p (AR)", "verdict"]
+    rows = []
+    for m in comp.metrics:
+        hw = f" ± {m.half_width:.2f}" if m.half_width is not None else ""
+        delta = "" if m.delta is None else f"{m.delta:+.2f}"
+        rows.append(
+            [
+                m.metric,
+                m.run_id,
+                names[m.run_id],
+                f"{m.score:.2f}{hw}",
+                delta,
+                _p(m.p_bootstrap),
+                _p(m.p_randomization),
+                _verdict(m),
+            ]
+        )
+    out: list[str] = []
+    if markdown:
+        out += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        out += ["| " + " | ".join(esc(c) for c in r) + " |" for r in rows]
+    else:
+        widths = [max(len(str(x[i])) for x in [header, *rows]) for i in range(len(header))]
+        out += ["  ".join(str(c).ljust(w) for c, w in zip(x, widths, strict=True)) for x in [header, *rows]]
+    for run_id, moved in comp.moved.items():
+        out += [
+            "",
+            f"{'### ' if markdown else ''}segments that moved most ({esc(names[run_id])} vs baseline)",
+        ]
+        for d in moved:
+            out.append(
+                f"{'- ' if markdown else '  '}{esc(d['id'])} {d['metric']} {d['delta']:+.1f}: {esc(d['system'][:80])}  (baseline: {esc(d['baseline'][:60])})"
+            )
+        terms = comp.terminology.get(run_id, {})
+        if terms.get("appeared") or terms.get("resolved"):
+            out.append(
+                f"{'- ' if markdown else '  '}terminology: {len(terms['appeared'])} flags appeared, {len(terms['resolved'])} resolved"
+            )
+            for f in terms["appeared"][:10]:
+                out.append(
+                    f"{'  - ' if markdown else '    + '}{esc(f['segment_id'])} {esc(f['kind'])} {esc(f['concept'])}: {esc(f['found'])}"
+                )
+        for check, (a, b) in comp.sanity.get(run_id, {}).items():
+            out.append(f"{'- ' if markdown else '  '}{check}: {a:.2f} -> {b:.2f}")
+    return "\n".join(out) + "\n"
+
+
+def render_html(comp: Comparison) -> str:
+    e = html.escape
+    names = {r["run_id"]: r["system"] for r in comp.runs}
+    rows = "".join(
+        f"<tr><td>{e(m.metric)}</td><td>{e(m.run_id)}</td><td>{e(names[m.run_id])}</td><td>{m.score:.2f}"
+        f"{'' if m.half_width is None else f' ± {m.half_width:.2f}'}</td><td>{'' if m.delta is None else f'{m.delta:+.2f}'}</td>"
+        f"<td>{_p(m.p_bootstrap)}</td><td>{_p(m.p_randomization)}</td><td>{e(_verdict(m))}</td></tr>"
+        for m in comp.metrics
+    )
+    moved = "".join(
+        f"<h3>Segments that moved most: {e(names[run_id])}</h3><table><tr><th>id</th><th>Δ</th><th>source</th><th>reference</th><th>baseline</th><th>system</th></tr>"
+        + "".join(
+            f"<tr><td>{e(d['id'])}</td><td>{d['delta']:+.1f}</td><td>{e(d['source'])}</td><td>{e(d['reference'])}</td>"
+            f"<td>{e(d['baseline'])}</td><td>{e(d['system'])}</td></tr>"
+            for d in ds
+        )
+        + "</table>"
+        for run_id, ds in comp.moved.items()
+    )
+    return (
+        "<!doctype html><html><head><meta charset='utf-8'><title>evalharness comparison</title>"
+        "<style>body{font-family:sans-serif}td,th{border:1px solid #ccc;padding:2px 6px}table{border-collapse:collapse}</style>"
+        f"</head><body><h1>Comparison against {e(comp.baseline)}</h1><table><tr><th>metric</th><th>run</th><th>system</th>"
+        f"<th>score ± 95%</th><th>Δ</th><th>p (bootstrap)</th><th>p (AR)</th><th>verdict</th></tr>{rows}</table>{moved}</body></html>\n"
+    )
+
+
+def render(comp: Comparison, fmt: str) -> str:
+    if fmt == "json":
+        return json.dumps(comp.as_dict(), ensure_ascii=False, indent=1) + "\n"
+    if fmt == "html":
+        return render_html(comp)
+    if fmt in ("text", "md"):
+        return render_text(comp, markdown=fmt == "md")
+    raise UserError(f"unknown format {fmt!r} (text, md, json or html)")
