@@ -509,6 +509,38 @@ def compare(
     sys.stdout.write(render(comp, fmt))
 
 
+@app.command()
+def gate(
+    config: Annotated[Path, typer.Option("--config", help="gates.toml or pyproject.toml")] = Path(
+        "gates.toml"
+    ),
+    update_baseline: Annotated[
+        bool, typer.Option("--update-baseline", help="Replace the baselines with new runs.")
+    ] = False,
+    only: Annotated[str | None, typer.Option("--only", help="One gate by name.")] = None,
+) -> None:
+    """Run the regression gates (as `make test` does through pytest), or replace baselines."""
+    from evalharness.gates.config import load_gates
+    from evalharness.gates.runner import baseline_of, current_run, judge
+    from evalharness.gates.runner import update_baseline as replace
+
+    cfg = load_gates(config)
+    gates = [g for g in cfg.gates if only in (None, g.name)]
+    if not gates:
+        raise UserError(f"no gate named {only!r}", config)
+    failed = 0
+    for g in gates:
+        current = current_run(cfg, g)
+        if update_baseline:
+            _echo(f"{g.name}: new baseline {replace(g, current)}")
+            continue
+        for d in judge(g, baseline_of(g), current):
+            failed += not d.passed
+            _echo(f"{'PASS' if d.passed else 'FAIL'} {g.name} {d.rule}: {d.message}")
+    if failed:
+        raise typer.Exit(1)
+
+
 terms_app = typer.Typer(no_args_is_help=True, help="Terminology: check, audit, suggest.")
 app.add_typer(terms_app, name="terms")
 

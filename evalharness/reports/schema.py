@@ -72,4 +72,5 @@ class RunReport(_Record):
     scores: dict[str, ScoreRecord]
     sanity: dict
     segments: list[SegmentRecord]
-    terminology: dict | None = None  # filled once the terminology stage lands
+    terminology: dict | None = None  # terminology section (glossary checks), when a glossary was given
+    replaces_baseline: str | None = None  # set by `evalharness gate --update-baseline`

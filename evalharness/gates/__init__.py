@@ -1,0 +1,1 @@
+"""Stage 5: comparisons -> pass/fail decisions for CI (gates.toml, pytest plugin)."""

@@ -1,0 +1,65 @@
+"""pytest plugin (entry point `pytest11`): a `gates.toml` collected by pytest becomes one
+test item per gate rule, and a failing gate reads as a sentence, not a traceback."""
+
+from __future__ import annotations
+
+import pytest
+
+from evalharness.errors import UserError
+
+
+class GateFailure(Exception):
+    pass
+
+
+def pytest_collect_file(parent, file_path):
+    if file_path.name == "gates.toml":
+        return GatesFile.from_parent(parent, path=file_path)
+    return None
+
+
+class GatesFile(pytest.File):
+    def collect(self):
+        from evalharness.gates.config import load_gates
+
+        config = load_gates(self.path)
+        for gate in config.gates:
+            for rule, value in gate.rules.items():
+                names = [f"{rule}[{m}]" for m in value] if rule == "max_drop" else [rule]
+                for name in names:
+                    yield GateItem.from_parent(
+                        self, name=f"{gate.name}::{name}", config_=config, gate=gate, rule=name
+                    )
+
+
+_RUNS: dict[str, object] = {}
+
+
+class GateItem(pytest.Item):
+    def __init__(self, *, config_, gate, rule, **kwargs):
+        super().__init__(**kwargs)
+        self.gate_config, self.gate, self.rule = config_, gate, rule
+
+    def runtest(self):
+        from evalharness.gates.runner import baseline_of, current_run, judge
+
+        try:
+            if self.gate.name not in _RUNS:  # one run per gate per session, shared by its rules
+                _RUNS[self.gate.name] = (baseline_of(self.gate), current_run(self.gate_config, self.gate))
+            baseline, current = _RUNS[self.gate.name]
+        except UserError as exc:
+            raise GateFailure(str(exc)) from exc
+        decisions = [d for d in judge(self.gate, baseline, current) if d.rule == self.rule]
+        self.user_properties.append(("gate", [d.message for d in decisions]))
+        failed = [d for d in decisions if not d.passed]
+        if failed:
+            raise GateFailure("; ".join(d.message for d in failed))
+        self.add_report_section("call", "gate", "\n".join(d.message for d in decisions))
+
+    def repr_failure(self, excinfo):
+        if isinstance(excinfo.value, GateFailure):
+            return f"gate {self.gate.name} failed: {excinfo.value}"
+        return super().repr_failure(excinfo)
+
+    def reportinfo(self):
+        return self.path, 0, f"gate {self.gate.name}: {self.rule}"

@@ -1,0 +1,104 @@
+"""Each gate rule as a decision with a sentence: metric, baseline, current, difference,
+interval, p-value, and what the test set can resolve."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from evalharness.metrics.scoring import extract
+from evalharness.metrics.significance import compare_stats
+from evalharness.reports.compare import ALPHA, check_comparable
+from evalharness.reports.schema import RunReport
+
+
+@dataclass(frozen=True)
+class Decision:
+    rule: str
+    passed: bool
+    message: str
+
+
+def _lower_is_better(metric: str) -> bool:
+    return metric == "ter"
+
+
+def metric_drop(
+    baseline: RunReport, current: RunReport, metric: str, max_drop: float, n_ar: int = 0
+) -> Decision:
+    check_comparable([baseline, current])
+    refs = [list(s) for s in zip(*(seg.references for seg in baseline.segments), strict=True)]
+    tgt = baseline.testset.tgt_lang
+    opts = baseline.config.get("metric_options")
+    b = extract(metric, [s.hypothesis for s in baseline.segments], refs, tgt, opts)
+    c = extract(metric, [s.hypothesis for s in current.segments], refs, tgt, opts)
+    res = compare_stats(b, [c], n_ar=n_ar)[0]
+    drop = -res.delta if not _lower_is_better(metric) else res.delta
+    detectable = baseline.scores[metric].detectable_difference if metric in baseline.scores else None
+    resolve = f"; this test set can detect differences of about {detectable:.1f} points" if detectable else ""
+    head = (
+        f"{metric}: baseline {res.baseline:.2f}, current {res.system:.2f} (± {res.half_width:.2f}), "
+        f"{res.delta:+.2f}, p = {res.p_bootstrap:.3f}"
+    )
+    if abs(res.delta) < 1e-9:
+        return Decision(f"max_drop[{metric}]", True, f"{head}: unchanged")
+    if drop <= 0:
+        return Decision(f"max_drop[{metric}]", True, f"{head}: no drop")
+    if res.p_bootstrap >= ALPHA:
+        return Decision(f"max_drop[{metric}]", True, f"{head}: not significant{resolve}")
+    if drop <= max_drop:
+        return Decision(
+            f"max_drop[{metric}]", True, f"{head}: significant but within the allowed {max_drop:.2f}"
+        )
+    return Decision(
+        f"max_drop[{metric}]",
+        False,
+        f"{head}: a significant drop of {drop:.2f} > allowed {max_drop:.2f}{resolve}",
+    )
+
+
+def new_flags(baseline: RunReport, current: RunReport, kinds: list[str]) -> Decision:
+    def keys(r: RunReport) -> set:
+        flags = (r.terminology or {}).get("flags", [])
+        return {(f["segment_id"], f["concept"], f["kind"], f["found"]) for f in flags if f["kind"] in kinds}
+
+    if current.terminology is None:
+        return Decision(
+            "no_new_flags", False, "no terminology section in the current run (set `glossary` for this gate)"
+        )
+    appeared = sorted(keys(current) - keys(baseline))
+    if not appeared:
+        return Decision("no_new_flags", True, f"no new {'/'.join(kinds)} terminology flags")
+    shown = "; ".join(f"{s} {k} {c}: {f!r}" for s, c, k, f in appeared[:5])
+    return Decision("no_new_flags", False, f"{len(appeared)} new {'/'.join(kinds)} flag(s): {shown}")
+
+
+def max_copy_rate(current: RunReport, limit: float) -> Decision:
+    rate = current.sanity["copy_rate"]
+    ok = rate <= limit
+    return Decision("max_copy_rate", ok, f"copy rate {rate:.0%} {'<=' if ok else '>'} allowed {limit:.0%}")
+
+
+def min_term_accuracy(current: RunReport, limit: float) -> Decision:
+    acc = (current.terminology or {}).get("term_accuracy")
+    if acc is None:
+        return Decision(
+            "min_term_accuracy",
+            False,
+            "no term accuracy in the current run (no glossary, or no term occurrences)",
+        )
+    ok = acc >= limit
+    return Decision(
+        "min_term_accuracy", ok, f"term accuracy {acc:.0%} {'>=' if ok else '<'} required {limit:.0%}"
+    )
+
+
+def evaluate_rule(rule: str, value, baseline: RunReport, current: RunReport) -> list[Decision]:
+    if rule == "max_drop":
+        return [metric_drop(baseline, current, m, float(v)) for m, v in value.items()]
+    if rule == "no_new_flags":
+        return [new_flags(baseline, current, list(value))]
+    if rule == "max_copy_rate":
+        return [max_copy_rate(current, float(value))]
+    if rule == "min_term_accuracy":
+        return [min_term_accuracy(current, float(value))]
+    raise ValueError(rule)
