@@ -16,6 +16,7 @@ min_term_accuracy = 0.5
 
 from __future__ import annotations
 
+import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,7 +57,7 @@ def load_gates(path: Path) -> GateConfig:
         raise UserError(f"invalid TOML ({exc})", path) from exc
     if path.name == "pyproject.toml":
         data = data.get("tool", {}).get("evalharness", {}).get("gates", {})
-    root = path.parent
+    root = Path(os.path.relpath(path.parent))  # reports record paths; keep them relative
     gates = []
     for n, g in enumerate(data.get("gate", []), start=1):
         try:

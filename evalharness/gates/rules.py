@@ -33,8 +33,14 @@ def metric_drop(
     c = extract(metric, [s.hypothesis for s in current.segments], refs, tgt, opts)
     res = compare_stats(b, [c], n_ar=n_ar)[0]
     drop = -res.delta if not _lower_is_better(metric) else res.delta
-    detectable = baseline.scores[metric].detectable_difference if metric in baseline.scores else None
-    resolve = f"; this test set can detect differences of about {detectable:.1f} points" if detectable else ""
+    spreads = [r.scores[metric].detectable_difference for r in (baseline, current) if metric in r.scores]
+    spreads = [d for d in spreads if d is not None]
+    detectable = max(spreads) if spreads else None
+    resolve = (
+        f"; this test set can detect differences of about {detectable:.1f} points"
+        if detectable is not None
+        else ""
+    )
     head = (
         f"{metric}: baseline {res.baseline:.2f}, current {res.system:.2f} (± {res.half_width:.2f}), "
         f"{res.delta:+.2f}, p = {res.p_bootstrap:.3f}"

@@ -8,6 +8,7 @@ import math
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -58,12 +59,16 @@ class MetricStats:
     metric: object  # the sacrebleu metric, configured
     rows: list  # sacrebleu's own per-segment statistics, untouched
 
-    @property
+    @cached_property
     def array(self) -> np.ndarray:
         return np.asarray(self.rows, dtype=np.float32)  # float32, as sacrebleu resamples
 
-    def corpus_score(self):
+    @cached_property
+    def _corpus(self):
         return self.metric._aggregate_and_compute(self.rows)
+
+    def corpus_score(self):
+        return self._corpus
 
 
 def extract(
@@ -102,18 +107,24 @@ def resample_indices(n_segments: int, n_samples: int, seed: int = BOOTSTRAP_SEED
         done += take
 
 
-def resampled_sums(array: np.ndarray, idx: np.ndarray) -> np.ndarray:
-    """Sum of the resampled rows for each resample: counts @ stats, exact for count statistics."""
+def resample_counts(idx: np.ndarray) -> np.ndarray:
+    """(resamples, segments): how often each segment is drawn in each resample."""
     take, n = idx.shape
-    counts = np.bincount((idx + (np.arange(take) * n)[:, None]).ravel(), minlength=take * n).reshape(take, n)
-    return (counts.astype(np.float64) @ array.astype(np.float64)).astype(np.float32)
+    counts = np.bincount((idx + (np.arange(take) * n)[:, None]).ravel(), minlength=take * n)
+    return counts.reshape(take, n).astype(np.float64)
+
+
+def resampled_sums(array: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Summed statistics of each resample: counts @ stats, exact for count statistics, then
+    float32 as sacrebleu computes its resampled scores."""
+    return (counts @ array.astype(np.float64)).astype(np.float32)
 
 
 def bootstrap(stats: MetricStats, n_samples: int = BOOTSTRAP_SAMPLES, seed: int = BOOTSTRAP_SEED) -> Interval:
     array = stats.array
     scores: list[float] = []
     for idx in resample_indices(len(stats.rows), n_samples, seed):
-        for row in resampled_sums(array, idx):
+        for row in resampled_sums(array, resample_counts(idx)):
             scores.append(stats.metric._compute_score_from_stats(row).score)
     return interval_from(scores, seed)
 

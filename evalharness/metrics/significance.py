@@ -14,6 +14,7 @@ from evalharness.metrics.scoring import (
     BOOTSTRAP_SEED,
     MetricStats,
     interval_from,
+    resample_counts,
     resample_indices,
     resampled_sums,
 )
@@ -47,11 +48,13 @@ def paired_bootstrap(
     """For each system: (p-value, resampled scores). One pass of index draws serves every
     system (sacrebleu draws the same indices for each, from a fresh generator)."""
     metric = baseline.metric
-    arrays = [baseline.array] + [s.array for s in systems]
-    per_system: list[list[np.ndarray]] = [[] for _ in arrays]
+    width = baseline.array.shape[1]
+    stacked = np.concatenate([baseline.array] + [s.array for s in systems], axis=1)  # (segments, systems * k)
+    per_system: list[list[np.ndarray]] = [[] for _ in range(len(systems) + 1)]
     for idx in resample_indices(len(baseline.rows), n_samples, seed):
-        for k, array in enumerate(arrays):
-            per_system[k].append(_scores(metric, resampled_sums(array, idx)))
+        sums = resampled_sums(stacked, resample_counts(idx))  # one product for every system
+        for k in range(len(per_system)):
+            per_system[k].append(_scores(metric, sums[:, k * width : (k + 1) * width]))
     base_scores = np.concatenate(per_system[0])
     real_base = baseline.corpus_score().score
     out = []
