@@ -28,6 +28,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_backends.py
 	$(BIN)/python benchmarks/bench_metrics.py
 	$(BIN)/python benchmarks/bench_terms.py
+	$(BIN)/python benchmarks/bench_significance.py
 
 clean:
 	rm -rf $(VENV)
