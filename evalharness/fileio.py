@@ -6,7 +6,8 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -69,3 +70,21 @@ def publish_dir_atomic(files: dict[str, str], target: Path) -> bool:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return True
+
+
+@contextmanager
+def building_dir(out: Path) -> Iterator[Path]:
+    """Yield a temporary directory beside `out`; on success it becomes `out` (which must be
+    missing or empty), on any error it is removed: no half-built directory is ever visible."""
+    if out.exists() and any(out.iterdir()):
+        raise UserError("output directory exists and is not empty", out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    try:
+        yield tmp
+        if out.exists():
+            out.rmdir()
+        tmp.rename(out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise

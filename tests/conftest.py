@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -59,3 +62,16 @@ def fixture_models(tmp_path_factory):
         pair: build_tiny_marian(base / pair, *pair.split("-"), seeds=SEEDS)
         for pair in ("sv-hi", "sv-en", "en-hi")
     }
+
+
+def run_cli(*args, cwd=None, env_extra=None, timeout=600) -> subprocess.CompletedProcess:
+    """`evalharness ARGS` as a user runs it, in a fresh process."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), **(env_extra or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "evalharness", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=timeout,
+    )

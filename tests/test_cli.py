@@ -3,24 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
-from conftest import EN_OTHER, HI, ROOT, SV, content_lines
-
-
-def run(*args, cwd=None):
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run(
-        [sys.executable, "-m", "evalharness", *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=env,
-        timeout=300,
-    )
+from conftest import EN_OTHER, HI, SV, content_lines, run_cli
 
 
 def assert_one_line_error(proc, *needles):
@@ -33,18 +18,18 @@ def assert_one_line_error(proc, *needles):
 
 def test_build_show_and_list(tmp_path):
     refs = tmp_path / "refs"
-    proc = run("testset", "build", SV, HI, EN_OTHER, "--name", "hoalu", "--references", refs)
+    proc = run_cli("testset", "build", SV, HI, EN_OTHER, "--name", "hoalu", "--references", refs)
     assert proc.returncode == 0, proc.stderr
     assert "is not parallel to" in proc.stdout and "written" in proc.stdout
-    show = run("testset", "show", "hoalu", "--references", refs)
+    show = run_cli("testset", "show", "hoalu", "--references", refs)
     assert show.returncode == 0
     out = show.stdout
     assert "segments: 10  sv-hi: 10" in out
     assert f"NOT {EN_OTHER.name} (en) is not parallel to" in out
     assert "dropped as boilerplate" in out and "counter line" in out and "LEFT OUT" in out
-    listing = run("testset", "list", "--references", refs)
+    listing = run_cli("testset", "list", "--references", refs)
     assert listing.stdout.startswith("hoalu\t")
-    again = run("testset", "build", SV, HI, EN_OTHER, "--name", "hoalu", "--references", refs)
+    again = run_cli("testset", "build", SV, HI, EN_OTHER, "--name", "hoalu", "--references", refs)
     assert "unchanged (same content, same version)" in again.stdout
 
 
@@ -53,12 +38,12 @@ def test_import_and_export(tmp_path):
     a.write_text("Hej.\nTack.\n", encoding="utf-8")
     b.write_text("Hello.\nThanks.\n", encoding="utf-8")
     refs = tmp_path / "refs"
-    proc = run(
+    proc = run_cli(
         "testset", "import", "--lang", f"sv={a}", "--lang", f"en={b}", "--name", "t", "--references", refs
     )
     assert proc.returncode == 0, proc.stderr
     out = tmp_path / "hf"
-    proc = run("testset", "export", "t", "--format", "hf", "--out", out, "--references", refs)
+    proc = run_cli("testset", "export", "t", "--format", "hf", "--out", out, "--references", refs)
     assert proc.returncode == 0, proc.stderr
     from datasets import load_from_disk
 
@@ -73,7 +58,7 @@ def test_align_presegmented_covers_every_line_once_in_order(tmp_path):
     tgt.write_text(
         "\n".join(hi_lines[:2] + [f"{hi_lines[2]} {hi_lines[3]}"] + hi_lines[4:6]) + "\n", encoding="utf-8"
     )
-    proc = run("align", src, tgt, "--src-lang", "sv", "--tgt-lang", "hi", "--presegmented")
+    proc = run_cli("align", src, tgt, "--src-lang", "sv", "--tgt-lang", "hi", "--presegmented")
     assert proc.returncode == 0, proc.stderr
     beads = [json.loads(line) for line in proc.stdout.splitlines()]
     assert [i for b in beads for i in b["src"]] == list(range(8))
@@ -89,7 +74,7 @@ def test_align_sentences_tsv(tmp_path):
     src.write_text(content_lines(SV)[0] + " " + content_lines(SV)[1] + "\n", encoding="utf-8")
     tgt = tmp_path / "t.txt"
     tgt.write_text(content_lines(HI)[0] + "\n" + content_lines(HI)[1] + "\n", encoding="utf-8")
-    proc = run("align", src, tgt, "--src-lang", "sv", "--tgt-lang", "hi", "--format", "tsv")
+    proc = run_cli("align", src, tgt, "--src-lang", "sv", "--tgt-lang", "hi", "--format", "tsv")
     assert proc.returncode == 0, proc.stderr
     rows = [line.split("\t") for line in proc.stdout.splitlines()]
     assert len(rows) == 2 and all(len(r) == 3 for r in rows)
@@ -110,20 +95,20 @@ def test_bad_documents(tmp_path, content, problem):
     if content is not None:
         bad.write_bytes(content)
     refs = tmp_path / "refs"
-    proc = run("testset", "build", SV, bad, "--name", "x", "--references", refs)
+    proc = run_cli("testset", "build", SV, bad, "--name", "x", "--references", refs)
     assert_one_line_error(proc, bad, problem)
     assert not list(refs.rglob("*.jsonl"))
 
 
 def test_unknown_language_code(tmp_path):
-    proc = run("testset", "build", f"xx={SV}", HI, "--references", tmp_path)
+    proc = run_cli("testset", "build", f"xx={SV}", HI, "--references", tmp_path)
     assert_one_line_error(proc, "unknown language code 'xx'", SV)
-    proc = run("align", SV, HI, "--src-lang", "sv", "--tgt-lang", "klingon")
+    proc = run_cli("align", SV, HI, "--src-lang", "sv", "--tgt-lang", "klingon")
     assert_one_line_error(proc, "unknown language code 'klingon'")
 
 
 def test_language_given_twice(tmp_path):
-    proc = run(
+    proc = run_cli(
         "testset",
         "import",
         "--lang",
@@ -143,7 +128,7 @@ def test_unwritable_output_directory(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("not a directory", encoding="utf-8")
     refs = blocker / "refs"
-    proc = run("testset", "build", SV, HI, "--name", "x", "--references", refs)
+    proc = run_cli("testset", "build", SV, HI, "--name", "x", "--references", refs)
     assert_one_line_error(proc, refs, "cannot write here")
 
 
@@ -151,7 +136,7 @@ def test_import_line_count_mismatch(tmp_path):
     a, b = tmp_path / "a.sv", tmp_path / "b.en"
     a.write_text("Hej.\nTack.\n", encoding="utf-8")
     b.write_text("Hello.\n", encoding="utf-8")
-    proc = run(
+    proc = run_cli(
         "testset", "import", "--lang", f"sv={a}", "--lang", f"en={b}", "--name", "t", "--references", tmp_path
     )
     assert_one_line_error(proc, "line counts differ", f"{a} has 2 lines", f"{b} has 1 lines")
@@ -160,6 +145,8 @@ def test_import_line_count_mismatch(tmp_path):
 
 def test_show_missing_testset(tmp_path):
     assert_one_line_error(
-        run("testset", "show", "nope", "--references", tmp_path), "no test set named 'nope'"
+        run_cli("testset", "show", "nope", "--references", tmp_path), "no test set named 'nope'"
     )
-    assert_one_line_error(run("testset", "show", "../etc", "--references", tmp_path), "invalid test-set name")
+    assert_one_line_error(
+        run_cli("testset", "show", "../etc", "--references", tmp_path), "invalid test-set name"
+    )

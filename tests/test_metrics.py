@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import random
 import subprocess
 import sys
@@ -11,7 +10,7 @@ import sys
 import numpy as np
 import pytest
 import sacrebleu
-from conftest import ROOT
+from conftest import run_cli
 from sacrebleu.metrics import BLEU, CHRF, TER
 
 from evalharness.errors import UserError
@@ -104,17 +103,6 @@ def test_segment_scores_match_sacrebleu_sentence_scores():
         )
 
 
-def _run(*args):
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run(
-        [sys.executable, "-m", "evalharness", *map(str, args)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-    )
-
-
 def test_score_cli_matches_sacrebleus_command_line(tmp_path):
     hyps, refs, refs2 = corpus(n=200, seed=7)
     for name, lines in (("hyp", hyps), ("ref", refs), ("ref2", refs2)):
@@ -144,7 +132,7 @@ def test_score_cli_matches_sacrebleus_command_line(tmp_path):
     )
     assert sacre.returncode == 0, sacre.stderr
     theirs = {d["name"]: d for d in json.loads(sacre.stdout)}
-    proc = _run(
+    proc = run_cli(
         "score",
         "--hyp",
         tmp_path / "hyp.txt",
@@ -167,7 +155,7 @@ def test_score_cli_matches_sacrebleus_command_line(tmp_path):
         assert ours[metric]["signature"] == f"{name}|{theirs[name]['signature']}"
         assert round(ours[metric]["interval"]["mean"], 1) == theirs[name]["confidence_mean"]
         assert round(ours[metric]["interval"]["half_width"], 1) == theirs[name]["confidence_var"]
-    text = _run("score", "--hyp", tmp_path / "hyp.txt", "--ref", tmp_path / "ref.txt", "--metrics", "bleu")
+    text = run_cli("score", "--hyp", tmp_path / "hyp.txt", "--ref", tmp_path / "ref.txt", "--metrics", "bleu")
     plain = subprocess.run(
         [
             sys.executable,

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, run_cli
 
 from evalharness.corpus.store import load_testset
 from evalharness.errors import UserError
@@ -110,18 +107,6 @@ def test_markdown_escapes_user_text(passthrough_run):
     assert md_escape("a\nb | `c`") == "a b \\| \\`c\\`"
 
 
-def _cli(*args, cwd=None, env_extra=None):
-    env = {**os.environ, "PYTHONPATH": str(ROOT), **(env_extra or {})}
-    return subprocess.run(
-        [sys.executable, "-m", "evalharness", *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=env,
-        timeout=600,
-    )
-
-
 def test_eval_runs_the_suite_and_lists_skipped_systems(tmp_path):
     work = tmp_path / "work"
     work.mkdir()
@@ -134,7 +119,7 @@ def test_eval_runs_the_suite_and_lists_skipped_systems(tmp_path):
         '[[systems]]\nname = "opus"\nbackend = "marian:Helsinki-NLP/opus-mt-sv-hi"\npairs = ["sv-hi"]\n',
         encoding="utf-8",
     )
-    proc = _cli("eval", cwd=work, env_extra={"HF_HUB_OFFLINE": "1"})
+    proc = run_cli("eval", cwd=work, env_extra={"HF_HUB_OFFLINE": "1"})
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
     assert out.count("passthrough") >= 2 and "fixture" in out
@@ -154,7 +139,7 @@ def test_eval_runs_the_suite_and_lists_skipped_systems(tmp_path):
     fixture = next(r for r in reports if r.backend.name == "fixture")
     assert fixture.backend.fingerprint["untrained_fixture"] is True
     assert all("untrained-fixture" in s.flags for s in fixture.segments)
-    listing = _cli("runs", "list", cwd=work)
+    listing = run_cli("runs", "list", cwd=work)
     assert listing.returncode == 0 and len(listing.stdout.splitlines()) == 3 and "hoalu@" in listing.stdout
     copy = next(r for r in reports if r.backend.name == "passthrough" and r.testset.tgt_lang == "hi")
     assert copy.terminology["counts"].get("untranslated", 0) > 0  # a copied source leaves Swedish terms in
@@ -162,7 +147,7 @@ def test_eval_runs_the_suite_and_lists_skipped_systems(tmp_path):
         all(f["kind"] != "drift" for f in copy.terminology["flags"])
         and copy.terminology["previous_run"] is None
     )
-    again = _cli("eval", cwd=work, env_extra={"HF_HUB_OFFLINE": "1"})
+    again = run_cli("eval", cwd=work, env_extra={"HF_HUB_OFFLINE": "1"})
     assert again.returncode == 0
     second = [
         r for r in list_runs(work / "runs") if r.backend.name == "passthrough" and r.testset.tgt_lang == "hi"
@@ -204,7 +189,7 @@ def test_eval_runs_the_suite_and_lists_skipped_systems(tmp_path):
 )
 def test_run_bad_input(tmp_path, args, needle):
     extra = ["--references", REFS] if args[0] == "run" else []
-    proc = _cli(*args, *extra, "--runs", tmp_path / "runs")
+    proc = run_cli(*args, *extra, "--runs", tmp_path / "runs")
     assert proc.returncode == 2, proc.stderr
     assert (
         proc.stderr.strip().startswith("error: ")
@@ -217,7 +202,7 @@ def test_run_bad_input(tmp_path, args, needle):
 def test_unwritable_runs_dir(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("x", encoding="utf-8")
-    proc = _cli(
+    proc = run_cli(
         "run",
         "--testset",
         "hoalu",
@@ -242,12 +227,12 @@ def test_unwritable_runs_dir(tmp_path):
 def test_score_bad_input(tmp_path, hyp, ref, needle):
     (tmp_path / "h.txt").write_text(hyp, encoding="utf-8")
     (tmp_path / "r.txt").write_bytes(ref.encode("latin-1"))
-    proc = _cli("score", "--hyp", tmp_path / "h.txt", "--ref", tmp_path / "r.txt")
+    proc = run_cli("score", "--hyp", tmp_path / "h.txt", "--ref", tmp_path / "r.txt")
     assert proc.returncode == 2 and needle in proc.stderr and "\n" not in proc.stderr.strip()
 
 
 def test_usage_errors_are_one_line_exit_2():
-    proc = _cli("run", "--no-such-option")
+    proc = run_cli("run", "--no-such-option")
     assert (
         proc.returncode == 2 and proc.stderr.strip().startswith("error: ") and "\n" not in proc.stderr.strip()
     )

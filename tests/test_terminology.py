@@ -4,12 +4,9 @@ every flag kind, the shipped glossary on the seeds, drift between runs, and the 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
-from conftest import EN_OTHER, ROOT
+from conftest import EN_OTHER, ROOT, run_cli
 
 from evalharness.corpus.store import load_testset
 from evalharness.errors import UserError
@@ -248,19 +245,8 @@ def test_suggest_surfaces_the_drift_in_the_seeds():
     assert smm["multiple"] == ["hi", "sv"]
 
 
-def _cli(*args):
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run(
-        [sys.executable, "-m", "evalharness", *map(str, args)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-    )
-
-
 def test_cli_check_jsonl_and_audit(tmp_path):
-    proc = _cli("terms", "check", EN_OTHER, "--lang", "en", "--glossary", GLOSSARY, "--format", "jsonl")
+    proc = run_cli("terms", "check", EN_OTHER, "--lang", "en", "--glossary", GLOSSARY, "--format", "jsonl")
     assert proc.returncode == 0, proc.stderr
     rows = [json.loads(line) for line in proc.stdout.splitlines()]
     assert {
@@ -271,12 +257,14 @@ def test_cli_check_jsonl_and_audit(tmp_path):
         "expected": ["Skilled Mass Mobilization"],
     } in rows
     assert all(set(r) == {"segment", "concept", "kind", "found", "expected"} for r in rows)
-    audit = _cli(
+    audit = run_cli(
         "terms", "audit", "--testset", "hoalu", "--glossary", GLOSSARY, "--references", ROOT / "references"
     )
     assert audit.returncode == 0 and "[sv] deprecated" in audit.stdout and "[hi] misspelled" in audit.stdout
     draft = tmp_path / "draft.yaml"
-    sug = _cli("terms", "suggest", "--testset", "hoalu", "--references", ROOT / "references", "--out", draft)
+    sug = run_cli(
+        "terms", "suggest", "--testset", "hoalu", "--references", ROOT / "references", "--out", draft
+    )
     assert sug.returncode == 0 and load_glossary(draft).concepts  # the draft is itself a valid glossary
-    bad = _cli("terms", "check", EN_OTHER, "--lang", "en", "--glossary", tmp_path / "missing.yaml")
+    bad = run_cli("terms", "check", EN_OTHER, "--lang", "en", "--glossary", tmp_path / "missing.yaml")
     assert bad.returncode == 2 and "no such glossary" in bad.stderr

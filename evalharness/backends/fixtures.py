@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import json
 import shutil
-import tempfile
 from pathlib import Path
 
 from evalharness.errors import UserError
+from evalharness.fileio import building_dir
 
 FIXTURE_MARKER = "evalharness_untrained_fixture"
 SPECIALS = ["</s>", "<unk>", "<pad>"]  # ids 0, 1, 2 as in the opus-mt models
@@ -72,12 +72,8 @@ def build_tiny_marian(
     import torch
     from transformers import MarianConfig, MarianMTModel, MarianTokenizer
 
-    if out.exists() and any(out.iterdir()):
-        raise UserError("output directory exists and is not empty", out)
     src_text, tgt_text = _seed_text(seeds, src), _seed_text(seeds, tgt)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+    with building_dir(out) as tmp:
         work = tmp / "_spm"
         work.mkdir()
         pieces = _train_spm(src_text, work / "source", 300) + _train_spm(tgt_text, work / "target", 300)
@@ -117,12 +113,6 @@ def build_tiny_marian(
         model.save_pretrained(tmp, safe_serialization=True)
         tokenizer.save_pretrained(tmp)
         shutil.rmtree(work)
-        if out.exists():
-            out.rmdir()
-        tmp.rename(out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out
 
 

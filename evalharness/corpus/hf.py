@@ -3,14 +3,12 @@
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from pathlib import Path
 
 from evalharness.corpus.records import Manifest, Provenance, Segment
 from evalharness.corpus.store import TestSet, content_version
 from evalharness.errors import UserError
-from evalharness.fileio import dumps_json
+from evalharness.fileio import building_dir, dumps_json
 
 MANIFEST_NAME = "evalharness_manifest.json"
 
@@ -18,8 +16,6 @@ MANIFEST_NAME = "evalharness_manifest.json"
 def export_hf(testset: TestSet, out: Path) -> Path:
     from datasets import Dataset
 
-    if out.exists() and any(out.iterdir()):
-        raise UserError("output directory exists and is not empty", out)
     langs = testset.manifest.languages
     pairs = sorted({k for s in testset.segments for k in s.pair_confidence})
     rows = [
@@ -34,19 +30,11 @@ def export_hf(testset: TestSet, out: Path) -> Path:
         }
         for s in testset.segments
     ]
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+    with building_dir(out) as tmp:
         Dataset.from_list(rows).save_to_disk(str(tmp))
         (tmp / MANIFEST_NAME).write_text(
             dumps_json(testset.manifest.model_dump(mode="json")), encoding="utf-8"
         )
-        if out.exists():
-            out.rmdir()
-        tmp.rename(out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out
 
 
