@@ -213,3 +213,14 @@ def test_japanese_and_korean_targets_pick_mecab_or_say_what_is_missing(lang, tok
         assert "\n" not in message and f"sacrebleu[{lang}]" in message
     else:
         assert f"tok:{tok}" in str(metric.get_signature())
+
+
+@pytest.mark.parametrize("options", [{}, {"word_order": 2}, {"beta": 3}, {"char_order": 4}])
+def test_vectorised_chrf_is_bit_identical_to_sacrebleu(options):
+    from evalharness.metrics.scoring import extract, scores_from_sums
+
+    hyps, refs, _ = corpus(n=200, seed=8)
+    stats = extract("chrf", hyps, [refs], None, options)
+    rows = np.concatenate([stats.array, stats.array[:50].cumsum(axis=0)])  # single segments (some empty orders) and sums
+    expected = [stats.metric._compute_score_from_stats(r).score for r in rows]
+    assert scores_from_sums(stats.metric, rows).tolist() == [float(x) for x in expected]

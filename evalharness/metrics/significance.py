@@ -17,6 +17,7 @@ from evalharness.metrics.scoring import (
     resample_counts,
     resample_indices,
     resampled_sums,
+    scores_from_sums,
 )
 
 _CHUNK = 500
@@ -38,10 +39,6 @@ def _p_value(stats: np.ndarray, real_difference: float) -> float:
     return (int(np.sum(stats > real_difference)) + 1) / (len(stats) + 1)
 
 
-def _scores(metric, sums: np.ndarray) -> np.ndarray:
-    return np.array([metric._compute_score_from_stats(row).score for row in sums])
-
-
 def paired_bootstrap(
     baseline: MetricStats, systems: Sequence[MetricStats], n_samples: int = 1000, seed: int = BOOTSTRAP_SEED
 ):
@@ -54,7 +51,7 @@ def paired_bootstrap(
     for idx in resample_indices(len(baseline.rows), n_samples, seed):
         sums = resampled_sums(stacked, resample_counts(idx))  # one product for every system
         for k in range(len(per_system)):
-            per_system[k].append(_scores(metric, sums[:, k * width : (k + 1) * width]))
+            per_system[k].append(scores_from_sums(metric, sums[:, k * width : (k + 1) * width]))
     base_scores = np.concatenate(per_system[0])
     real_base = baseline.corpus_score().score
     out = []
