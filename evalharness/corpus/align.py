@@ -44,10 +44,6 @@ class Bead:
     confidence: float  # 0..1, how sure we are that these sentences translate each other
     features: dict[str, float] = field(default_factory=dict, compare=False)
 
-    @property
-    def kind(self) -> str:
-        return f"{len(self.src)}-{len(self.tgt)}"
-
 
 # ---------------------------------------------------------------- the dynamic program
 

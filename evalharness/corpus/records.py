@@ -90,7 +90,3 @@ class Manifest(_Record):
     excluded: list[Excluded] = Field(default_factory=list)
     settings: dict = Field(default_factory=dict)
     library_versions: dict[str, str] = Field(default_factory=dict)
-
-    @property
-    def non_parallel(self) -> list[PairCheck]:
-        return [c for c in self.pair_checks if not c.parallel]

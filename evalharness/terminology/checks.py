@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
 from evalharness.terminology.glossary import Glossary
-from evalharness.terminology.matcher import Occurrence, TermIndex, normalize_word, words_of
+from evalharness.terminology.matcher import Occurrence, TermIndex, words_of
 
 KINDS = ("deprecated", "misspelled", "untranslated", "missing", "inconsistent", "drift")
 _STATUS_RANK = {"preferred": 0, "admitted": 1, "deprecated": 2}
@@ -188,6 +188,3 @@ def drift_flags(
                     )
                 )
     return flags
-
-
-__all__ = ["Flag", "TermReport", "check_segments", "drift_flags", "normalize_word"]
