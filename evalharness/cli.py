@@ -424,12 +424,16 @@ def _detectable(report) -> str:
 
 
 def _summary_table(reports: list, skipped: list[tuple[str, str, str]]) -> str:
-    rows = [("system", "pair", "BLEU", "chrF", "detectable Δ BLEU/chrF", "copy", "wrong lang", "run")]
+    rows = [
+        ("system", "pair", "BLEU", "chrF", "detectable Δ BLEU/chrF", "copy", "wrong lang", "term acc", "run")
+    ]
     for r in reports:
         pair = f"{r.testset.src_lang}-{r.testset.tgt_lang}"
         bleu, chrf = _fmt_score(r.scores.get("bleu")), _fmt_score(r.scores.get("chrf"))
         copy, wrong = f"{r.sanity['copy_rate']:.0%}", f"{r.sanity['wrong_language_rate']:.0%}"
-        rows.append((r.backend.name, pair, bleu, chrf, _detectable(r), copy, wrong, r.run_id))
+        acc = (r.terminology or {}).get("term_accuracy")
+        terms = "–" if acc is None else f"{acc:.0%}"
+        rows.append((r.backend.name, pair, bleu, chrf, _detectable(r), copy, wrong, terms, r.run_id))
     widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
     out = ["  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows]
     if skipped:
