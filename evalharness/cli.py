@@ -269,12 +269,11 @@ OptOpt = Annotated[
 
 def _read_lines(path: Path) -> list[str]:
     """Lines as sacrebleu's command line reads them (trailing whitespace stripped)."""
-    from evalharness.corpus.ingest import decode_utf8
+    from evalharness.corpus.ingest import decode_utf8, split_lines
 
     if not path.is_file():
         raise UserError("no such file", path)
-    text = decode_utf8(path.read_bytes(), path)
-    return [line.rstrip() for line in text.replace("\r\n", "\n").split("\n")][: text.count("\n") or 1]
+    return [line.rstrip() for line in split_lines(decode_utf8(path.read_bytes(), path))]
 
 
 def _score_json(scores: dict) -> dict:
@@ -581,16 +580,15 @@ def terms_check(
     gl = load_glossary(glossary)
     lines = _read_lines(file)
     sources = None
-    src_langs: list[str] = []
     if src is not None:
         if not src_lang:
             raise UserError("--src needs --src-lang")
-        src_langs = [check_language(src_lang)]
+        check_language(src_lang, src)  # validated; terms of every language are looked for in the source
         src_lines = _read_lines(src)
         if len(src_lines) != len(lines):
             raise UserError(f"has {len(src_lines)} lines but {file} has {len(lines)}", src)
         sources = [[s] for s in src_lines]
-    report = check_segments(lines, lang, gl, sources=sources, src_langs=src_langs)
+    report = check_segments(lines, lang, gl, sources=sources)
     flags = [
         {
             k: v
@@ -633,7 +631,6 @@ def terms_audit(
             lang,
             gl,
             sources=others,
-            src_langs=[o for o in ts.manifest.languages if o != lang],
         )
         for f in report.flags:
             out.append({**f.as_dict(), "segment_id": segs[f.segment].id})

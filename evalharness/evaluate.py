@@ -28,7 +28,7 @@ from evalharness.reports.schema import (
     SegmentRecord,
     TestSetRef,
 )
-from evalharness.reports.store import list_runs, make_run_id, save_report
+from evalharness.reports.store import latest_run, make_run_id, save_report
 from evalharness.terminology.section import terminology_section
 from evalharness.versions import library_versions
 
@@ -91,7 +91,7 @@ def run_evaluation(
         previous = _previous_run(runs_root, req, ts)
         prev_section = dict(previous.terminology or {}, run_id=previous.run_id) if previous else None
         ids = [s.id for s in segments]
-        terminology = terminology_section(req.glossary, ids, sources, texts, src, tgt, prev_section)
+        terminology = terminology_section(req.glossary, ids, sources, texts, tgt, prev_section)
     now = dt.datetime.now(dt.UTC)
     report = RunReport(
         run_id="19700101T000000Z-00000000",  # replaced below, once the content is known
@@ -158,11 +158,11 @@ def run_evaluation(
 
 def _previous_run(runs_root: Path, req: RunRequest, ts: TestSet) -> RunReport | None:
     """The latest run of the same backend on the same test-set version and pair."""
-    same = [
-        r
-        for r in list_runs(runs_root)
-        if r.backend.spec == req.backend_spec
-        and (r.testset.name, r.testset.version, r.testset.src_lang, r.testset.tgt_lang)
-        == (ts.name, ts.version, req.src, req.tgt)
-    ]
-    return same[-1] if same else None
+    key = (ts.name, ts.version, req.src, req.tgt)
+    return latest_run(
+        runs_root,
+        lambda r: (
+            r.backend.spec == req.backend_spec
+            and (r.testset.name, r.testset.version, r.testset.src_lang, r.testset.tgt_lang) == key
+        ),
+    )

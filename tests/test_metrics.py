@@ -221,6 +221,8 @@ def test_vectorised_chrf_is_bit_identical_to_sacrebleu(options):
 
     hyps, refs, _ = corpus(n=200, seed=8)
     stats = extract("chrf", hyps, [refs], None, options)
-    rows = np.concatenate([stats.array, stats.array[:50].cumsum(axis=0)])  # single segments (some empty orders) and sums
+    rows = np.concatenate(
+        [stats.array, stats.array[:50].cumsum(axis=0)]
+    )  # single segments (some empty orders) and sums
     expected = [stats.metric._compute_score_from_stats(r).score for r in rows]
     assert scores_from_sums(stats.metric, rows).tolist() == [float(x) for x in expected]

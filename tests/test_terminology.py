@@ -29,9 +29,7 @@ def _audit(glossary):
     for lang in ts.manifest.languages:
         segs = [s for s in ts.segments if lang in s.text]
         others = [[s.text[o] for o in s.text if o != lang] for s in segs]
-        out[lang] = check_segments(
-            [s.text[lang] for s in segs], lang, glossary, sources=others, src_langs=["sv", "hi"]
-        )
+        out[lang] = check_segments([s.text[lang] for s in segs], lang, glossary, sources=others)
     return out
 
 
@@ -145,7 +143,7 @@ concepts:
         "Rörelsen Skickliga massmobiliseringen.",  # inflected: fine
         "Rörelsen för massor.",  # missing
     ]
-    report = check_segments(hyp, "sv", g, sources=[[s] for s in src], src_langs=["en"])
+    report = check_segments(hyp, "sv", g, sources=[[s] for s in src])
     assert [(f.segment, f.kind) for f in report.flags] == [
         (1, "deprecated"),
         (2, "untranslated"),

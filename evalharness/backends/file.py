@@ -8,7 +8,7 @@ from pathlib import Path
 
 from evalharness.backends.base import Backend
 from evalharness.backends.registry import register_backend
-from evalharness.corpus.ingest import decode_utf8
+from evalharness.corpus.ingest import decode_utf8, split_lines
 from evalharness.errors import UserError
 
 
@@ -22,9 +22,7 @@ class FileBackend(Backend):
         data = path.read_bytes()
         self.sha256 = hashlib.sha256(data).hexdigest()
         text = decode_utf8(data, path)
-        self.lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-        if self.lines and self.lines[-1] == "":
-            self.lines.pop()
+        self.lines = split_lines(text)
         self._by_source: dict[str, str] = {}
 
     def prepare(self, sources: Sequence[str], src_lang: str, tgt_lang: str) -> None:

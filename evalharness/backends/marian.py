@@ -276,9 +276,19 @@ class MarianBackend(Backend):
         return results
 
 
-def _int(options: dict, name: str) -> None:
-    if name in options and options[name] is not None:
-        options[name] = int(options[name])
+MARIAN_OPTIONS = {
+    "num_beams": int,
+    "max_new_tokens": int,
+    "batch_tokens": int,
+    "max_batch_size": int,
+    "device": str,
+    "dtype": str,
+}
+
+
+def marian_options(options: dict) -> dict:
+    """The generic backend options that apply to Marian, typed; the rest are ignored."""
+    return {k: MARIAN_OPTIONS[k](v) for k, v in options.items() if k in MARIAN_OPTIONS and v is not None}
 
 
 @register_backend("marian")
@@ -286,8 +296,4 @@ def make_marian(argument: str | None = None, **options) -> MarianBackend:
     if not argument:
         raise UserError("the marian backend needs a model: marian:HUB_ID or marian:PATH")
     model, _, revision = argument.partition("@")
-    known = {"num_beams", "max_new_tokens", "batch_tokens", "max_batch_size", "device", "dtype"}
-    options = {k: v for k, v in options.items() if k in known and v is not None}
-    for name in ("num_beams", "max_new_tokens", "batch_tokens", "max_batch_size"):
-        _int(options, name)
-    return MarianBackend(model, revision=revision or None, **options)
+    return MarianBackend(model, revision=revision or None, **marian_options(options))

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from evalharness.backends.base import Backend, Hypothesis
 from evalharness.backends.fixtures import build_tiny_marian, fixtures_dir
-from evalharness.backends.marian import MarianBackend
+from evalharness.backends.marian import MarianBackend, marian_options
 from evalharness.backends.registry import register_backend
 from evalharness.errors import UserError
 
@@ -45,5 +45,4 @@ class TinyMarian(Backend):
 def make_tiny_marian(argument: str | None = None, **options) -> TinyMarian:
     if argument:
         raise UserError(f"tiny-marian takes no argument (got {argument!r})")
-    known = {"num_beams", "max_new_tokens", "batch_tokens", "max_batch_size", "device", "dtype"}
-    return TinyMarian(**{k: v for k, v in options.items() if k in known and v is not None})
+    return TinyMarian(**marian_options(options))

@@ -54,6 +54,15 @@ def decode_utf8(data: bytes, path: Path) -> str:
     return text
 
 
+def split_lines(text: str) -> list[str]:
+    """LF, CRLF or CR line ends (not str.splitlines, which also splits on U+2028 and
+    friends); a final line end does not start another line."""
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return lines
+
+
 def read_document(path: str | Path) -> Document:
     path = Path(path)
     if not path.exists():
@@ -62,11 +71,7 @@ def read_document(path: str | Path) -> Document:
         raise UserError("not a regular file", path)
     data = path.read_bytes()
     text = decode_utf8(data, path)
-    # splitlines() would also split on U+2028 and friends; only LF/CRLF/CR are line ends here.
-    raw_lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    if raw_lines and raw_lines[-1] == "":
-        raw_lines.pop()
-    lines = tuple(Line(i + 1, normalize_text(t)) for i, t in enumerate(raw_lines))
+    lines = tuple(Line(i + 1, normalize_text(t)) for i, t in enumerate(split_lines(text)))
     if not any(ln.text for ln in lines):
         raise UserError("file has no text (only whitespace or invisible characters)", path)
     return Document(path=path, lines=lines, sha256=hashlib.sha256(data).hexdigest())

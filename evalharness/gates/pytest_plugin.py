@@ -44,12 +44,12 @@ class GateItem(pytest.Item):
         from evalharness.gates.runner import baseline_of, current_run, judge
 
         try:
-            if self.gate.name not in _RUNS:  # one run per gate per session, shared by its rules
-                _RUNS[self.gate.name] = (baseline_of(self.gate), current_run(self.gate_config, self.gate))
-            baseline, current = _RUNS[self.gate.name]
+            if self.gate.name not in _RUNS:  # one run and one judgement per gate, shared by its rules
+                baseline = baseline_of(self.gate)
+                _RUNS[self.gate.name] = judge(self.gate, baseline, current_run(self.gate_config, self.gate))
         except UserError as exc:
             raise GateFailure(str(exc)) from exc
-        decisions = [d for d in judge(self.gate, baseline, current) if d.rule == self.rule]
+        decisions = [d for d in _RUNS[self.gate.name] if d.rule == self.rule]
         self.user_properties.append(("gate", [d.message for d in decisions]))
         failed = [d for d in decisions if not d.passed]
         if failed:

@@ -80,11 +80,20 @@ def load_report_file(path: Path) -> RunReport:
         raise UserError(f"malformed report ({exc.error_count()} errors)", path) from exc
 
 
-def list_runs(root: Path) -> list[RunReport]:
+def _run_dirs(root: Path) -> list[Path]:
     if not root.is_dir():
         return []
-    return [
-        load_report_file(p / REPORT_FILE)
-        for p in sorted(root.iterdir())
-        if RUN_ID.match(p.name) and (p / REPORT_FILE).is_file()
-    ]
+    return [p for p in sorted(root.iterdir()) if RUN_ID.match(p.name) and (p / REPORT_FILE).is_file()]
+
+
+def latest_run(root: Path, accept) -> RunReport | None:
+    """The newest run for which `accept(report)` holds; reads reports newest first."""
+    for folder in reversed(_run_dirs(root)):
+        report = load_report_file(folder / REPORT_FILE)
+        if accept(report):
+            return report
+    return None
+
+
+def list_runs(root: Path) -> list[RunReport]:
+    return [load_report_file(p / REPORT_FILE) for p in _run_dirs(root)]

@@ -68,10 +68,9 @@ def check_segments(
     glossary: Glossary,
     index: TermIndex | None = None,
     sources: Sequence[Sequence[str]] | None = None,
-    src_langs: Sequence[str] = (),
 ) -> TermReport:
     """`sources[i]` are texts aligned with `texts[i]` (the source, or the other references in
-    an audit) in `src_langs`; they reveal which concepts a segment should contain."""
+    an audit); they reveal which concepts a segment should contain."""
     index = index or TermIndex(glossary)
     own_keys = {(t.concept, _key(t.text)) for t in glossary.terms if t.lang == lang}
     flags: list[Flag] = []
@@ -82,10 +81,8 @@ def check_segments(
         expected_concepts: set[str] = set()
         if sources is not None:
             for src_text in sources[i]:
-                expected_concepts |= {
-                    o.concept
-                    for o in index.find(src_text, langs=set(src_langs) | {"en"} | set(glossary.languages))
-                }
+                # every glossary language: sources often keep a term untranslated
+                expected_concepts |= {o.concept for o in index.find(src_text)}
         seg_rend: dict[str, list[str]] = defaultdict(list)
         present: set[str] = set()
         for occ in index.find(text, fuzzy_langs={lang}):

@@ -16,15 +16,12 @@ def terminology_section(
     ids: Sequence[str],
     sources: Sequence[str],
     hypotheses: Sequence[str],
-    src_lang: str,
     tgt_lang: str,
     previous: dict | None = None,
 ) -> dict:
     """`previous` is the terminology section of the previous comparable run, if any."""
     glossary = load_glossary(glossary_path)
-    report = check_segments(
-        hypotheses, tgt_lang, glossary, sources=[[s] for s in sources], src_langs=[src_lang]
-    )
+    report = check_segments(hypotheses, tgt_lang, glossary, sources=[[s] for s in sources])
     flags = list(report.flags)
     if previous:
         flags += drift_flags(ids, report.renditions, previous.get("renditions", {}), tgt_lang)
