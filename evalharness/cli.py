@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from evalharness.corpus.language import parse_pair
 from evalharness.errors import UserError
 
 app = typer.Typer(
@@ -58,11 +59,17 @@ def align(
 
 
 def _build_and_save(
-    docs: list[str], name: str, references: Path, pivot: str | None, min_confidence: float = 0.5
+    docs: list[str],
+    name: str,
+    references: Path,
+    pivot: str | None,
+    min_confidence: float = 0.5,
+    rebuild: bool = False,
 ) -> str:
     from evalharness.corpus.align import AlignSettings
-    from evalharness.corpus.build import build_testset, parse_doc_arg
-    from evalharness.corpus.store import check_name, save_testset
+    from evalharness.corpus.build import parse_doc_arg
+    from evalharness.corpus.reuse import build_or_reuse
+    from evalharness.corpus.store import check_name
     from evalharness.corpus.summary import summarize
     from evalharness.fileio import ensure_writable_dir
 
@@ -71,10 +78,9 @@ def _build_and_save(
     specs = [parse_doc_arg(d) for d in docs]
     if not 0.0 <= min_confidence <= 1.0:
         raise UserError(f"--min-confidence must be between 0 and 1, got {min_confidence}")
-    ts = build_testset(specs, name, AlignSettings(min_confidence=min_confidence), pivot=pivot)
-    folder, created = save_testset(ts, references)
-    state = "written" if created else "unchanged (same content, same version)"
-    return f"{summarize(ts)}\n\n{folder}: {state}"
+    settings = AlignSettings(min_confidence=min_confidence)
+    result = build_or_reuse(specs, name, references, settings, pivot=pivot, rebuild=rebuild)
+    return f"{summarize(result.testset)}\n\n{result.folder}: {result.message}"
 
 
 def _default_docs() -> list[str]:
@@ -94,9 +100,13 @@ def testset_build(
     pivot: Annotated[
         str | None, typer.Option("--pivot", help="Pivot language for multi-way segments.")
     ] = None,
+    rebuild: Annotated[
+        bool, typer.Option("--rebuild", help="Align again even when the inputs are unchanged.")
+    ] = False,
 ) -> None:
-    """Build an aligned test set from parallel versions of a document."""
-    _echo(_build_and_save(docs or _default_docs(), name, references, pivot))
+    """Build an aligned test set from parallel versions of a document (reused when the
+    documents, settings and aligner are unchanged)."""
+    _echo(_build_and_save(docs or _default_docs(), name, references, pivot, rebuild=rebuild))
 
 
 @testset_app.command("import")
@@ -154,15 +164,6 @@ def testset_export(
     ts = load_testset(references, name)
     export_hf(ts, out)
     _echo(f"{ts.name} @ {ts.version}: {len(ts.segments)} segments -> {out} (datasets.load_from_disk)")
-
-
-def parse_pair(pair: str) -> tuple[str, str]:
-    from evalharness.corpus.language import check_language
-
-    src, sep, tgt = pair.partition("-")
-    if not sep or not src or not tgt or src == tgt:
-        raise UserError(f"malformed language pair {pair!r}: expected SRC-TGT such as sv-hi")
-    return check_language(src), check_language(tgt)
 
 
 @app.command()
@@ -353,6 +354,10 @@ def run(
     glossary: Annotated[
         Path | None, typer.Option("--glossary", help="Terminology checks against this glossary.")
     ] = None,
+    no_cache: Annotated[
+        bool,
+        typer.Option("--no-cache", help="Translate every segment now; neither read nor write the cache."),
+    ] = False,
 ) -> None:
     """Translate a test set with a backend, score it, and write runs/RUN_ID/."""
     from evalharness.corpus.store import load_testset
@@ -371,6 +376,7 @@ def run(
         ci=ci,
         name=name,
         glossary=glossary,
+        use_cache=not no_cache,
     )
     if glossary is not None:
         from evalharness.terminology.glossary import load_glossary
@@ -446,48 +452,27 @@ def run_eval(
     references: RefsOpt = REFERENCES,
     runs: RunsOpt = RUNS,
     cache: Annotated[Path, typer.Option("--cache")] = CACHE,
+    rebuild: Annotated[
+        bool, typer.Option("--rebuild", help="Align the test set again even when its inputs are unchanged.")
+    ] = False,
 ) -> None:
-    """The default evaluation (`make eval`): build the test set if needed, run every system of
-    eval.toml on every pair, write one report each and print a summary."""
-    import glob
+    """The default evaluation (`make eval`): build or reuse the test set, run every system of
+    eval.toml on every pair, write one report each and print a summary. Exits 1 when a
+    system failed or none ran."""
+    from evalharness.suite import load_suite, run_suite
 
-    from evalharness.corpus.store import load_testset
-    from evalharness.evaluate import RunRequest, run_evaluation
-    from evalharness.suite import load_suite
-
-    suite = load_suite(config)
-    if suite.glossary:
-        from evalharness.terminology.glossary import load_glossary
-
-        load_glossary(suite.glossary)  # fail before any work
-    docs = sorted({p for pattern in suite.documents for p in glob.glob(pattern)})
-    if docs:
-        summary = _build_and_save(docs, suite.testset, references, None)
-        _echo(summary.splitlines()[-1])
-    ts = load_testset(references, suite.testset)
-    reports, skipped = [], []
-    for system in suite.systems:
-        for pair in system.pairs or suite.pairs:
-            src, tgt = parse_pair(pair)
-            request = RunRequest(
-                testset=ts,
-                backend_spec=system.backend,
-                src=src,
-                tgt=tgt,
-                metrics=suite.metrics,
-                backend_options=system.options,
-                ci=suite.ci,
-                name=system.name,
-                glossary=Path(suite.glossary) if suite.glossary else None,
-            )
-            try:
-                report, _ = run_evaluation(request, runs, cache, argv=sys.argv)
-            except UserError as exc:
-                skipped.append((system.name, pair, str(exc)))
-                continue
-            reports.append(report)
+    result = run_suite(load_suite(config), references, runs, cache, argv=sys.argv, rebuild=rebuild)
+    ts = result.testset
+    _echo(f"test set {ts.name}@{ts.version}: {result.testset_state}")
     _echo("")
-    _echo(_summary_table(reports, skipped))
+    skipped = [(o.system, o.pair, o.reason) for o in result.outcomes if o.status == "skipped"]
+    _echo(_summary_table(result.reports, skipped))
+    for o in result.failed:
+        typer.echo(f"failed: {o.system} ({o.pair}): {o.reason}", err=True)
+    if result.failed or not result.reports:
+        why = f"{len(result.failed)} system(s) failed" if result.failed else "no system ran"
+        typer.echo(f"error: {why}", err=True)
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -522,9 +507,10 @@ def gate(
     ] = False,
     only: Annotated[str | None, typer.Option("--only", help="One gate by name.")] = None,
 ) -> None:
-    """Run the regression gates (as `make test` does through pytest), or replace baselines."""
+    """Run the regression gates (as `make test` does through pytest), or replace baselines.
+    Exits 1 when any gate fails."""
     from evalharness.gates.config import load_gates
-    from evalharness.gates.runner import baseline_of, current_run, judge
+    from evalharness.gates.runner import run_gate
     from evalharness.gates.runner import update_baseline as replace
 
     cfg = load_gates(config)
@@ -533,14 +519,22 @@ def gate(
         raise UserError(f"no gate named {only!r}", config)
     failed = 0
     for g in gates:
-        current = current_run(cfg, g)
         if update_baseline:
-            _echo(f"{g.name}: new baseline {replace(g, current)}")
+            _echo(f"{g.name}: new baseline {replace(cfg, g)}")
             continue
-        for d in judge(g, baseline_of(g), current):
+        try:
+            result = run_gate(cfg, g)
+        except UserError as exc:
+            failed += 1
+            _echo(f"FAIL {g.name}: {exc}")
+            continue
+        for message in result.warnings:
+            typer.echo(f"warning: {message}", err=True)
+        for d in result.decisions:
             failed += not d.passed
             _echo(f"{'PASS' if d.passed else 'FAIL'} {g.name} {d.rule}: {d.message}")
     if failed:
+        typer.echo(f"error: {failed} gate check(s) failed", err=True)
         raise typer.Exit(1)
 
 
@@ -664,7 +658,11 @@ def terms_suggest(
 
 def main() -> None:
     try:
-        app(standalone_mode=False)
+        # Without standalone mode, click returns the exit code of `typer.Exit` instead of
+        # exiting with it: pass it on, or a failing command would exit 0.
+        code = app(standalone_mode=False)
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except UserError as exc:
         typer.echo(f"error: {exc}", err=True)
         sys.exit(exc.exit_code)

@@ -11,3 +11,8 @@ class UserError(Exception):
     def __init__(self, message: str, path: object | None = None) -> None:
         self.path = None if path is None else str(path)
         super().__init__(f"{self.path}: {message}" if self.path else message)
+
+
+class ModelUnavailable(UserError):
+    """A model that is neither cached nor downloadable here. `eval` lists the system as
+    skipped (with the command that fetches it) instead of failing the suite."""

@@ -45,6 +45,7 @@ class RunRequest:
     ci: bool = True
     name: str | None = None
     glossary: Path | None = None
+    use_cache: bool = True  # False: translate everything afresh (regression gates)
 
 
 def git_commit() -> str | None:
@@ -74,14 +75,16 @@ def run_evaluation(
     backend = create_backend(req.backend_spec, **(req.backend_options or {}))
     sources = [s.text[src] for s in segments]
     references = [s.text[tgt] for s in segments]
-    cache = TranslationCache(cache_path)
+    cache = TranslationCache(cache_path) if req.use_cache else None
     try:
         hyps, tstats = translate_segments(
             backend, sources, src, tgt, cache, label=req.name or req.backend_spec
         )
         fingerprint = backend.fingerprint().as_dict()
+        determinism = backend.determinism()
     finally:
-        cache.close()
+        if cache is not None:
+            cache.close()
         backend.close()
     texts = [h.text for h in hyps]
     scores = score_all(req.metrics, texts, [references], tgt, req.metric_options, ci=req.ci)
@@ -120,10 +123,12 @@ def run_evaluation(
             "machine": platform.machine(),
         },
         translation={
+            "cache": "used" if req.use_cache else "bypassed",
             "from_cache": tstats.from_cache,
             "translated": tstats.translated,
             "seconds": round(tstats.seconds, 3),
         },
+        determinism=determinism,
         scores={
             m: ScoreRecord(
                 score=sc.score,

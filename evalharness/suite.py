@@ -1,60 +1,191 @@
-"""The default evaluation suite (`eval.toml`): which test set, pairs and systems `make eval`
-runs. Systems that cannot be loaded here (a hub model neither cached nor downloadable) are
-reported as skipped, with the command that would fetch them."""
+"""The evaluation suite as a library function: `eval.toml` says which test set (and the
+documents it is built from), which pairs, metrics and systems; `run_suite` builds or reuses
+the test set, runs every system on every pair and returns typed outcomes. `run_job` runs one
+system on one pair and is what the regression gates call too.
+
+A system whose model is not available here (a hub model neither cached nor downloadable) is
+*skipped*, with the command that fetches it; any other error *fails* the system, and the
+caller (the `eval` command) exits non-zero."""
 
 from __future__ import annotations
 
+import glob
 import tomllib
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
-from evalharness.errors import UserError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from evalharness.corpus.language import parse_pair
+from evalharness.corpus.store import TestSet, load_testset
+from evalharness.errors import ModelUnavailable, UserError
+from evalharness.metrics.sacre import METRIC_IDS, parse_metrics
+from evalharness.reports.schema import RunReport
 
 
-@dataclass(frozen=True)
-class SystemEntry:
-    name: str
-    backend: str
+class _Config(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SystemEntry(_Config):
+    name: str = Field(min_length=1)
+    backend: str = Field(min_length=1)
     pairs: tuple[str, ...] | None = None  # None: every pair of the suite
-    options: dict = field(default_factory=dict)
+    options: dict = Field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class Suite:
+class Suite(_Config):
     testset: str
-    documents: tuple[str, ...]
+    documents: tuple[str, ...] = ()  # globs; empty: use the test set as it is on disk
     pairs: tuple[str, ...]
-    metrics: tuple[str, ...]
-    ci: bool
-    systems: tuple[SystemEntry, ...]
+    metrics: tuple[str, ...] = METRIC_IDS
+    ci: bool = True
     glossary: str | None = None
+    systems: tuple[SystemEntry, ...] = Field(min_length=1)
+
+    @field_validator("metrics")
+    @classmethod
+    def _known_metrics(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        try:
+            return tuple(parse_metrics(",".join(value)))
+        except UserError as exc:
+            raise ValueError(str(exc)) from None
 
 
 def load_suite(path: Path) -> Suite:
+    """Read and validate the whole suite before any work; one line per problem."""
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise UserError("no evaluation config", path) from exc
+    except IsADirectoryError as exc:
+        raise UserError("is a directory, not an evaluation config", path) from exc
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise UserError(f"invalid TOML ({exc})", path) from exc
     try:
-        systems = tuple(
-            SystemEntry(
-                name=s["name"],
-                backend=s["backend"],
-                pairs=tuple(s["pairs"]) if "pairs" in s else None,
-                options=dict(s.get("options", {})),
-            )
-            for s in data["systems"]
-        )
-        return Suite(
-            testset=data["testset"],
-            documents=tuple(data.get("documents", [])),
-            pairs=tuple(data["pairs"]),
-            metrics=tuple(data.get("metrics", ["bleu", "chrf", "chrf++", "ter"])),
-            ci=bool(data.get("ci", True)),
-            systems=systems,
-            glossary=data.get("glossary"),
-        )
-    except (KeyError, TypeError) as exc:
-        raise UserError(f"missing or malformed key {exc}", path) from exc
+        suite = Suite.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        raise UserError(f"{where}: {first['msg']}", path) from exc
+    for pair in suite.pairs + tuple(p for s in suite.systems for p in s.pairs or ()):
+        parse_pair(pair, path)
+    return suite
+
+
+@dataclass(frozen=True)
+class Job:
+    """One system on one pair of one test-set version."""
+
+    testset: TestSet
+    system: SystemEntry
+    src: str
+    tgt: str
+
+    @property
+    def pair(self) -> str:
+        return f"{self.src}-{self.tgt}"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    system: str
+    pair: str
+    status: Literal["ok", "skipped", "failed"]
+    report: RunReport | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class SuiteResult:
+    testset: TestSet
+    testset_state: str  # "reused", "written", "unchanged" or "on disk" (no documents configured)
+    outcomes: list[Outcome]
+
+    @property
+    def reports(self) -> list[RunReport]:
+        return [o.report for o in self.outcomes if o.report is not None]
+
+    @property
+    def failed(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.status == "failed"]
+
+
+def prepare_testset(suite: Suite, references: Path, rebuild: bool = False) -> tuple[TestSet, str]:
+    """The suite's test set: reused when its inputs are unchanged, built when they are new."""
+    docs = sorted({p for pattern in suite.documents for p in glob.glob(pattern)})
+    if not docs:
+        if suite.documents:
+            raise UserError(f"no documents match {', '.join(suite.documents)}")
+        return load_testset(references, suite.testset), "on disk"
+    from evalharness.corpus.build import parse_doc_arg
+    from evalharness.corpus.reuse import build_or_reuse
+
+    result = build_or_reuse([parse_doc_arg(d) for d in docs], suite.testset, references, rebuild=rebuild)
+    return result.testset, result.state
+
+
+def plan_jobs(suite: Suite, testset: TestSet) -> list[Job]:
+    return [
+        Job(testset, system, *parse_pair(pair))
+        for system in suite.systems
+        for pair in system.pairs or suite.pairs
+    ]
+
+
+def run_job(
+    job: Job,
+    runs: Path,
+    cache: Path,
+    metrics: Sequence[str] = METRIC_IDS,
+    ci: bool = True,
+    glossary: Path | None = None,
+    use_cache: bool = True,
+    argv: list[str] | None = None,
+) -> RunReport:
+    """Translate, score and store one run; raises UserError when it cannot."""
+    from evalharness.evaluate import RunRequest, run_evaluation
+
+    request = RunRequest(
+        testset=job.testset,
+        backend_spec=job.system.backend,
+        src=job.src,
+        tgt=job.tgt,
+        metrics=tuple(metrics),
+        backend_options=dict(job.system.options),
+        ci=ci,
+        name=job.system.name,
+        glossary=glossary,
+        use_cache=use_cache,
+    )
+    report, _ = run_evaluation(request, runs, cache, argv=argv)
+    return report
+
+
+def run_suite(
+    suite: Suite,
+    references: Path,
+    runs: Path,
+    cache: Path,
+    argv: list[str] | None = None,
+    rebuild: bool = False,
+) -> SuiteResult:
+    glossary = Path(suite.glossary) if suite.glossary else None
+    if glossary is not None:
+        from evalharness.terminology.glossary import load_glossary
+
+        load_glossary(glossary)  # a broken glossary fails before any work
+    testset, state = prepare_testset(suite, references, rebuild)
+    outcomes = []
+    for job in plan_jobs(suite, testset):
+        try:
+            report = run_job(job, runs, cache, suite.metrics, suite.ci, glossary, argv=argv)
+        except ModelUnavailable as exc:
+            outcomes.append(Outcome(job.system.name, job.pair, "skipped", reason=str(exc)))
+        except UserError as exc:
+            outcomes.append(Outcome(job.system.name, job.pair, "failed", reason=str(exc)))
+        else:
+            outcomes.append(Outcome(job.system.name, job.pair, "ok", report=report))
+    return SuiteResult(testset, state, outcomes)

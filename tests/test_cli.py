@@ -30,7 +30,11 @@ def test_build_show_and_list(tmp_path):
     listing = run_cli("testset", "list", "--references", refs)
     assert listing.stdout.startswith("hoalu\t")
     again = run_cli("testset", "build", SV, HI, EN_OTHER, "--name", "hoalu", "--references", refs)
-    assert "unchanged (same content, same version)" in again.stdout
+    assert "reused (inputs unchanged" in again.stdout
+    forced = run_cli(
+        "testset", "build", SV, HI, EN_OTHER, "--name", "hoalu", "--references", refs, "--rebuild"
+    )
+    assert "unchanged (rebuilt: same segments, same version)" in forced.stdout
 
 
 def test_import_and_export(tmp_path):

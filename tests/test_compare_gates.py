@@ -20,7 +20,7 @@ from evalharness.corpus.store import load_testset
 from evalharness.errors import UserError
 from evalharness.evaluate import RunRequest, run_evaluation
 from evalharness.gates.config import load_gates
-from evalharness.gates.runner import baseline_of, current_run, judge, update_baseline
+from evalharness.gates.runner import baseline_of, run_gate, update_baseline
 from evalharness.metrics.scoring import extract
 from evalharness.metrics.significance import compare_stats
 from evalharness.reports.compare import compare_runs, render
@@ -88,15 +88,14 @@ def workspace(tmp_path):
     os.chdir(work)
     shutil.copy("good.txt", "current.txt")
     cfg = load_gates(work / "gates.toml")
-    update_baseline(cfg.gates[0], current_run(cfg, cfg.gates[0]))
+    update_baseline(cfg, cfg.gates[0])
     yield work, cfg
     os.chdir(old)
 
 
 def _judge(work, cfg, system):
     shutil.copy(work / f"{system}.txt", work / "current.txt")
-    gate = cfg.gates[0]
-    return judge(gate, baseline_of(gate), current_run(cfg, gate))
+    return run_gate(cfg, cfg.gates[0]).decisions
 
 
 def test_unchanged_system_passes(workspace):
@@ -126,7 +125,7 @@ def test_degraded_system_fails(workspace):
 def test_baseline_update_keeps_the_old_id(workspace):
     work, cfg = workspace
     old = baseline_of(cfg.gates[0]).run_id
-    update_baseline(cfg.gates[0], current_run(cfg, cfg.gates[0]))
+    update_baseline(cfg, cfg.gates[0])
     new = baseline_of(cfg.gates[0])
     assert new.replaces_baseline == old and new.run_id != old
 

@@ -29,7 +29,7 @@ def passthrough_run(tmp_path_factory):
 def test_report_is_self_describing(passthrough_run):
     report, folder, _ = passthrough_run
     data = json.loads((folder / "report.json").read_text(encoding="utf-8"))
-    assert data["schema_version"] == 1
+    assert data["schema_version"] == 2
     assert data["testset"] == {
         "name": "hoalu",
         "version": load_testset(REFS, "hoalu").version,
@@ -80,10 +80,14 @@ def test_schema_versions(passthrough_run, tmp_path):
     copy = tmp_path / report.run_id
     shutil.copytree(folder, copy)
     raw = json.loads((copy / "report.json").read_text(encoding="utf-8"))
-    raw["schema_version"] = 2
+    raw["schema_version"] = 3
     (copy / "report.json").write_text(json.dumps(raw), encoding="utf-8")
     with pytest.raises(UserError, match="newer than this evalharness reads"):
         load_report(tmp_path, report.run_id)
+    v1 = {k: v for k, v in raw.items() if k != "determinism"} | {"schema_version": 1}
+    (copy / "report.json").write_text(json.dumps(v1), encoding="utf-8")
+    migrated = load_report(tmp_path, report.run_id)  # schema 1 reports still load
+    assert migrated.schema_version == 2 and migrated.determinism is None
     raw["schema_version"] = 0
     (copy / "report.json").write_text(json.dumps(raw), encoding="utf-8")
     with pytest.raises(UserError, match="too old to migrate"):
@@ -122,6 +126,7 @@ def test_eval_runs_the_suite_and_lists_skipped_systems(tmp_path):
     proc = run_cli("eval", cwd=work, env_extra={"HF_HUB_OFFLINE": "1"})
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
+    assert out.startswith("test set hoalu@") and ": written" in out.splitlines()[0]
     assert out.count("passthrough") >= 2 and "fixture" in out
     rows = {
         line.split()[0] + " " + line.split()[1]: line
@@ -147,8 +152,11 @@ def test_eval_runs_the_suite_and_lists_skipped_systems(tmp_path):
         all(f["kind"] != "drift" for f in copy.terminology["flags"])
         and copy.terminology["previous_run"] is None
     )
+    latest = (work / "references" / "hoalu" / "LATEST").stat()
     again = run_cli("eval", cwd=work, env_extra={"HF_HUB_OFFLINE": "1"})
     assert again.returncode == 0
+    assert ": reused" in again.stdout.splitlines()[0]  # nothing embedded or aligned again
+    assert (work / "references" / "hoalu" / "LATEST").stat().st_mtime_ns == latest.st_mtime_ns
     second = [
         r for r in list_runs(work / "runs") if r.backend.name == "passthrough" and r.testset.tgt_lang == "hi"
     ][-1]

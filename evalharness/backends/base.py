@@ -1,5 +1,10 @@
 """The backend contract: a batch of source segments in, the same number of hypotheses out,
-in order; and a fingerprint naming exactly what produced them."""
+in order; and a fingerprint naming exactly what produced them.
+
+The fingerprint is the translation cache's key, so it holds everything that determines the
+output: what the backend describes (weights, tokenizer, options), the library versions, and
+a digest of the code that ran (the backend's classes as they are bound now, and the shared
+runner that post-processes hypotheses): a change in decoding code never reads old output."""
 
 from __future__ import annotations
 
@@ -9,7 +14,10 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from evalharness.versions import library_versions
+from evalharness.versions import code_digest, library_versions
+
+# Code every backend's output passes through (imported by name in `code_identity`).
+SHARED_CODE = ("evalharness.backends.base", "evalharness.backends.runner")
 
 
 @dataclass(frozen=True)
@@ -53,9 +61,29 @@ class Backend(ABC):
     def libraries(self) -> tuple[str, ...]:
         return ()
 
+    def code_identity(self) -> str:
+        """sha256 of the code that makes this backend's output: its classes and the runner."""
+        import evalharness.backends.runner  # noqa: F401  (its source is part of the digest)
+
+        classes = [c for c in type(self).__mro__ if c not in (object, ABC)]
+        return code_digest(*SHARED_CODE, *classes)
+
+    def determinism(self) -> dict:
+        """Whether the same input gives the same output run after run, and the settings that
+        make it so. Backends that know say so; unknown is reported as unknown."""
+        return {
+            "deterministic": None,
+            "note": f"backend {self.kind!r} does not say whether it is deterministic",
+        }
+
     def fingerprint(self) -> Fingerprint:
         return Fingerprint(
-            {"kind": self.kind, **self.describe(), "libraries": library_versions(*self.libraries())}
+            {
+                "kind": self.kind,
+                **self.describe(),
+                "libraries": library_versions(*self.libraries()),
+                "code_sha256": self.code_identity(),
+            }
         )
 
     def close(self) -> None:

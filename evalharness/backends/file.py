@@ -45,6 +45,9 @@ class FileBackend(Backend):
     def describe(self) -> dict:
         return {"file": self.path.name, "sha256": self.sha256}
 
+    def determinism(self) -> dict:
+        return {"deterministic": True, "note": "precomputed hypotheses, identified by the file's sha256"}
+
 
 @register_backend("file")
 def make_file(argument: str | None = None, **options) -> FileBackend:

@@ -16,11 +16,15 @@ from pathlib import Path
 from evalharness.backends.base import Backend, Hypothesis
 from evalharness.backends.fixtures import FIXTURE_MARKER
 from evalharness.backends.registry import register_backend
-from evalharness.errors import UserError
+from evalharness.errors import ModelUnavailable, UserError
 
 log = logging.getLogger(__name__)
 
 TOKENIZER_FILES = ("source.spm", "target.spm", "vocab.json")
+# Files besides the weights that decide the output: tokenization and model/generation config.
+TOKENIZER_EXTRA = ("tokenizer_config.json", "special_tokens_map.json", "added_tokens.json")
+CONFIG_FILES = ("config.json", "generation_config.json")
+SEED = 0
 WEIGHT_PATTERNS = ("*.safetensors", "*.safetensors.index.json")
 PICKLED = ("pytorch_model.bin", "pytorch_model.bin.index.json", "tf_model.h5", "flax_model.msgpack")
 DOWNLOAD_PATTERNS = ["*.json", "*.spm", "*.safetensors", "*.txt", "*.model"]
@@ -54,7 +58,7 @@ def resolve_model(model: str, revision: str | None = None) -> tuple[Path, str | 
         )
     except Exception as cached_miss:
         if _offline():
-            raise UserError(
+            raise ModelUnavailable(
                 f"model {model!r} is not in the Hugging Face cache and HF_HUB_OFFLINE is set; {fetch_hint(model)}"
             ) from cached_miss
         try:
@@ -63,7 +67,7 @@ def resolve_model(model: str, revision: str | None = None) -> tuple[Path, str | 
             )
         except Exception as exc:
             reason = type(exc).__name__
-            raise UserError(
+            raise ModelUnavailable(
                 f"model {model!r} is not cached and could not be downloaded ({reason}); {fetch_hint(model)}"
             ) from exc
     local_path = Path(local)
@@ -99,14 +103,40 @@ def model_languages(path: Path, model: str) -> tuple[str | None, str | None]:
     return (match.group(1), match.group(2)) if match else (None, None)
 
 
-def weights_sha256(path: Path) -> str:
+def files_sha256(files: list[Path]) -> str:
+    """sha256 over the names and bytes of `files` (missing ones count as absent)."""
     digest = hashlib.sha256()
-    for file in sorted(p for pattern in WEIGHT_PATTERNS for p in path.glob(pattern)):
-        digest.update(file.name.encode())
+    for file in files:
+        if not file.is_file():
+            continue
+        digest.update(file.name.encode() + b"\0")
         with file.open("rb") as fh:
             for block in iter(lambda: fh.read(1 << 20), b""):
                 digest.update(block)
     return digest.hexdigest()
+
+
+def weights_sha256(path: Path) -> str:
+    return files_sha256(sorted(p for pattern in WEIGHT_PATTERNS for p in path.glob(pattern)))
+
+
+def deterministic_torch(device: str) -> dict:
+    """Settings that make generation repeatable, applied before the model runs, and recorded
+    in every report. On CPU greedy and beam search are then bit-for-bit repeatable; CUDA
+    kernels may still differ between runs and GPU models, and the report says so."""
+    import torch
+
+    if device.startswith("cuda"):
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # read when cuBLAS starts
+    torch.manual_seed(SEED)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    return {
+        "seed": SEED,
+        "deterministic_algorithms": torch.are_deterministic_algorithms_enabled(),
+        "torch_num_threads": torch.get_num_threads(),
+        "do_sample": False,
+        "device": device,
+    }
 
 
 class MarianBackend(Backend):
@@ -136,6 +166,7 @@ class MarianBackend(Backend):
         self.num_beams, self.max_new_tokens = num_beams, max_new_tokens
         self.batch_tokens, self.max_batch_size = batch_tokens, max_batch_size
         self.requested_device, self.dtype_name = device, dtype
+        self.torch_settings: dict | None = None  # set when the model loads
         self.generate_calls = 0  # observable: tests count model calls
         self.segments_generated = 0
 
@@ -163,6 +194,7 @@ class MarianBackend(Backend):
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()
+        self.torch_settings = deterministic_torch(self.device)
         model = MarianMTModel.from_pretrained(
             self.path, use_safetensors=True, dtype=getattr(torch, self.dtype_name)
         )
@@ -210,6 +242,8 @@ class MarianBackend(Backend):
             "model": self.model_id,
             "revision": self.revision,
             "weights_sha256": self._weights_sha256,
+            "tokenizer_sha256": files_sha256([self.path / f for f in TOKENIZER_FILES + TOKENIZER_EXTRA]),
+            "config_sha256": files_sha256([self.path / f for f in CONFIG_FILES]),
             "untrained_fixture": self.is_fixture,
             "generation": generation,
             "batch_tokens": self.batch_tokens,
@@ -222,6 +256,16 @@ class MarianBackend(Backend):
     @cached_property
     def _weights_sha256(self) -> str:
         return weights_sha256(self.path)
+
+    def determinism(self) -> dict:
+        settings = self.torch_settings or {"device": self.device, "note": "model not loaded (all from cache)"}
+        if self.device.startswith("cuda"):
+            return {
+                "deterministic": False,
+                "settings": settings,
+                "note": "on GPU, kernels may give other results between runs and GPU models",
+            }
+        return {"deterministic": True, "settings": settings}
 
     def batches(self, lengths: list[int]) -> list[list[int]]:
         """Indices sorted by length, packed so that padded tokens stay within the budget."""

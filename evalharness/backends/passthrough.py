@@ -18,6 +18,9 @@ class Passthrough(Backend):
     def describe(self) -> dict:
         return {}
 
+    def determinism(self) -> dict:
+        return {"deterministic": True, "note": "the source, unchanged"}
+
 
 @register_backend("passthrough")
 def make_passthrough(argument: str | None = None, **options) -> Passthrough:

@@ -49,6 +49,12 @@ class PivotBackend(Backend):
     def describe(self) -> dict:
         return {"via": self.via, "stages": [s.fingerprint().as_dict() for s in self.stages]}
 
+    def determinism(self) -> dict:
+        stages = [s.determinism() for s in self.stages]
+        flags = [s.get("deterministic") for s in stages]
+        overall = False if False in flags else (None if None in flags else True)
+        return {"deterministic": overall, "stages": stages}
+
     def close(self) -> None:
         for stage in self.stages:
             stage.close()

@@ -40,6 +40,13 @@ class TinyMarian(Backend):
     def libraries(self) -> tuple[str, ...]:
         return self._ready().libraries()
 
+    def fingerprint(self):
+        """The inner marian backend's: same model directory, same output, same cache entries."""
+        return self._ready().fingerprint()
+
+    def determinism(self) -> dict:
+        return self._ready().determinism()
+
 
 @register_backend("tiny-marian")
 def make_tiny_marian(argument: str | None = None, **options) -> TinyMarian:

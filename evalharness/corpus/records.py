@@ -1,13 +1,15 @@
 """The records this stage hands to every later one: test-set segments and the manifest.
 
 Both are versioned files (`schema_version`); later stages read them, never the documents.
+Schema 2: the version names what is scored (ids and texts), not the aligner's confidences;
+the manifest records the build inputs so an unchanged build is reused, not redone.
 """
 
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-TESTSET_SCHEMA_VERSION = 1
+TESTSET_SCHEMA_VERSION = 2
 
 
 class _Record(BaseModel):
@@ -75,10 +77,29 @@ class Excluded(_Record):
     reason: str
 
 
+class InputDocument(_Record):
+    file: str  # the file name only: where it lies on one machine is not part of what was built
+    sha256: str
+    lang: str | None  # given with LANG=PATH; None: detected
+
+
+class BuildInputs(_Record):
+    """Everything that decides a built test set: the documents, the settings and the aligner
+    (encoder, the libraries that split and detect, and the digest of our corpus code).
+    Equal digests mean the build would give the same segments, so it is reused."""
+
+    documents: list[InputDocument]
+    settings: dict
+    aligner: dict
+    digest: str
+
+
 class Manifest(_Record):
     schema_version: int = TESTSET_SCHEMA_VERSION
     name: str
-    version: str
+    version: str  # identity of what is scored: segment ids and texts (see corpus.store.content_version)
+    segments_sha256: str | None = None  # integrity of segments.jsonl as written (confidences included)
+    inputs: BuildInputs | None = None  # None for imported sets and for sets built before schema 2
     method: str  # "aligned" (built from documents) or "imported" (line-parallel files)
     languages: list[str]
     pivot: str | None

@@ -3,6 +3,8 @@ test item per gate rule, and a failing gate reads as a sentence, not a traceback
 
 from __future__ import annotations
 
+import warnings
+
 import pytest
 
 from evalharness.errors import UserError
@@ -10,6 +12,10 @@ from evalharness.errors import UserError
 
 class GateFailure(Exception):
     pass
+
+
+class GateWarning(UserWarning):
+    """The gate ran, but on an older test-set version than LATEST (see the message)."""
 
 
 def pytest_collect_file(parent, file_path):
@@ -32,7 +38,7 @@ class GatesFile(pytest.File):
                     )
 
 
-_RUNS: dict[str, object] = {}
+_RUNS: dict[tuple[str, str], object] = {}
 
 
 class GateItem(pytest.Item):
@@ -41,15 +47,21 @@ class GateItem(pytest.Item):
         self.gate_config, self.gate, self.rule = config_, gate, rule
 
     def runtest(self):
-        from evalharness.gates.runner import baseline_of, current_run, judge
+        from evalharness.gates.runner import run_gate
 
-        try:
-            if self.gate.name not in _RUNS:  # one run and one judgement per gate, shared by its rules
-                baseline = baseline_of(self.gate)
-                _RUNS[self.gate.name] = judge(self.gate, baseline, current_run(self.gate_config, self.gate))
-        except UserError as exc:
-            raise GateFailure(str(exc)) from exc
-        decisions = [d for d in _RUNS[self.gate.name] if d.rule == self.rule]
+        key = (str(self.gate_config.path), self.gate.name)
+        if key not in _RUNS:  # one run and one judgement per gate, shared by its rules
+            try:
+                _RUNS[key] = run_gate(self.gate_config, self.gate)
+            except UserError as exc:
+                _RUNS[key] = GateFailure(str(exc))
+            else:
+                for message in _RUNS[key].warnings:
+                    warnings.warn(GateWarning(message), stacklevel=1)
+        result = _RUNS[key]
+        if isinstance(result, GateFailure):
+            raise result
+        decisions = [d for d in result.decisions if d.rule == self.rule]
         self.user_properties.append(("gate", [d.message for d in decisions]))
         failed = [d for d in decisions if not d.passed]
         if failed:

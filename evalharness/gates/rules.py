@@ -26,6 +26,12 @@ def metric_drop(
     baseline: RunReport, current: RunReport, metric: str, max_drop: float, n_ar: int = 0
 ) -> Decision:
     check_comparable([baseline, current])
+    if [s.hypothesis for s in baseline.segments] == [s.hypothesis for s in current.segments]:
+        score = baseline.scores[metric].score if metric in baseline.scores else None
+        at = f" at {score:.2f}" if score is not None else ""
+        return Decision(
+            f"max_drop[{metric}]", True, f"{metric}: output identical to the baseline: unchanged{at}"
+        )
     refs = [list(s) for s in zip(*(seg.references for seg in baseline.segments), strict=True)]
     tgt = baseline.testset.tgt_lang
     opts = baseline.config.get("metric_options")

@@ -1,40 +1,105 @@
-"""Produce the current run for a gate and judge it against the baseline kept in the repo."""
+"""Run a gate: re-translate with the system under test (never from the translation cache), on
+the test-set version its baseline was made on, and judge the new run against the baseline.
+
+Which version: the one pinned in gates.toml (`testset = "NAME@VERSION"`), else the baseline's.
+A newer `LATEST` is a warning naming both versions, not a failure; a baseline whose version is
+gone is a failure that says what to do. `--update-baseline` runs on the pinned version or
+LATEST and replaces the baseline on purpose."""
 
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
-from evalharness.corpus.store import load_testset
+from evalharness.corpus.store import TestSet, latest_version, load_testset, version_on_disk
 from evalharness.errors import UserError
-from evalharness.evaluate import RunRequest, run_evaluation
 from evalharness.fileio import dumps_json, write_text_atomic
 from evalharness.gates.config import Gate, GateConfig
 from evalharness.gates.rules import Decision, evaluate_rule
 from evalharness.reports.schema import RunReport
 from evalharness.reports.store import load_report_file
+from evalharness.suite import Job, SystemEntry, run_job
 
 
-def current_run(config: GateConfig, gate: Gate) -> RunReport:
+@dataclass(frozen=True)
+class GateRun:
+    gate: Gate
+    current: RunReport
+    decisions: list[Decision]
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def passed(self) -> bool:
+        return all(d.passed for d in self.decisions)
+
+
+def _update_hint(gate: Gate) -> str:
+    return f"review, then `evalharness gate --only {gate.name} --update-baseline`"
+
+
+def gate_testset(config: GateConfig, gate: Gate, baseline: RunReport | None) -> tuple[TestSet, list[str]]:
+    """The test-set version the gate runs on, and warnings about newer versions."""
+    name, _, pinned = gate.testset.partition("@")
+    latest = latest_version(config.references, name)
+    if pinned:
+        if not version_on_disk(config.references, name, pinned):
+            raise UserError(
+                f"gate {gate.name}: pinned test set {name}@{pinned} is not on disk", config.references
+            )
+        version = pinned
+        if baseline is not None and baseline.testset.version != pinned:
+            raise UserError(
+                f"gate {gate.name}: baseline was made on {baseline.testset.name}@{baseline.testset.version}, "
+                f"the gate pins {name}@{pinned}; {_update_hint(gate)}",
+                gate.baseline,
+            )
+    elif baseline is None:  # a new baseline: the current test set
+        if latest is None:
+            raise UserError(f"gate {gate.name}: no test set named {name!r}", config.references)
+        version = latest
+    else:
+        made_on = f"{baseline.testset.name}@{baseline.testset.version}"
+        if baseline.testset.name != name:
+            raise UserError(
+                f"gate {gate.name}: baseline was made on {made_on}, the gate names test set {name!r}; {_update_hint(gate)}",
+                gate.baseline,
+            )
+        version = baseline.testset.version
+        if not version_on_disk(config.references, name, version):
+            now = f"{name}@{latest}" if latest else f"no {name!r} at all"
+            raise UserError(
+                f"gate {gate.name}: baseline was made on {made_on}, the test set is now {now}; {_update_hint(gate)}",
+                gate.baseline,
+            )
+    warnings = []
+    if latest is not None and version != latest:
+        warnings.append(
+            f"gate {gate.name} runs on {name}@{version} ({'pinned' if pinned else 'its baseline'}); "
+            f"{name} now points to {name}@{latest}: {_update_hint(gate)} to move the gate to it"
+        )
+    return load_testset(config.references, f"{name}@{version}"), warnings
+
+
+def current_run(config: GateConfig, gate: Gate, testset: TestSet) -> RunReport:
+    """A fresh run of the gate's system: translated now, never served from the cache."""
+    system = SystemEntry(name=gate.name, backend=gate.backend, options=gate.options)
     src, _, tgt = gate.pair.partition("-")
-    ts = load_testset(config.references, gate.testset)
-    request = RunRequest(
-        testset=ts,
-        backend_spec=gate.backend,
-        src=src,
-        tgt=tgt,
-        backend_options=gate.options,
+    return run_job(
+        Job(testset, system, src, tgt),
+        config.runs,
+        config.cache,
         glossary=gate.glossary,
-        name=gate.name,
+        use_cache=False,
+        argv=["evalharness", "gate", gate.name],
     )
-    report, _ = run_evaluation(request, config.runs, config.cache, argv=["evalharness", "gate", gate.name])
-    return report
 
 
 def baseline_of(gate: Gate) -> RunReport:
     if not gate.baseline.is_file():
         raise UserError(
-            f"gate {gate.name}: no baseline report (create it with `evalharness gate --update-baseline`)",
+            f"gate {gate.name}: no baseline report (create it with "
+            f"`evalharness gate --only {gate.name} --update-baseline`)",
             gate.baseline,
         )
     return load_report_file(gate.baseline)
@@ -47,10 +112,22 @@ def judge(gate: Gate, baseline: RunReport, current: RunReport) -> list[Decision]
     return out
 
 
-def update_baseline(gate: Gate, current: RunReport) -> Path:
-    """Replace a baseline on purpose; the new one records which run it replaces."""
+def run_gate(config: GateConfig, gate: Gate) -> GateRun:
+    baseline = baseline_of(gate)
+    testset, warnings = gate_testset(config, gate, baseline)
+    current = current_run(config, gate, testset)
+    return GateRun(gate, current, judge(gate, baseline, current), tuple(warnings))
+
+
+def update_baseline(config: GateConfig, gate: Gate) -> Path:
+    """Replace a baseline on purpose (pinned version or LATEST); the new one records which
+    run it replaces."""
     old = load_report_file(gate.baseline).run_id if gate.baseline.is_file() else None
-    new = current.model_copy(update={"replaces_baseline": old})
+    testset, _ = gate_testset(config, gate, None)
+    new = current_run(config, gate, testset).model_copy(update={"replaces_baseline": old})
     write_text_atomic(gate.baseline, dumps_json(new.model_dump(mode="json")))
-    print(f"{gate.name}: baseline {old or '(none)'} -> {new.run_id}", file=sys.stderr)
+    print(
+        f"{gate.name}: baseline {old or '(none)'} -> {new.run_id} on {testset.name}@{testset.version}",
+        file=sys.stderr,
+    )
     return gate.baseline

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-REPORT_SCHEMA_VERSION = 1
+REPORT_SCHEMA_VERSION = 2
 
 
 class _Record(BaseModel):
@@ -68,7 +68,8 @@ class RunReport(_Record):
     harness: dict  # version, git commit
     libraries: dict[str, str]
     platform: dict
-    translation: dict  # cache hits, translated, seconds
+    translation: dict  # cache used or bypassed, cache hits, translated, seconds
+    determinism: dict | None = None  # deterministic (true/false/null = unknown), settings, note
     scores: dict[str, ScoreRecord]
     sanity: dict
     segments: list[SegmentRecord]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -17,8 +18,10 @@ from evalharness.reports.schema import REPORT_SCHEMA_VERSION, RunReport
 RUN_ID = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{8}$")
 REPORT_FILE, PAGE_FILE, HYPS_FILE = "report.json", "report.md", "hypotheses.txt"
 
-# schema_version -> function upgrading a raw dict by one version (none needed yet)
-MIGRATIONS: dict[int, callable] = {}
+# schema_version -> function upgrading a raw dict by one version
+MIGRATIONS: dict[int, Callable[[dict], dict]] = {
+    1: lambda raw: {**raw, "schema_version": 2, "determinism": None},  # 2 adds `determinism`
+}
 
 
 def make_run_id(created_compact: str, content: str) -> str:
