@@ -11,6 +11,8 @@ import typer
 
 from evalharness.corpus.language import parse_pair
 from evalharness.errors import UserError
+from evalharness.metrics.registry import default_metrics, headline_metrics, metric_ids
+from evalharness.metrics.registry import get as get_metric
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -262,7 +264,8 @@ def fixtures_tiny_marian(
 
 RUNS = Path("runs")
 RunsOpt = Annotated[Path, typer.Option("--runs", help="Where run reports live.")]
-MetricsOpt = Annotated[str, typer.Option("--metrics", help="Comma-separated: bleu,chrf,chrf++,ter")]
+DEFAULT_METRICS, HEADLINE_METRICS = ",".join(default_metrics()), ",".join(headline_metrics())
+MetricsOpt = Annotated[str, typer.Option("--metrics", help=f"Comma-separated: {','.join(metric_ids())}")]
 OptOpt = Annotated[
     list[str] | None, typer.Option("--opt", help="sacrebleu option KEY=VALUE, e.g. tokenize=intl")
 ]
@@ -295,22 +298,20 @@ def score(
     lang_pair: Annotated[
         str | None, typer.Option("--lang-pair", help="SRC-TGT: picks the tokenizer.")
     ] = None,
-    metrics: MetricsOpt = "bleu,chrf",
+    metrics: MetricsOpt = HEADLINE_METRICS,
     opt: OptOpt = None,
     ci: Annotated[bool, typer.Option("--ci", help="95% bootstrap intervals (1000, seed 12345).")] = False,
     fmt: Annotated[str, typer.Option("--format", help="text or json")] = "text",
     width: Annotated[int, typer.Option("--width", help="Decimals in text output.")] = 1,
 ) -> None:
     """Score files directly, with sacrebleu's numbers and signatures."""
-    from evalharness.metrics.sacre import parse_metrics, parse_options, unknown_options
+    from evalharness.metrics.registry import parse_metrics, parse_options
     from evalharness.metrics.scoring import score_all
 
     if fmt not in ("text", "json"):
         raise UserError(f"unknown format {fmt!r} (text or json)")
     ids = parse_metrics(metrics)
-    options = parse_options(opt or [])
-    if bad := unknown_options(options):
-        raise UserError(f"unknown sacrebleu option(s) {', '.join(bad)}")
+    options = parse_options(opt or [], ids)
     tgt = parse_pair(lang_pair)[1] if lang_pair else None
     hyps = _read_lines(hyp)
     refs = [_read_lines(r) for r in ref]
@@ -341,7 +342,7 @@ def run(
     backend: Annotated[str, typer.Option("--backend")],
     pair: Annotated[str, typer.Option("--pair", help="SRC-TGT")],
     name: Annotated[str | None, typer.Option("--name", help="System name in reports.")] = None,
-    metrics: MetricsOpt = "bleu,chrf,chrf++,ter",
+    metrics: MetricsOpt = DEFAULT_METRICS,
     opt: OptOpt = None,
     ci: Annotated[bool, typer.Option("--ci/--no-ci")] = True,
     references: RefsOpt = REFERENCES,
@@ -362,16 +363,18 @@ def run(
     """Translate a test set with a backend, score it, and write runs/RUN_ID/."""
     from evalharness.corpus.store import load_testset
     from evalharness.evaluate import RunRequest, run_evaluation
-    from evalharness.metrics.sacre import parse_metrics, parse_options
+    from evalharness.metrics.registry import parse_metrics, parse_options
 
     src, tgt = parse_pair(pair)
+    ids = tuple(parse_metrics(metrics))
+    options = parse_options(opt or [], ids)
     request = RunRequest(
         testset=load_testset(references, testset),
         backend_spec=backend,
         src=src,
         tgt=tgt,
-        metrics=tuple(parse_metrics(metrics)),
-        metric_options=parse_options(opt or []),
+        metrics=ids,
+        metric_options=options,
         backend_options=_options(num_beams=num_beams, max_new_tokens=max_new_tokens, device=device, via=via),
         ci=ci,
         name=name,
@@ -397,7 +400,7 @@ def runs_list(runs: RunsOpt = RUNS) -> None:
     from evalharness.reports.store import list_runs
 
     for r in list_runs(runs):
-        heads = "  ".join(f"{m} {sc.score:.1f}" for m, sc in r.scores.items() if m in ("bleu", "chrf"))
+        heads = "  ".join(f"{m} {r.scores[m].score:.1f}" for m in headline_metrics() if m in r.scores)
         _echo(
             f"{r.run_id}  {r.testset.name}@{r.testset.version}  {r.testset.src_lang}-{r.testset.tgt_lang}  {r.backend.name}  {heads}"
         )
@@ -420,27 +423,25 @@ def _fmt_score(sc) -> str:
     return f"{sc.score:.1f} ± {sc.interval.half_width:.1f}"
 
 
-def _detectable(report) -> str:
-    scores = [report.scores.get(m) for m in ("bleu", "chrf")]
-    return "/".join(
-        f"{sc.detectable_difference:.1f}" if sc and sc.detectable_difference is not None else "–"
-        for sc in scores
-    )
-
-
 def _summary_table(reports: list, skipped: list[tuple[str, str, str]]) -> str:
+    heads = headline_metrics()
+    names = [get_metric(m).display for m in heads]
     rows = [
-        ("system", "pair", "BLEU", "chrF", "detectable Δ BLEU/chrF", "copy", "wrong lang", "term acc", "run")
+        ("system", "pair", *names, f"detectable Δ {'/'.join(names)}", "copy", "wrong lang", "term acc", "run")
     ]
     for r in reports:
         pair = f"{r.testset.src_lang}-{r.testset.tgt_lang}"
-        bleu, chrf = _fmt_score(r.scores.get("bleu")), _fmt_score(r.scores.get("chrf"))
+        scores = [_fmt_score(r.scores.get(m)) for m in heads]
+        detectable = "/".join(
+            f"{sc.detectable_difference:.1f}" if sc and sc.detectable_difference is not None else "–"
+            for sc in (r.scores.get(m) for m in heads)
+        )
         copy, wrong = f"{r.sanity['copy_rate']:.0%}", f"{r.sanity['wrong_language_rate']:.0%}"
         acc = (r.terminology or {}).get("term_accuracy")
         terms = "–" if acc is None else f"{acc:.0%}"
-        rows.append((r.backend.name, pair, bleu, chrf, _detectable(r), copy, wrong, terms, r.run_id))
+        rows.append((r.backend.name, pair, *scores, detectable, copy, wrong, terms, r.run_id))
     widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
-    out = ["  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows]
+    out = ["  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows]
     if skipped:
         out += ["", "skipped:"] + [f"  {name} ({pair}): {why}" for name, pair, why in skipped]
     return "\n".join(out)
@@ -481,19 +482,38 @@ def compare(
     fmt: Annotated[str, typer.Option("--format", help="text, md, json or html")] = "text",
     metrics: Annotated[str | None, typer.Option("--metrics")] = None,
     n_ar: Annotated[
-        int, typer.Option("--ar-trials", help="Approximate randomisation trials (0: skip).")
+        int, typer.Option("--ar-trials", min=0, help="Approximate randomisation trials (0: skip).")
     ] = 10_000,
+    n_bootstrap: Annotated[
+        int, typer.Option("--bootstrap", min=1, help="Paired bootstrap resamples.")
+    ] = 1000,
+    all_pairs: Annotated[
+        bool, typer.Option("--all-pairs", help="Also every run against every other, with clusters.")
+    ] = False,
+    correction: Annotated[
+        str, typer.Option("--correction", help="For --all-pairs: holm, bonferroni or none.")
+    ] = "holm",
     runs: RunsOpt = RUNS,
 ) -> None:
     """Compare runs against the first: scores, intervals, paired significance, what moved."""
-    from evalharness.metrics.sacre import parse_metrics
+    from evalharness.metrics.registry import parse_metrics
+    from evalharness.metrics.significance import CORRECTIONS
     from evalharness.reports.compare import compare_runs, render
-    from evalharness.reports.store import load_report
+    from evalharness.reports.store import load_run
 
     if fmt not in ("text", "md", "json", "html"):
         raise UserError(f"unknown format {fmt!r} (text, md, json or html)")
-    reports = [load_report(runs, r) for r in run_ids]
-    comp = compare_runs(reports, parse_metrics(metrics) if metrics else None, n_ar=n_ar)
+    if correction not in CORRECTIONS:
+        raise UserError(f"unknown correction {correction!r} ({', '.join(CORRECTIONS)})")
+    loaded = [load_run(runs, r) for r in run_ids]
+    comp = compare_runs(
+        loaded,
+        parse_metrics(metrics) if metrics else None,
+        n_bootstrap=n_bootstrap,
+        n_ar=n_ar,
+        pairs=all_pairs,
+        correction=correction,
+    )
     sys.stdout.write(render(comp, fmt))
 
 

@@ -17,6 +17,7 @@ from evalharness.backends.runner import translate_segments
 from evalharness.corpus.store import TestSet
 from evalharness.errors import UserError
 from evalharness.fileio import dumps_json, ensure_writable_dir
+from evalharness.metrics.registry import default_metrics
 from evalharness.metrics.sanity import sanity_checks
 from evalharness.metrics.scoring import score_all
 from evalharness.reports.render import render_markdown
@@ -28,7 +29,8 @@ from evalharness.reports.schema import (
     SegmentRecord,
     TestSetRef,
 )
-from evalharness.reports.store import latest_run, make_run_id, save_report
+from evalharness.reports.statistics import SUFFIX, encode, sha256
+from evalharness.reports.store import REPORT_FILE, latest_run, make_run_id, save_report
 from evalharness.terminology.section import terminology_section
 from evalharness.versions import library_versions
 
@@ -39,7 +41,7 @@ class RunRequest:
     backend_spec: str
     src: str
     tgt: str
-    metrics: tuple[str, ...] = ("bleu", "chrf", "chrf++", "ter")
+    metrics: tuple[str, ...] = default_metrics()
     metric_options: dict | None = None
     backend_options: dict | None = None
     ci: bool = True
@@ -88,6 +90,8 @@ def run_evaluation(
         backend.close()
     texts = [h.text for h in hyps]
     scores = score_all(req.metrics, texts, [references], tgt, req.metric_options, ci=req.ci)
+    stats_file = Path(REPORT_FILE).with_suffix(SUFFIX).name
+    stats_bytes = encode([sc.stats for sc in scores.values()])
     sanity = sanity_checks(sources, texts, references, tgt)
     terminology = None
     if req.glossary is not None:
@@ -141,6 +145,11 @@ def run_evaluation(
         },
         sanity=sanity.as_dict(),
         terminology=terminology,
+        statistics={
+            "file": stats_file,
+            "sha256": sha256(stats_bytes),
+            "metrics": {m: sc.stats.key for m, sc in scores.items()},
+        },
         segments=[
             SegmentRecord(
                 id=seg.id,
@@ -158,7 +167,7 @@ def run_evaluation(
         now.strftime("%Y%m%dT%H%M%SZ"), dumps_json(report.model_dump(mode="json")) + now.isoformat()
     )
     report = report.model_copy(update={"run_id": run_id})
-    return report, save_report(report, runs_root, render_markdown(report))
+    return report, save_report(report, runs_root, render_markdown(report), {stats_file: stats_bytes})
 
 
 def _previous_run(runs_root: Path, req: RunRequest, ts: TestSet) -> RunReport | None:

@@ -39,11 +39,15 @@ def ensure_writable_dir(path: Path) -> None:
 
 
 def write_text_atomic(path: Path, text: str) -> None:
+    write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
@@ -52,8 +56,8 @@ def write_text_atomic(path: Path, text: str) -> None:
         raise
 
 
-def publish_dir_atomic(files: dict[str, str], target: Path) -> bool:
-    """Write `files` into a temp dir beside `target`, then rename it into place.
+def publish_dir_atomic(files: dict[str, str | bytes], target: Path) -> bool:
+    """Write `files` (text or bytes) into a temp dir beside `target`, then rename it into place.
 
     Returns False (and writes nothing) when `target` already exists: published
     directories are immutable.
@@ -63,8 +67,11 @@ def publish_dir_atomic(files: dict[str, str], target: Path) -> bool:
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     try:
-        for name, text in files.items():
-            (tmp / name).write_text(text, encoding="utf-8", newline="\n")
+        for name, content in files.items():
+            if isinstance(content, bytes):
+                (tmp / name).write_bytes(content)
+            else:
+                (tmp / name).write_text(content, encoding="utf-8", newline="\n")
         os.rename(tmp, target)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -21,8 +21,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from evalharness.corpus.language import parse_pair
 from evalharness.corpus.store import TestSet, load_testset
 from evalharness.errors import ModelUnavailable, UserError
-from evalharness.metrics.sacre import METRIC_IDS, parse_metrics
+from evalharness.metrics.registry import default_metrics, parse_metrics
 from evalharness.reports.schema import RunReport
+from evalharness.reports.statistics import LoadedRun
+from evalharness.reports.store import REPORT_FILE
 
 
 class _Config(BaseModel):
@@ -40,7 +42,7 @@ class Suite(_Config):
     testset: str
     documents: tuple[str, ...] = ()  # globs; empty: use the test set as it is on disk
     pairs: tuple[str, ...]
-    metrics: tuple[str, ...] = METRIC_IDS
+    metrics: tuple[str, ...] = default_metrics()
     ci: bool = True
     glossary: str | None = None
     systems: tuple[SystemEntry, ...] = Field(min_length=1)
@@ -139,13 +141,13 @@ def run_job(
     job: Job,
     runs: Path,
     cache: Path,
-    metrics: Sequence[str] = METRIC_IDS,
+    metrics: Sequence[str] = default_metrics(),
     ci: bool = True,
     glossary: Path | None = None,
     use_cache: bool = True,
     argv: list[str] | None = None,
-) -> RunReport:
-    """Translate, score and store one run; raises UserError when it cannot."""
+) -> LoadedRun:
+    """Translate, score and store one run (report and statistics); raises UserError when it cannot."""
     from evalharness.evaluate import RunRequest, run_evaluation
 
     request = RunRequest(
@@ -160,8 +162,8 @@ def run_job(
         glossary=glossary,
         use_cache=use_cache,
     )
-    report, _ = run_evaluation(request, runs, cache, argv=argv)
-    return report
+    report, folder = run_evaluation(request, runs, cache, argv=argv)
+    return LoadedRun(report, folder / REPORT_FILE)
 
 
 def run_suite(
@@ -181,7 +183,7 @@ def run_suite(
     outcomes = []
     for job in plan_jobs(suite, testset):
         try:
-            report = run_job(job, runs, cache, suite.metrics, suite.ci, glossary, argv=argv)
+            report = run_job(job, runs, cache, suite.metrics, suite.ci, glossary, argv=argv).report
         except ModelUnavailable as exc:
             outcomes.append(Outcome(job.system.name, job.pair, "skipped", reason=str(exc)))
         except UserError as exc:

@@ -21,7 +21,7 @@ from evalharness.errors import UserError
 from evalharness.evaluate import RunRequest, run_evaluation
 from evalharness.gates.config import load_gates
 from evalharness.gates.runner import baseline_of, run_gate, update_baseline
-from evalharness.metrics.scoring import extract
+from evalharness.metrics.stats import extract
 from evalharness.metrics.significance import compare_stats
 from evalharness.reports.compare import compare_runs, render
 
@@ -126,7 +126,7 @@ def test_baseline_update_keeps_the_old_id(workspace):
     work, cfg = workspace
     old = baseline_of(cfg.gates[0]).run_id
     update_baseline(cfg, cfg.gates[0])
-    new = baseline_of(cfg.gates[0])
+    new = baseline_of(cfg.gates[0]).report
     assert new.replaces_baseline == old and new.run_id != old
 
 
@@ -150,7 +150,7 @@ def test_plugin_reports_a_failing_gate_as_a_sentence(workspace):
 
 def test_compare_refuses_what_is_not_comparable(workspace):
     work, cfg = workspace
-    base = baseline_of(cfg.gates[0])
+    base = baseline_of(cfg.gates[0]).report
     other_version = base.model_copy(
         update={"testset": base.testset.model_copy(update={"version": "0123456789ab"})}
     )

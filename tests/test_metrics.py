@@ -14,7 +14,7 @@ from conftest import run_cli
 from sacrebleu.metrics import BLEU, CHRF, TER
 
 from evalharness.errors import UserError
-from evalharness.metrics.sacre import build_metric, parse_metrics, parse_options
+from evalharness.metrics.registry import build_metric, parse_metrics, parse_options
 from evalharness.metrics.sanity import sanity_checks
 from evalharness.metrics.scoring import resample_indices, score_all
 
@@ -217,7 +217,8 @@ def test_japanese_and_korean_targets_pick_mecab_or_say_what_is_missing(lang, tok
 
 @pytest.mark.parametrize("options", [{}, {"word_order": 2}, {"beta": 3}, {"char_order": 4}])
 def test_vectorised_chrf_is_bit_identical_to_sacrebleu(options):
-    from evalharness.metrics.scoring import extract, scores_from_sums
+    from evalharness.metrics.scoring import scores_from_sums
+    from evalharness.metrics.stats import extract
 
     hyps, refs, _ = corpus(n=200, seed=8)
     stats = extract("chrf", hyps, [refs], None, options)
@@ -225,4 +226,4 @@ def test_vectorised_chrf_is_bit_identical_to_sacrebleu(options):
         [stats.array, stats.array[:50].cumsum(axis=0)]
     )  # single segments (some empty orders) and sums
     expected = [stats.metric._compute_score_from_stats(r).score for r in rows]
-    assert scores_from_sums(stats.metric, rows).tolist() == [float(x) for x in expected]
+    assert scores_from_sums(stats, rows).tolist() == [float(x) for x in expected]

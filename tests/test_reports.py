@@ -10,6 +10,7 @@ from conftest import ROOT, run_cli
 
 from evalharness.corpus.store import load_testset
 from evalharness.errors import UserError
+from evalharness.reports.schema import REPORT_SCHEMA_VERSION
 from evalharness.evaluate import RunRequest, run_evaluation
 from evalharness.reports.render import md_escape, render_markdown
 from evalharness.reports.store import list_runs, load_report, save_report
@@ -29,7 +30,7 @@ def passthrough_run(tmp_path_factory):
 def test_report_is_self_describing(passthrough_run):
     report, folder, _ = passthrough_run
     data = json.loads((folder / "report.json").read_text(encoding="utf-8"))
-    assert data["schema_version"] == 2
+    assert data["schema_version"] == REPORT_SCHEMA_VERSION
     assert data["testset"] == {
         "name": "hoalu",
         "version": load_testset(REFS, "hoalu").version,
@@ -80,14 +81,15 @@ def test_schema_versions(passthrough_run, tmp_path):
     copy = tmp_path / report.run_id
     shutil.copytree(folder, copy)
     raw = json.loads((copy / "report.json").read_text(encoding="utf-8"))
-    raw["schema_version"] = 3
+    raw["schema_version"] = REPORT_SCHEMA_VERSION + 1
     (copy / "report.json").write_text(json.dumps(raw), encoding="utf-8")
     with pytest.raises(UserError, match="newer than this evalharness reads"):
         load_report(tmp_path, report.run_id)
-    v1 = {k: v for k, v in raw.items() if k != "determinism"} | {"schema_version": 1}
+    v1 = {k: v for k, v in raw.items() if k not in ("determinism", "statistics")} | {"schema_version": 1}
     (copy / "report.json").write_text(json.dumps(v1), encoding="utf-8")
     migrated = load_report(tmp_path, report.run_id)  # schema 1 reports still load
-    assert migrated.schema_version == 2 and migrated.determinism is None
+    assert migrated.schema_version == REPORT_SCHEMA_VERSION and migrated.determinism is None
+    assert migrated.statistics is None
     raw["schema_version"] = 0
     (copy / "report.json").write_text(json.dumps(raw), encoding="utf-8")
     with pytest.raises(UserError, match="too old to migrate"):

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from evalharness.metrics.scoring import extract
-from evalharness.metrics.significance import compare_stats
-from evalharness.reports.compare import ALPHA, check_comparable
+from evalharness.errors import UserError
+from evalharness.metrics.registry import get
+from evalharness.metrics.significance import ALPHA, compare_stats
+from evalharness.reports.compare import check_comparable
 from evalharness.reports.schema import RunReport
+from evalharness.reports.statistics import LoadedRun, statistics_for
 
 
 @dataclass(frozen=True)
@@ -18,27 +20,23 @@ class Decision:
     message: str
 
 
-def _lower_is_better(metric: str) -> bool:
-    return metric == "ter"
-
-
 def metric_drop(
-    baseline: RunReport, current: RunReport, metric: str, max_drop: float, n_ar: int = 0
+    base_run: LoadedRun, current_run: LoadedRun, metric: str, max_drop: float, n_ar: int = 0
 ) -> Decision:
+    """Fails only for a significant (p < 0.05) change in the worse direction larger than allowed."""
+    baseline, current = base_run.report, current_run.report
     check_comparable([baseline, current])
+    get(metric)  # a one-line error for an unknown metric name
     if [s.hypothesis for s in baseline.segments] == [s.hypothesis for s in current.segments]:
         score = baseline.scores[metric].score if metric in baseline.scores else None
         at = f" at {score:.2f}" if score is not None else ""
         return Decision(
             f"max_drop[{metric}]", True, f"{metric}: output identical to the baseline: unchanged{at}"
         )
-    refs = [list(s) for s in zip(*(seg.references for seg in baseline.segments), strict=True)]
-    tgt = baseline.testset.tgt_lang
-    opts = baseline.config.get("metric_options")
-    b = extract(metric, [s.hypothesis for s in baseline.segments], refs, tgt, opts)
-    c = extract(metric, [s.hypothesis for s in current.segments], refs, tgt, opts)
+    stats, _ = statistics_for([base_run, current_run], [metric])  # stored with the runs when they have them
+    b, c = stats[metric]
     res = compare_stats(b, [c], n_ar=n_ar)[0]
-    drop = -res.delta if not _lower_is_better(metric) else res.delta
+    drop = res.delta if not get(metric).higher_is_better else -res.delta
     spreads = [r.scores[metric].detectable_difference for r in (baseline, current) if metric in r.scores]
     spreads = [d for d in spreads if d is not None]
     detectable = max(spreads) if spreads else None
@@ -104,13 +102,13 @@ def min_term_accuracy(current: RunReport, limit: float) -> Decision:
     )
 
 
-def evaluate_rule(rule: str, value, baseline: RunReport, current: RunReport) -> list[Decision]:
+def evaluate_rule(rule: str, value, baseline: LoadedRun, current: LoadedRun) -> list[Decision]:
     if rule == "max_drop":
         return [metric_drop(baseline, current, m, float(v)) for m, v in value.items()]
     if rule == "no_new_flags":
-        return [new_flags(baseline, current, list(value))]
+        return [new_flags(baseline.report, current.report, list(value))]
     if rule == "max_copy_rate":
-        return [max_copy_rate(current, float(value))]
+        return [max_copy_rate(current.report, float(value))]
     if rule == "min_term_accuracy":
-        return [min_term_accuracy(current, float(value))]
-    raise ValueError(rule)
+        return [min_term_accuracy(current.report, float(value))]
+    raise UserError(f"unknown gate rule {rule!r}")

@@ -14,11 +14,12 @@ from pathlib import Path
 
 from evalharness.corpus.store import TestSet, latest_version, load_testset, version_on_disk
 from evalharness.errors import UserError
-from evalharness.fileio import dumps_json, write_text_atomic
+from evalharness.fileio import dumps_json, write_bytes_atomic, write_text_atomic
 from evalharness.gates.config import Gate, GateConfig
 from evalharness.gates.rules import Decision, evaluate_rule
 from evalharness.reports.schema import RunReport
-from evalharness.reports.store import load_report_file
+from evalharness.reports.statistics import LoadedRun, stats_path
+from evalharness.reports.store import load_run_file
 from evalharness.suite import Job, SystemEntry, run_job
 
 
@@ -28,6 +29,7 @@ class GateRun:
     current: RunReport
     decisions: list[Decision]
     warnings: tuple[str, ...] = ()
+    current_path: Path | None = None  # the current run's report.json
 
     @property
     def passed(self) -> bool:
@@ -81,7 +83,7 @@ def gate_testset(config: GateConfig, gate: Gate, baseline: RunReport | None) -> 
     return load_testset(config.references, f"{name}@{version}"), warnings
 
 
-def current_run(config: GateConfig, gate: Gate, testset: TestSet) -> RunReport:
+def current_run(config: GateConfig, gate: Gate, testset: TestSet) -> LoadedRun:
     """A fresh run of the gate's system: translated now, never served from the cache."""
     system = SystemEntry(name=gate.name, backend=gate.backend, options=gate.options)
     src, _, tgt = gate.pair.partition("-")
@@ -95,17 +97,17 @@ def current_run(config: GateConfig, gate: Gate, testset: TestSet) -> RunReport:
     )
 
 
-def baseline_of(gate: Gate) -> RunReport:
+def baseline_of(gate: Gate) -> LoadedRun:
     if not gate.baseline.is_file():
         raise UserError(
             f"gate {gate.name}: no baseline report (create it with "
             f"`evalharness gate --only {gate.name} --update-baseline`)",
             gate.baseline,
         )
-    return load_report_file(gate.baseline)
+    return load_run_file(gate.baseline)
 
 
-def judge(gate: Gate, baseline: RunReport, current: RunReport) -> list[Decision]:
+def judge(gate: Gate, baseline: LoadedRun, current: LoadedRun) -> list[Decision]:
     out: list[Decision] = []
     for rule, value in gate.rules.items():
         out += evaluate_rule(rule, value, baseline, current)
@@ -114,17 +116,23 @@ def judge(gate: Gate, baseline: RunReport, current: RunReport) -> list[Decision]
 
 def run_gate(config: GateConfig, gate: Gate) -> GateRun:
     baseline = baseline_of(gate)
-    testset, warnings = gate_testset(config, gate, baseline)
+    testset, warnings = gate_testset(config, gate, baseline.report)
     current = current_run(config, gate, testset)
-    return GateRun(gate, current, judge(gate, baseline, current), tuple(warnings))
+    return GateRun(gate, current.report, judge(gate, baseline, current), tuple(warnings), current_path=current.path)
 
 
 def update_baseline(config: GateConfig, gate: Gate) -> Path:
     """Replace a baseline on purpose (pinned version or LATEST); the new one records which
-    run it replaces."""
-    old = load_report_file(gate.baseline).run_id if gate.baseline.is_file() else None
+    run it replaces. Its statistics are kept beside it (`NAME.stats.npz`)."""
+    old = baseline_of(gate).run_id if gate.baseline.is_file() else None
     testset, _ = gate_testset(config, gate, None)
-    new = current_run(config, gate, testset).model_copy(update={"replaces_baseline": old})
+    run = current_run(config, gate, testset)
+    update: dict = {"replaces_baseline": old}
+    if run.report.statistics is not None and run.path is not None:
+        data = (run.path.parent / run.report.statistics["file"]).read_bytes()
+        write_bytes_atomic(stats_path(gate.baseline), data)
+        update["statistics"] = {**run.report.statistics, "file": stats_path(gate.baseline).name}
+    new = run.report.model_copy(update=update)
     write_text_atomic(gate.baseline, dumps_json(new.model_dump(mode="json")))
     print(
         f"{gate.name}: baseline {old or '(none)'} -> {new.run_id} on {testset.name}@{testset.version}",

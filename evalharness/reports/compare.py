@@ -6,16 +6,14 @@ from __future__ import annotations
 
 import html
 import json
-import re
 from dataclasses import asdict, dataclass, field
 
 from evalharness.errors import UserError
-from evalharness.metrics.scoring import extract
-from evalharness.metrics.significance import compare_stats
+from evalharness.metrics.registry import get, metric_ids, segment_metric, signature_key
+from evalharness.metrics.significance import ALPHA, AllPairs, all_pairs, compare_stats
 from evalharness.reports.render import md_escape
 from evalharness.reports.schema import RunReport
-
-ALPHA = 0.05
+from evalharness.reports.statistics import LoadedRun, statistics_for
 
 
 @dataclass
@@ -42,14 +40,11 @@ class Comparison:
     moved: dict[str, list[dict]] = field(default_factory=dict)  # run id -> segments that gained/lost most
     terminology: dict[str, dict] = field(default_factory=dict)  # run id -> {appeared, resolved}
     sanity: dict[str, dict] = field(default_factory=dict)  # run id -> {check: (baseline, run)}
+    notes: list[str] = field(default_factory=list)  # e.g. statistics computed, not read
+    all_pairs: dict[str, AllPairs] = field(default_factory=dict)  # metric -> N x N significance
 
     def as_dict(self) -> dict:
         return asdict(self)
-
-
-def _signature_core(signature: str) -> str:
-    """Signatures without the resampling settings: those do not change the score."""
-    return re.sub(r"\|(bs|seed|ar):[^|]*", "", signature)
 
 
 def check_comparable(reports: list[RunReport]) -> None:
@@ -65,43 +60,55 @@ def check_comparable(reports: list[RunReport]) -> None:
                 f"run {r.run_id} is {r.testset.src_lang}-{r.testset.tgt_lang}, the baseline is "
                 f"{base.testset.src_lang}-{base.testset.tgt_lang}: different language pairs are not comparable"
             )
+        if [s.id for s in r.segments] != [s.id for s in base.segments]:
+            raise UserError(f"run {r.run_id} does not hold the same segments as the baseline {base.run_id}")
         for metric in set(base.scores) & set(r.scores):
-            if _signature_core(r.scores[metric].signature) != _signature_core(base.scores[metric].signature):
+            if signature_key(r.scores[metric].signature) != signature_key(base.scores[metric].signature):
                 raise UserError(
                     f"{metric} signatures differ between {base.run_id} and {r.run_id} "
                     f"({base.scores[metric].signature} vs {r.scores[metric].signature}); rescore with the same settings"
                 )
 
 
+def _as_loaded(runs: list[LoadedRun | RunReport]) -> list[LoadedRun]:
+    return [r if isinstance(r, LoadedRun) else LoadedRun(r) for r in runs]
+
+
 def compare_runs(
-    reports: list[RunReport],
+    runs: list[LoadedRun | RunReport],
     metrics: list[str] | None = None,
     n_bootstrap: int = 1000,
     n_ar: int = 10_000,
     top: int = 5,
+    pairs: bool = False,
+    correction: str = "holm",
 ) -> Comparison:
-    if len(reports) < 2:
+    """Every run against the first; with `pairs`, also every run against every other."""
+    loaded = _as_loaded(runs)
+    if len(loaded) < 2:
         raise UserError("compare needs at least two runs (the first is the baseline)")
+    reports = [r.report for r in loaded]
     check_comparable(reports)
     base = reports[0]
+    if not base.segments:
+        raise UserError(f"run {base.run_id} has no segments: nothing to compare")
     metrics = metrics or [m for m in base.scores if all(m in r.scores for r in reports)]
-    tgt = base.testset.tgt_lang
-    refs = [list(stream) for stream in zip(*(s.references for s in base.segments), strict=True)]
+    if not metrics:
+        raise UserError("the runs share no scored metric; name one with --metrics")
+    all_stats, notes = statistics_for(loaded, metrics)
     rows: list[MetricRow] = []
+    matrices: dict[str, AllPairs] = {}
     for metric in metrics:
-        stats = [
-            extract(metric, [s.hypothesis for s in r.segments], refs, tgt, base.config.get("metric_options"))
-            for r in reports
-        ]
+        stats = all_stats[metric]
         results = compare_stats(stats[0], stats[1:], n_bootstrap, n_ar)
-        b = base.scores[metric]
+        b = base.scores.get(metric)
         rows.append(
             MetricRow(
                 metric,
                 base.run_id,
-                b.score,
-                b.interval.half_width if b.interval else None,
-                detectable=b.detectable_difference,
+                stats[0].score,
+                b.interval.half_width if b and b.interval else None,
+                detectable=b.detectable_difference if b else None,
             )
         )
         for r, res in zip(reports[1:], results, strict=True):
@@ -117,12 +124,16 @@ def compare_runs(
                     r.scores[metric].detectable_difference if metric in r.scores else None,
                 )
             )
+        if pairs:
+            matrices[metric] = all_pairs(stats, n_bootstrap, n_ar, correction)
     comp = Comparison(
         baseline=base.run_id,
         runs=[{"run_id": r.run_id, "system": r.backend.name, "spec": r.backend.spec} for r in reports],
         metrics=rows,
+        notes=notes,
+        all_pairs=matrices,
     )
-    key_metric = "chrf" if "chrf" in base.scores else metrics[0]
+    key_metric = segment_metric([m for m in metric_ids() if m in base.scores] or metrics)
     for r in reports[1:]:
         comp.moved[r.run_id] = _moved(base, r, key_metric, top)
         comp.terminology[r.run_id] = _term_changes(base, r)
@@ -181,7 +192,7 @@ def _verdict(row: MetricRow) -> str:
         return "baseline"
     if abs(row.delta) < 1e-9:
         return "identical score"
-    better = row.delta > 0 if row.metric != "ter" else row.delta < 0
+    better = get(row.metric).better(row.delta)
     if not row.significant:
         return "no measurable difference"
     return "better" if better else "worse"
@@ -212,8 +223,11 @@ def render_text(comp: Comparison, markdown: bool = False) -> str:
         out += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         out += ["| " + " | ".join(esc(c) for c in r) + " |" for r in rows]
     else:
-        widths = [max(len(str(x[i])) for x in [header, *rows]) for i in range(len(header))]
-        out += ["  ".join(str(c).ljust(w) for c, w in zip(x, widths, strict=True)) for x in [header, *rows]]
+        out += _table([header, *rows])
+    for note in comp.notes:
+        out.append(f"{'- ' if markdown else ''}note: {esc(note)}")
+    for matrix in comp.all_pairs.values():
+        out += ["", *_pairs_lines(matrix, [names[r["run_id"]] for r in comp.runs], markdown)]
     for run_id, moved in comp.moved.items():
         out += [
             "",
@@ -235,6 +249,52 @@ def render_text(comp: Comparison, markdown: bool = False) -> str:
         for check, (a, b) in comp.sanity.get(run_id, {}).items():
             out.append(f"{'- ' if markdown else '  '}{check}: {a:.2f} -> {b:.2f}")
     return "\n".join(out) + "\n"
+
+
+def _table(rows: list[list[str]]) -> list[str]:
+    widths = [max(len(str(x[i])) for x in rows) for i in range(len(rows[0]))]
+    return ["  ".join(str(c).ljust(w) for c, w in zip(x, widths, strict=True)).rstrip() for x in rows]
+
+
+CORRECTION_NAMES = {"holm": "Holm-Bonferroni", "bonferroni": "Bonferroni", "none": "no"}
+
+
+def pairs_caption(matrix: AllPairs) -> str:
+    return (
+        f"all pairs, {matrix.metric}: row minus column, {matrix.test} p-value with "
+        f"{CORRECTION_NAMES[matrix.correction]} correction over {len(matrix.cells)} pairs; "
+        f"* = significant at {ALPHA}"
+    )
+
+
+def _pairs_lines(matrix: AllPairs, names: list[str], markdown: bool) -> list[str]:
+    """The N x N matrix (row minus column, adjusted p) and the clusters, best first."""
+    esc = md_escape if markdown else (lambda s: str(s))
+    labels = [f"{chr(65 + i) if i < 26 else i}" for i in range(len(names))]
+    cell = {(c.a, c.b): c for c in matrix.cells}
+    rows = [["", "system", matrix.metric, *labels]]
+    for i, name in enumerate(names):
+        row = [labels[i], esc(name), f"{matrix.scores[i]:.2f}"]
+        for j in range(len(names)):
+            c = cell.get((min(i, j), max(i, j)))
+            if c is None:
+                row.append("–")
+                continue
+            delta = c.delta if i > j else -c.delta  # c.delta is score[b] - score[a], a < b
+            row.append(f"{delta:+.2f} p={_p(c.p_adjusted)}{'*' if c.significant else ''}")
+        rows.append(row)
+    groups = " > ".join("{" + ", ".join(labels[i] for i in group) + "}" for group in matrix.clusters)
+    head = f"{'### ' if markdown else ''}{pairs_caption(matrix)}"
+    if markdown:
+        table = ["| " + " | ".join(r) + " |" for r in rows]
+        table.insert(1, "|" + "---|" * len(rows[0]))
+    else:
+        table = _table(rows)
+    return [
+        head,
+        *table,
+        f"clusters, best first (every system left of '>' is significantly different from every system right of it): {groups}",
+    ]
 
 
 def render_html(comp: Comparison) -> str:

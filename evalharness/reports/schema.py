@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-REPORT_SCHEMA_VERSION = 2
+REPORT_SCHEMA_VERSION = 3
 
 
 class _Record(BaseModel):
@@ -73,5 +73,8 @@ class RunReport(_Record):
     scores: dict[str, ScoreRecord]
     sanity: dict
     segments: list[SegmentRecord]
+    statistics: dict | None = (
+        None  # {"file", "sha256", "metrics": {metric: signature key}}: stored statistics
+    )
     terminology: dict | None = None  # terminology section (glossary checks), when a glossary was given
     replaces_baseline: str | None = None  # set by `evalharness gate --update-baseline`

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from evalharness.errors import UserError
 from evalharness.fileio import dumps_json, publish_dir_atomic
 from evalharness.reports.schema import REPORT_SCHEMA_VERSION, RunReport
+from evalharness.reports.statistics import LoadedRun
 
 RUN_ID = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{8}$")
 REPORT_FILE, PAGE_FILE, HYPS_FILE = "report.json", "report.md", "hypotheses.txt"
@@ -21,6 +22,7 @@ REPORT_FILE, PAGE_FILE, HYPS_FILE = "report.json", "report.md", "hypotheses.txt"
 # schema_version -> function upgrading a raw dict by one version
 MIGRATIONS: dict[int, Callable[[dict], dict]] = {
     1: lambda raw: {**raw, "schema_version": 2, "determinism": None},  # 2 adds `determinism`
+    2: lambda raw: {**raw, "schema_version": 3, "statistics": None},  # 3 stores statistics beside it
 }
 
 
@@ -35,13 +37,15 @@ def check_run_id(run_id: str) -> str:
     return run_id
 
 
-def save_report(report: RunReport, root: Path, page: str) -> Path:
+def save_report(report: RunReport, root: Path, page: str, extra: dict[str, bytes] | None = None) -> Path:
+    """Publish the report, its page, its hypotheses and `extra` files (the statistics) at once."""
     check_run_id(report.run_id)
     target = root / report.run_id
-    files = {
+    files: dict[str, str | bytes] = {
         REPORT_FILE: dumps_json(report.model_dump(mode="json")),
         PAGE_FILE: page,
         HYPS_FILE: "".join(s.hypothesis.replace("\n", " ") + "\n" for s in report.segments),
+        **(extra or {}),
     }
     if not publish_dir_atomic(files, target):
         raise UserError("a run with this id already exists; reports are never overwritten", target)
@@ -66,10 +70,23 @@ def _migrate(raw: dict, path: Path) -> dict:
 
 
 def load_report(root: Path, run_id: str) -> RunReport:
+    return load_report_file(report_path(root, run_id))
+
+
+def report_path(root: Path, run_id: str) -> Path:
     path = root / check_run_id(run_id) / REPORT_FILE
     if not path.is_file():
         raise UserError(f"no run {run_id!r}", root)
-    return load_report_file(path)
+    return path
+
+
+def load_run(root: Path, run_id: str) -> LoadedRun:
+    """A run with the statistics stored beside its report."""
+    return load_run_file(report_path(root, run_id))
+
+
+def load_run_file(path: Path) -> LoadedRun:
+    return LoadedRun(load_report_file(path), path)
 
 
 def load_report_file(path: Path) -> RunReport:

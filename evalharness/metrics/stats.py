@@ -1,0 +1,186 @@
+"""Per-segment sufficient statistics (sacrebleu's design): text is tokenised once, into one
+array per metric and system; corpus scores, per-segment scores, bootstrap intervals, paired
+tests and gates all start from that array, and a run stores it next to its report.
+
+Large inputs are extracted in a process pool over chunks of segments (every core the
+process may use; `EVALHARNESS_WORKERS=1` turns it off). A segment's statistics depend on
+that segment alone, so the result is identical to serial extraction (tested)."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from functools import cached_property, lru_cache
+from typing import Any
+
+import numpy as np
+
+from evalharness.metrics.registry import get, signature, signature_key
+
+# Below this many segments (summed over the jobs of one call) a pool costs more than it saves.
+PARALLEL_MIN_SEGMENTS = 1500
+_CHUNKS_PER_WORKER = 4
+
+
+@dataclass
+class MetricStats:
+    """One metric's per-segment statistics for one system."""
+
+    metric_id: str
+    metric: Any  # the configured sacrebleu metric
+    array: np.ndarray  # (segments, statistics): int64 counts, float64 for TER
+
+    @cached_property
+    def rows(self) -> list:
+        """The statistics as sacrebleu's own rows (Python numbers, counts as ints)."""
+        rows = self.array.tolist()
+        if get(self.metric_id).float_statistics:  # TER: [edits (int), average reference length]
+            return [[int(r[0]), *r[1:]] for r in rows]
+        return rows
+
+    @cached_property
+    def corpus(self):
+        """sacrebleu's corpus score object, from the same rows."""
+        return self.metric._aggregate_and_compute(self.rows)
+
+    @property
+    def score(self) -> float:
+        return float(self.corpus.score)
+
+    @property
+    def signature(self) -> str:
+        return signature(self.metric)
+
+    @property
+    def key(self) -> str:
+        """What stored statistics are filed under: the signature without resampling settings."""
+        return signature_key(self.signature)
+
+    def __len__(self) -> int:
+        return len(self.array)
+
+
+def as_array(metric_id: str, rows: Sequence[Sequence[float]], width: int) -> np.ndarray:
+    dtype = np.float64 if get(metric_id).float_statistics else np.int64
+    return np.asarray(rows, dtype=dtype).reshape(len(rows), width)
+
+
+def _set_num_refs(metric, references: Sequence[Sequence[str]]) -> None:
+    """What sacrebleu's `_cache_references` records for the signature (workers hold the rest)."""
+    counts = {sum(r is not None for r in seg) for seg in zip(*references, strict=True)}
+    metric.num_refs = counts.pop() if len(counts) == 1 else -1
+
+
+@lru_cache(maxsize=16)
+def _worker_metric(metric_id: str, tgt_lang: str | None, options: tuple):
+    return get(metric_id).build(tgt_lang, dict(options))
+
+
+def _extract_chunk(
+    metric_id: str, tgt_lang: str | None, options: tuple, hyps: list[str], refs: list[list[str]]
+) -> list:
+    return _worker_metric(metric_id, tgt_lang, options)._extract_corpus_statistics(hyps, refs)
+
+
+def workers_available() -> int:
+    env = os.environ.get("EVALHARNESS_WORKERS")
+    if env and env.isdigit() and int(env) > 0:
+        return int(env)
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+@dataclass(frozen=True)
+class Job:
+    """Extract one metric's statistics for one system."""
+
+    metric_id: str
+    hypotheses: Sequence[str]
+    references: Sequence[Sequence[str]]  # reference streams, as in sacrebleu
+
+
+def extract_many(
+    jobs: Sequence[Job],
+    tgt_lang: str | None = None,
+    options: Mapping[str, Any] | None = None,
+    workers: int | None = None,
+) -> list[MetricStats]:
+    """Statistics for every job, in order; one process pool shared by all of them."""
+    options = dict(options or {})
+    metrics = []
+    for job in jobs:
+        metric = get(job.metric_id).build(tgt_lang, options)
+        hyps, refs = list(job.hypotheses), [list(r) for r in job.references]
+        if hyps:
+            metric._check_corpus_score_args(hyps, refs)
+        for stream in refs:
+            if len(stream) != len(hyps):
+                raise ValueError(f"{len(hyps)} hypotheses but a reference stream of {len(stream)}")
+        metrics.append(metric)
+    total = sum(len(j.hypotheses) for j in jobs)
+    workers = min(workers or workers_available(), max(1, total // 500))
+    if workers <= 1 or total < PARALLEL_MIN_SEGMENTS:
+        rows = [
+            m._extract_corpus_statistics(list(j.hypotheses), [list(r) for r in j.references])
+            for m, j in zip(metrics, jobs, strict=True)
+        ]
+    else:
+        rows = _extract_parallel(jobs, tgt_lang, tuple(sorted(options.items())), workers)
+    out = []
+    for metric, job, job_rows in zip(metrics, jobs, rows, strict=True):
+        _set_num_refs(metric, job.references)
+        width = len(job_rows[0]) if job_rows else 0
+        out.append(MetricStats(job.metric_id, metric, as_array(job.metric_id, job_rows, width)))
+    return out
+
+
+def _extract_parallel(jobs: Sequence[Job], tgt_lang: str | None, options: tuple, workers: int) -> list[list]:
+    total = sum(len(j.hypotheses) for j in jobs)
+    size = max(100, -(-total // (workers * _CHUNKS_PER_WORKER)))
+    context = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        futures = []
+        for job in jobs:
+            hyps, refs = list(job.hypotheses), [list(r) for r in job.references]
+            futures.append(
+                [
+                    pool.submit(
+                        _extract_chunk,
+                        job.metric_id,
+                        tgt_lang,
+                        options,
+                        hyps[i : i + size],
+                        [r[i : i + size] for r in refs],
+                    )
+                    for i in range(0, len(hyps), size)
+                ]
+            )
+        return [[row for f in chunks for row in f.result()] for chunks in futures]
+
+
+def extract(
+    metric_id: str,
+    hypotheses: Sequence[str],
+    references: Sequence[Sequence[str]],
+    tgt_lang: str | None = None,
+    options: Mapping[str, Any] | None = None,
+    workers: int | None = None,
+) -> MetricStats:
+    """`references` is a list of reference streams, as in sacrebleu (one list per reference)."""
+    return extract_many([Job(metric_id, hypotheses, references)], tgt_lang, options, workers)[0]
+
+
+def from_stored(
+    metric_id: str, array: np.ndarray, tgt_lang: str | None, options: Mapping[str, Any] | None, num_refs: int
+) -> MetricStats:
+    """Statistics read back from a run: no text is tokenised."""
+    metric = get(metric_id).build(tgt_lang, options)
+    metric.num_refs = num_refs
+    return MetricStats(
+        metric_id, metric, as_array(metric_id, array, array.shape[1] if array.ndim == 2 else 0)
+    )
