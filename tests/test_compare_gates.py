@@ -21,8 +21,8 @@ from evalharness.errors import UserError
 from evalharness.evaluate import RunRequest, run_evaluation
 from evalharness.gates.config import load_gates
 from evalharness.gates.runner import baseline_of, run_gate, update_baseline
-from evalharness.metrics.stats import extract
 from evalharness.metrics.significance import compare_stats
+from evalharness.metrics.stats import extract
 from evalharness.reports.compare import compare_runs, render
 
 CLASSES = {"bleu": BLEU, "chrf": CHRF, "ter": TER}

@@ -10,9 +10,9 @@ from conftest import ROOT, run_cli
 
 from evalharness.corpus.store import load_testset
 from evalharness.errors import UserError
-from evalharness.reports.schema import REPORT_SCHEMA_VERSION
 from evalharness.evaluate import RunRequest, run_evaluation
 from evalharness.reports.render import md_escape, render_markdown
+from evalharness.reports.schema import REPORT_SCHEMA_VERSION
 from evalharness.reports.store import list_runs, load_report, save_report
 
 REFS = ROOT / "references"

@@ -118,7 +118,9 @@ def run_gate(config: GateConfig, gate: Gate) -> GateRun:
     baseline = baseline_of(gate)
     testset, warnings = gate_testset(config, gate, baseline.report)
     current = current_run(config, gate, testset)
-    return GateRun(gate, current.report, judge(gate, baseline, current), tuple(warnings), current_path=current.path)
+    return GateRun(
+        gate, current.report, judge(gate, baseline, current), tuple(warnings), current_path=current.path
+    )
 
 
 def update_baseline(config: GateConfig, gate: Gate) -> Path:

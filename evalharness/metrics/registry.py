@@ -30,7 +30,7 @@ from evalharness.metrics import vectorised
 class MetricSpec:
     id: str
     display: str  # how tables name it
-    class_name: str  # in sacrebleu.metrics (TER: our faster drop-in with identical numbers)
+    class_name: str  # in sacrebleu.metrics, or our faster drop-ins with identical numbers (FastCHRF, FastTER)
     higher_is_better: bool
     default: bool  # in the default metric set of `run`, `eval` and reports
     scores: Callable[..., np.ndarray]  # (metric, summed statistics rows, exact=True) -> scores
@@ -46,6 +46,10 @@ class MetricSpec:
             from evalharness.metrics.ter import FastTER
 
             return FastTER
+        if self.class_name == "FastCHRF":
+            from evalharness.metrics.chrf import FastCHRF
+
+            return FastCHRF
         import sacrebleu.metrics
 
         return getattr(sacrebleu.metrics, self.class_name)
@@ -87,7 +91,7 @@ METRICS: dict[str, MetricSpec] = {
         MetricSpec(
             "chrf",
             "chrF",
-            "CHRF",
+            "FastCHRF",
             higher_is_better=True,
             default=True,
             scores=vectorised.chrf_scores,
@@ -98,7 +102,7 @@ METRICS: dict[str, MetricSpec] = {
         MetricSpec(
             "chrf++",
             "chrF++",
-            "CHRF",
+            "FastCHRF",
             higher_is_better=True,
             default=True,
             scores=vectorised.chrf_scores,

@@ -17,7 +17,7 @@ sufficient statistics, for all systems at once.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,7 +28,6 @@ from evalharness.metrics.scoring import (
     interval_from,
     resample_counts,
     resample_indices,
-    resampled_sums,
     scores_from_sums,
 )
 from evalharness.metrics.stats import MetricStats
@@ -56,21 +55,58 @@ def _p_value(stats: np.ndarray, real_difference: float) -> float:
     return (int(np.sum(stats > real_difference)) + 1) / (len(stats) + 1)
 
 
+@dataclass(frozen=True)
+class _Stack:
+    """Every metric's statistics for every system side by side, one column block each, so
+    one draw and one matrix product serve all of them (sacrebleu draws the same bootstrap
+    indices and AR trials for every metric and comparison). float32 when that is exact
+    (integer statistics whose column totals stay below 2**24: every partial sum is then an
+    exact integer), else float64."""
+
+    matrix: np.ndarray  # (segments, columns)
+    blocks: dict[str, list[slice]]  # metric -> one column slice per system
+
+    @classmethod
+    def of(cls, by_metric: Mapping[str, Sequence[MetricStats]]) -> _Stack:
+        arrays, blocks, col = [], {}, 0
+        for metric_id, systems in by_metric.items():
+            blocks[metric_id] = []
+            for stats in systems:
+                width = stats.array.shape[1]
+                arrays.append(stats.array)
+                blocks[metric_id].append(slice(col, col + width))
+                col += width
+        matrix = np.concatenate(arrays, axis=1).astype(np.float64)
+        integral = bool(np.all(matrix == np.round(matrix))) and bool(np.all(matrix >= 0))
+        exact32 = integral and float(matrix.sum(axis=0).max(initial=0.0)) < 2**24
+        return cls(matrix.astype(np.float32) if exact32 else matrix, blocks)
+
+
+def resampled_scores_many(
+    by_metric: Mapping[str, Sequence[MetricStats]],
+    n_samples: int = BOOTSTRAP_RESAMPLES,
+    seed: int = BOOTSTRAP_SEED,
+) -> dict[str, np.ndarray]:
+    """metric -> (systems, resamples): every system's score on the same bootstrap resamples."""
+    stack = _Stack.of(by_metric)
+    chunks: dict[str, list[np.ndarray]] = {m: [] for m in by_metric}
+    n = len(stack.matrix)
+    for idx in resample_indices(n, n_samples, seed):
+        counts = resample_counts(idx).astype(stack.matrix.dtype)
+        sums = (counts @ stack.matrix).astype(np.float32)  # sacrebleu resamples in float32
+        for metric_id, systems in by_metric.items():
+            blocks = stack.blocks[metric_id]
+            chunks[metric_id].append(
+                np.stack([scores_from_sums(s, sums[:, b]) for s, b in zip(systems, blocks, strict=True)])
+            )
+    return {m: np.concatenate(c, axis=1) for m, c in chunks.items()}
+
+
 def resampled_scores(
     systems: Sequence[MetricStats], n_samples: int = BOOTSTRAP_RESAMPLES, seed: int = BOOTSTRAP_SEED
 ) -> np.ndarray:
-    """(systems, resamples): every system's score on the same bootstrap resamples."""
-    width = systems[0].array.shape[1]
-    stacked = np.concatenate([s.array for s in systems], axis=1)  # (segments, systems * k)
-    chunks = []
-    for idx in resample_indices(len(systems[0]), n_samples, seed):
-        sums = resampled_sums(stacked, resample_counts(idx))  # one product for every system
-        chunks.append(
-            np.stack(
-                [scores_from_sums(s, sums[:, k * width : (k + 1) * width]) for k, s in enumerate(systems)]
-            )
-        )
-    return np.concatenate(chunks, axis=1)
+    """(systems, resamples) for one metric."""
+    return resampled_scores_many({systems[0].metric_id: systems}, n_samples, seed)[systems[0].metric_id]
 
 
 def bootstrap_p(resampled: np.ndarray, i: int, j: int, real_difference: float) -> float:
@@ -87,34 +123,69 @@ def _ar_chunk_sizes(n_trials: int, n_segments: int) -> list[int]:
     return sizes
 
 
+def randomization_p_many(
+    by_metric: Mapping[str, Sequence[MetricStats]],
+    pairs: Sequence[tuple[int, int]],
+    n_trials: int = AR_TRIALS,
+    seed: int = BOOTSTRAP_SEED,
+) -> dict[str, list[float]]:
+    """metric -> sacrebleu's approximate-randomisation p-value for each pair (i, j), every
+    metric and pair on the same trials (sacrebleu seeds each comparison identically)."""
+    stack = _Stack.of(by_metric)
+    totals = stack.matrix.astype(np.float64).sum(axis=0)
+    above = {m: np.zeros(len(pairs), dtype=np.int64) for m in by_metric}
+    real = {m: [abs(s[i].score - s[j].score) for i, j in pairs] for m, s in by_metric.items()}
+    rng = np.random.default_rng(seed)
+    for size in _ar_chunk_sizes(n_trials, len(stack.matrix)):
+        chosen = rng.integers(2, size=(size, len(stack.matrix)), dtype=bool)
+        picked = (chosen.astype(stack.matrix.dtype) @ stack.matrix).astype(np.float64)  # (trials, columns)
+        for metric_id, systems in by_metric.items():
+            spec, metric, blocks = get(metric_id), systems[0].metric, stack.blocks[metric_id]
+            for n, (i, j) in enumerate(pairs):
+                pi, pj = picked[:, blocks[i]], picked[:, blocks[j]]
+                a = pi + (totals[blocks[j]] - pj)
+                b = (totals[blocks[i]] - pi) + pj
+                diff = np.abs(spec.scores(metric, a, exact=False) - spec.scores(metric, b, exact=False))
+                limit = real[metric_id][n]
+                near = np.abs(diff - limit) <= _TIE * max(1.0, limit)
+                if near.any():  # too close to call with numpy's log/exp: sacrebleu's arithmetic decides
+                    diff[near] = np.abs(spec.scores(metric, a[near]) - spec.scores(metric, b[near]))
+                above[metric_id][n] += int(np.sum(diff > limit))
+    return {m: [(int(c) + 1) / (n_trials + 1) for c in counts] for m, counts in above.items()}
+
+
 def randomization_p(
     systems: Sequence[MetricStats],
     pairs: Sequence[tuple[int, int]],
     n_trials: int = AR_TRIALS,
     seed: int = BOOTSTRAP_SEED,
 ) -> list[float]:
-    """sacrebleu's approximate-randomisation p-value for each pair (i, j) of `systems`, every
-    pair on the same trials (sacrebleu seeds each comparison identically)."""
-    spec, metric = get(systems[0].metric_id), systems[0].metric
-    k = systems[0].array.shape[1]
-    stats = np.concatenate([s.array.astype(np.float64) for s in systems], axis=1)
-    totals = stats.sum(axis=0)
-    real = [abs(systems[i].score - systems[j].score) for i, j in pairs]
-    above = np.zeros(len(pairs), dtype=np.int64)
-    rng = np.random.default_rng(seed)
-    for size in _ar_chunk_sizes(n_trials, len(stats)):
-        chosen = rng.integers(2, size=(size, len(stats)), dtype=bool)
-        picked = chosen.astype(np.float64) @ stats  # (trials, systems * k)
-        for n, (i, j) in enumerate(pairs):
-            pi, pj = picked[:, i * k : (i + 1) * k], picked[:, j * k : (j + 1) * k]
-            a = pi + (totals[j * k : (j + 1) * k] - pj)
-            b = (totals[i * k : (i + 1) * k] - pi) + pj
-            diff = np.abs(spec.scores(metric, a, exact=False) - spec.scores(metric, b, exact=False))
-            near = np.abs(diff - real[n]) <= _TIE * max(1.0, real[n])
-            if near.any():  # too close to call with numpy's log/exp: sacrebleu's arithmetic decides
-                diff[near] = np.abs(spec.scores(metric, a[near]) - spec.scores(metric, b[near]))
-            above[n] += int(np.sum(diff > real[n]))
-    return [(int(c) + 1) / (n_trials + 1) for c in above]
+    """For one metric."""
+    return randomization_p_many({systems[0].metric_id: systems}, pairs, n_trials, seed)[systems[0].metric_id]
+
+
+def _paired_results(
+    systems: Sequence[MetricStats], resampled: np.ndarray, p_ar: Sequence[float | None], seed: int
+) -> list[PairedResult]:
+    base = systems[0]
+    out = []
+    for k in range(1, len(systems)):
+        stats = systems[k]
+        iv = interval_from(resampled[k].tolist(), seed)
+        real = abs(base.score - stats.score)
+        out.append(
+            PairedResult(
+                stats.metric_id,
+                base.score,
+                stats.score,
+                stats.score - base.score,
+                bootstrap_p(resampled, 0, k, real),
+                p_ar[k - 1],
+                iv.mean,
+                iv.half_width,
+            )
+        )
+    return out
 
 
 def compare_stats(
@@ -124,29 +195,44 @@ def compare_stats(
     n_ar: int = AR_TRIALS,
     seed: int = BOOTSTRAP_SEED,
 ) -> list[PairedResult]:
-    """Each system against the baseline: scores, bootstrap and AR p-values, interval."""
-    everyone = [baseline, *systems]
-    resampled = resampled_scores(everyone, n_bootstrap, seed)
-    pairs = [(0, k) for k in range(1, len(everyone))]
-    p_ar = randomization_p(everyone, pairs, n_ar, seed) if n_ar else [None] * len(pairs)
-    out = []
-    for (_, k), p_r in zip(pairs, p_ar, strict=True):
-        stats = everyone[k]
-        iv = interval_from(resampled[k].tolist(), seed)
-        real = abs(baseline.score - stats.score)
-        out.append(
-            PairedResult(
-                stats.metric_id,
-                baseline.score,
-                stats.score,
-                stats.score - baseline.score,
-                bootstrap_p(resampled, 0, k, real),
-                p_r,
-                iv.mean,
-                iv.half_width,
+    """Each system against the baseline for one metric."""
+    return compare_many({baseline.metric_id: [baseline, *systems]}, n_bootstrap, n_ar, seed)[0][
+        baseline.metric_id
+    ]
+
+
+def compare_many(
+    by_metric: Mapping[str, Sequence[MetricStats]],
+    n_bootstrap: int = BOOTSTRAP_RESAMPLES,
+    n_ar: int = AR_TRIALS,
+    seed: int = BOOTSTRAP_SEED,
+    every_pair: bool = False,
+    correction: str = "holm",
+) -> tuple[dict[str, list[PairedResult]], dict[str, AllPairs]]:
+    """Every metric at once: each system against the first, and with `every_pair` the full
+    matrix of all pairs. One set of draws and one matrix product per chunk serve them all."""
+    n_systems = len(next(iter(by_metric.values())))
+    pairs = (
+        [(i, j) for i in range(n_systems) for j in range(i + 1, n_systems)]
+        if every_pair
+        else [(0, k) for k in range(1, n_systems)]
+    )
+    resampled = resampled_scores_many(by_metric, n_bootstrap, seed)
+    p_ar = (
+        randomization_p_many(by_metric, pairs, n_ar, seed)
+        if n_ar
+        else {m: [None] * len(pairs) for m in by_metric}
+    )
+    against_first = {}
+    matrices = {}
+    for metric_id, systems in by_metric.items():
+        first = [p for p, pair in zip(p_ar[metric_id], pairs, strict=True) if pair[0] == 0]
+        against_first[metric_id] = _paired_results(systems, resampled[metric_id], first, seed)
+        if every_pair:
+            matrices[metric_id] = _all_pairs(
+                systems, resampled[metric_id], pairs, p_ar[metric_id] if n_ar else None, correction
             )
-        )
-    return out
+    return against_first, matrices
 
 
 # ---------------------------------------------------------------- all pairs
@@ -195,21 +281,18 @@ class AllPairs:
     clusters: list[list[int]]  # best first; systems inside a cluster are not separable
 
 
-def all_pairs(
+def _all_pairs(
     systems: Sequence[MetricStats],
-    n_bootstrap: int = BOOTSTRAP_RESAMPLES,
-    n_ar: int = AR_TRIALS,
-    correction: str = "holm",
-    seed: int = BOOTSTRAP_SEED,
+    resampled: np.ndarray,
+    pairs: Sequence[tuple[int, int]],
+    p_ar: Sequence[float] | None,
+    correction: str,
     alpha: float = ALPHA,
 ) -> AllPairs:
     spec = get(systems[0].metric_id)
-    pairs = [(i, j) for i in range(len(systems)) for j in range(i + 1, len(systems))]
-    resampled = resampled_scores(systems, n_bootstrap, seed)
     scores = [s.score for s in systems]
     p_bs = [bootstrap_p(resampled, i, j, abs(scores[i] - scores[j])) for i, j in pairs]
-    p_ar = randomization_p(systems, pairs, n_ar, seed) if n_ar else None
-    tested = p_ar if p_ar is not None else p_bs
+    tested = list(p_ar) if p_ar is not None else p_bs
     adjusted = adjust(tested, correction)
     cells = [
         PairCell(i, j, scores[j] - scores[i], pb, pa, padj, padj < alpha)
@@ -223,6 +306,18 @@ def all_pairs(
         correction=correction,
         clusters=clusters(scores, {(c.a, c.b): c.significant for c in cells}, spec.higher_is_better),
     )
+
+
+def all_pairs(
+    systems: Sequence[MetricStats],
+    n_bootstrap: int = BOOTSTRAP_RESAMPLES,
+    n_ar: int = AR_TRIALS,
+    correction: str = "holm",
+    seed: int = BOOTSTRAP_SEED,
+) -> AllPairs:
+    """Every pair of systems for one metric, adjusted for the number of pairs."""
+    metric_id = systems[0].metric_id
+    return compare_many({metric_id: systems}, n_bootstrap, n_ar, seed, True, correction)[1][metric_id]
 
 
 def clusters(

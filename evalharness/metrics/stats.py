@@ -46,9 +46,15 @@ class MetricStats:
         """sacrebleu's corpus score object, from the same rows."""
         return self.metric._aggregate_and_compute(self.rows)
 
-    @property
+    @cached_property
     def score(self) -> float:
-        return float(self.corpus.score)
+        """The corpus score: from the column sums with the registry's exact vectorised
+        arithmetic (sacrebleu's own path for fractional statistics, whose sum order matters)."""
+        spec = get(self.metric_id)
+        if spec.float_statistics and not np.array_equal(self.array, np.round(self.array)):
+            return float(self.corpus.score)
+        sums = self.array.sum(axis=0).astype(np.float64)[None, :]
+        return float(spec.scores(self.metric, sums)[0])
 
     @property
     def signature(self) -> str:

@@ -26,10 +26,21 @@ def _dtype(sums: np.ndarray) -> type:
     return np.float32 if sums.dtype == np.float32 else np.float64
 
 
-def _per_row(metric, sums: np.ndarray, rows: np.ndarray, out: np.ndarray) -> None:
-    """sacrebleu's own computation for the marked rows (a copy: BLEU's add-k edits its input)."""
+def _per_row(metric, sums: np.ndarray, rows: np.ndarray, out: np.ndarray) -> bool:
+    """sacrebleu's own computation for the marked rows (a copy: BLEU's add-k edits its input).
+    Returns whether every score came back as float32 (else sacrebleu would hold doubles)."""
+    all_float32 = True
     for k in np.flatnonzero(rows):
-        out[k] = float(metric._compute_score_from_stats(sums[k].copy()).score)
+        score = metric._compute_score_from_stats(sums[k].copy()).score
+        all_float32 &= isinstance(score, np.float32)
+        out[k] = float(score)
+    return all_float32
+
+
+def _native(out: np.ndarray, dt: type, float32_everywhere: bool) -> np.ndarray:
+    """float32 when sacrebleu's scores for these rows would all be float32 (numpy then keeps
+    them in a float32 array, and differences between them are taken in float32)."""
+    return out.astype(np.float32) if dt is np.float32 and float32_everywhere else out
 
 
 def _log(values: np.ndarray, exact: bool) -> np.ndarray:
@@ -120,8 +131,11 @@ def chrf_scores(metric, sums: np.ndarray, exact: bool = True) -> np.ndarray:
             score = dt(1 + factor) * avg_prec * avg_rec
             score = score / ((dt(factor) * avg_prec) + avg_rec)
         out[simple] = np.where(both, dt(100) * score, 0.0)
-    _per_row(metric, sums, ~simple, out)
-    return out.astype(dt, copy=False)
+        python_zero = (~both).any()  # sacrebleu returns a Python 0.0 there
+    else:
+        python_zero = False
+    float32_rows = _per_row(metric, sums, ~simple, out)
+    return _native(out, dt, float32_rows and not python_zero)
 
 
 def ter_scores(metric, sums: np.ndarray, exact: bool = True) -> np.ndarray:
@@ -133,4 +147,4 @@ def ter_scores(metric, sums: np.ndarray, exact: bool = True) -> np.ndarray:
     out = np.where(edits > 0, 100.0, 0.0)  # empty references: 100 if anything was said, else 0
     has_ref = length > 0
     out[has_ref] = dt(100) * (edits[has_ref] / length[has_ref])
-    return out.astype(dt, copy=False)
+    return _native(out, dt, bool(has_ref.all()))  # empty references give Python floats

@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, field
 
 from evalharness.errors import UserError
 from evalharness.metrics.registry import get, metric_ids, segment_metric, signature_key
-from evalharness.metrics.significance import ALPHA, AllPairs, all_pairs, compare_stats
+from evalharness.metrics.significance import ALPHA, AllPairs, compare_many
 from evalharness.reports.render import md_escape
 from evalharness.reports.schema import RunReport
 from evalharness.reports.statistics import LoadedRun, statistics_for
@@ -96,22 +96,20 @@ def compare_runs(
     if not metrics:
         raise UserError("the runs share no scored metric; name one with --metrics")
     all_stats, notes = statistics_for(loaded, metrics)
+    results, matrices = compare_many(all_stats, n_bootstrap, n_ar, every_pair=pairs, correction=correction)
     rows: list[MetricRow] = []
-    matrices: dict[str, AllPairs] = {}
     for metric in metrics:
-        stats = all_stats[metric]
-        results = compare_stats(stats[0], stats[1:], n_bootstrap, n_ar)
         b = base.scores.get(metric)
         rows.append(
             MetricRow(
                 metric,
                 base.run_id,
-                stats[0].score,
+                all_stats[metric][0].score,
                 b.interval.half_width if b and b.interval else None,
                 detectable=b.detectable_difference if b else None,
             )
         )
-        for r, res in zip(reports[1:], results, strict=True):
+        for r, res in zip(reports[1:], results[metric], strict=True):
             rows.append(
                 MetricRow(
                     metric,
@@ -124,8 +122,6 @@ def compare_runs(
                     r.scores[metric].detectable_difference if metric in r.scores else None,
                 )
             )
-        if pairs:
-            matrices[metric] = all_pairs(stats, n_bootstrap, n_ar, correction)
     comp = Comparison(
         baseline=base.run_id,
         runs=[{"run_id": r.run_id, "system": r.backend.name, "spec": r.backend.spec} for r in reports],

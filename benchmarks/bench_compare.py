@@ -1,0 +1,229 @@
+"""End-to-end command timings against sacrebleu's command line, on the same files, in one run.
+
+    .venv/bin/python benchmarks/bench_compare.py [--sizes 2000 10000] [--score-segments 30000]
+                                                 [--run-segments 2000] [--repeat 3]
+
+Data: `benchmarks/synthetic_mt.py` (Zipfian 20k-word vocabulary, news-length sentences, four
+systems damaged at 15-27%). Every number is the wall time of a whole command in a fresh
+process, best of `--repeat`, as a user would see it.
+
+1. compare, 4 systems, BLEU + chrF, paired bootstrap n=1000 and approximate randomisation
+   n=10,000: `sacrebleu REF -i S0 S1 S2 S3 -m bleu chrf --paired-bs` plus the same with
+   `--paired-ar`, against one `evalharness compare RUN0 RUN1 RUN2 RUN3 --metrics bleu,chrf`
+   (both tests), (a) on runs whose statistics are not stored (written by an older
+   evalharness: the first comparison tokenises everything) and (b) on runs that store them.
+   Targets: (a) >= 10x, (b) >= 50x faster.
+2. score, 30,000 segments, BLEU + chrF: `sacrebleu REF -i HYP -m bleu chrf -f text` against
+   `evalharness score` (process pool on all cores). Target: <= 0.6x sacrebleu's time, with
+   identical output lines.
+3. run, file backend, 2,000 segments, BLEU + chrF + TER, against sacrebleu scoring the same
+   file with the same metrics. Target: <= 1.5x sacrebleu's time (the run also translates
+   through the cache, checks sanity, computes per-segment scores and 95% intervals, and
+   writes the report).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.synthetic_mt import write_corpus  # noqa: E402
+
+BIN = Path(sys.executable).parent
+PAIR = "en-de"
+
+
+def timed(cmd: list, repeat: int, cwd: Path | None = None) -> tuple[float, str]:
+    """Best wall time of `repeat` runs of a command, and its stdout."""
+    best, out = float("inf"), ""
+    for _ in range(repeat):
+        start = time.perf_counter()
+        proc = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, cwd=cwd)
+        elapsed = time.perf_counter() - start
+        if proc.returncode != 0:
+            raise SystemExit(f"failed: {' '.join(map(str, cmd))}\n{proc.stderr}")
+        best, out = min(best, elapsed), proc.stdout
+    return best, out
+
+
+def evalharness(*args) -> list:
+    return [BIN / "evalharness", *args]
+
+
+def sacrebleu(*args) -> list:
+    return [BIN / "sacrebleu", *args]
+
+
+def make_runs(work: Path, files: dict, metrics: str) -> list[str]:
+    refs = work / "references"
+    subprocess.run(
+        evalharness(
+            "testset",
+            "import",
+            "--lang",
+            f"en={files['src']}",
+            "--lang",
+            f"de={files['ref']}",
+            "--name",
+            "syn",
+            "--references",
+            refs,
+        ),
+        check=True,
+        capture_output=True,
+    )
+    ids = []
+    for hyp in files["systems"]:
+        proc = subprocess.run(
+            evalharness(
+                "run",
+                "--testset",
+                "syn",
+                "--backend",
+                f"file:{hyp}",
+                "--pair",
+                PAIR,
+                "--metrics",
+                metrics,
+                "--no-ci",
+                "--references",
+                refs,
+                "--runs",
+                work / "runs",
+                "--cache",
+                work / "cache.sqlite",
+            ),
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        ids.append(proc.stdout.strip().splitlines()[-1].split("/")[-2].split()[0])
+    return ids
+
+
+def strip_statistics(runs: Path, ids: list[str], out: Path) -> None:
+    """Copies of the runs as an older evalharness wrote them: no stored statistics."""
+    for run_id in ids:
+        shutil.copytree(runs / run_id, out / run_id)
+        (out / run_id / "report.stats.npz").unlink()
+        report = json.loads((out / run_id / "report.json").read_text(encoding="utf-8"))
+        report["statistics"] = None
+        (out / run_id / "report.json").write_text(json.dumps(report, ensure_ascii=False), encoding="utf-8")
+
+
+def bench_compare(n: int, repeat: int, tmp: Path) -> None:
+    work = tmp / f"compare{n}"
+    files = write_corpus(work / "data", n)
+    ids = make_runs(work, files, "bleu,chrf")
+    strip_statistics(work / "runs", ids, work / "old-runs")
+    systems = [str(p) for p in files["systems"]]
+    common = ["-m", "bleu", "chrf", "-f", "text"]
+    t_bs, _ = timed(sacrebleu(files["ref"], "-i", *systems, *common, "--paired-bs"), 1)
+    t_ar, _ = timed(sacrebleu(files["ref"], "-i", *systems, *common, "--paired-ar"), 1)
+    t_sacre = t_bs + t_ar
+    ours = evalharness("compare", *ids, "--metrics", "bleu,chrf")
+    t_first, out_first = timed([*ours, "--runs", work / "old-runs"], repeat)
+    t_stored, out_stored = timed([*ours, "--runs", work / "runs"], repeat)
+    assert "computed from the stored hypotheses" in out_first and "computed from" not in out_stored
+    print(
+        f"compare, 4 x {n:,} segments, BLEU+chrF, bs 1000 + ar 10000: sacrebleu {t_sacre:6.2f} s "
+        f"(bs {t_bs:.2f} + ar {t_ar:.2f}) | evalharness first comparison {t_first:5.2f} s "
+        f"-> x{t_sacre / t_first:.1f} (target >= 10) | statistics stored {t_stored:5.2f} s "
+        f"-> x{t_sacre / t_stored:.1f} (target >= 50)"
+    )
+
+
+def bench_score(n: int, repeat: int, tmp: Path) -> None:
+    files = write_corpus(tmp / f"score{n}", n, n_systems=1)
+    hyp, ref = files["systems"][0], files["ref"]
+    t_sacre, theirs = timed(sacrebleu(ref, "-i", hyp, "-m", "bleu", "chrf", "-f", "text"), repeat)
+    t_ours, ours = timed(evalharness("score", "--hyp", hyp, "--ref", ref, "--metrics", "bleu,chrf"), repeat)
+    identical = [line.strip() for line in theirs.splitlines()] == [line.strip() for line in ours.splitlines()]
+    print(
+        f"score, {n:,} segments, BLEU+chrF: sacrebleu {t_sacre:5.2f} s | evalharness {t_ours:5.2f} s "
+        f"({os.cpu_count()} cores) -> x{t_ours / t_sacre:.2f} of sacrebleu's time (target <= 0.6); "
+        f"output identical: {identical}"
+    )
+    if not identical:
+        print("  sacrebleu:  ", theirs.strip().replace("\n", "\n              "))
+        print("  evalharness:", ours.strip().replace("\n", "\n              "))
+
+
+def bench_run(n: int, repeat: int, tmp: Path) -> None:
+    work = tmp / f"run{n}"
+    files = write_corpus(work / "data", n, n_systems=1)
+    refs = work / "references"
+    subprocess.run(
+        evalharness(
+            "testset",
+            "import",
+            "--lang",
+            f"en={files['src']}",
+            "--lang",
+            f"de={files['ref']}",
+            "--name",
+            "syn",
+            "--references",
+            refs,
+        ),
+        check=True,
+        capture_output=True,
+    )
+    hyp = files["systems"][0]
+    t_sacre, _ = timed(sacrebleu(files["ref"], "-i", hyp, "-m", "bleu", "chrf", "ter", "-f", "text"), repeat)
+    run = evalharness(
+        "run",
+        "--testset",
+        "syn",
+        "--backend",
+        f"file:{hyp}",
+        "--pair",
+        PAIR,
+        "--metrics",
+        "bleu,chrf,ter",
+        "--references",
+        refs,
+        "--runs",
+        work / "runs",
+        "--no-cache",
+    )
+    t_run, _ = timed(run, repeat)
+    t_run_noci, _ = timed([*run, "--no-ci"], repeat)
+    print(
+        f"run, file backend, {n:,} segments, BLEU+chrF+TER: sacrebleu {t_sacre:5.2f} s | evalharness run "
+        f"{t_run:5.2f} s with 95% intervals -> x{t_run / t_sacre:.2f} (target <= 1.5); "
+        f"without intervals {t_run_noci:5.2f} s -> x{t_run_noci / t_sacre:.2f}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--sizes", type=int, nargs="+", default=[2000, 10_000])
+    parser.add_argument("--score-segments", type=int, default=30_000)
+    parser.add_argument("--run-segments", type=int, default=2000)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    print(
+        f"machine: {os.cpu_count()} cores; every time is a whole command in a fresh process, best of {args.repeat}"
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in args.sizes:
+            bench_compare(n, args.repeat, Path(tmp))
+        bench_score(args.score_segments, args.repeat, Path(tmp))
+        bench_run(args.run_segments, args.repeat, Path(tmp))
+
+
+if __name__ == "__main__":
+    main()
