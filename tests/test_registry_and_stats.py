@@ -19,6 +19,7 @@ from evalharness.corpus.store import load_testset
 from evalharness.errors import UserError
 from evalharness.evaluate import RunRequest, run_evaluation
 from evalharness.metrics import significance
+from evalharness.metrics.bleu import Fast13a, FastBLEU
 from evalharness.metrics.chrf import FastCHRF
 from evalharness.metrics.registry import METRICS, get, parse_options
 from evalharness.metrics.significance import adjust, all_pairs, clusters, randomization_p
@@ -63,7 +64,8 @@ def test_registry_entries_are_complete():
         hyps, refs, _ = corpus(n=20)
         stats = extract(metric_id, hyps, [refs])
         assert stats.score == SACREBLEU[metric_id]().corpus_score(hyps, [refs]).score
-        assert type(metric).__name__ in (spec.class_name, "FastTER")
+        assert spec.class_name.endswith(f":{type(metric).__name__}")
+        assert isinstance(metric, type(SACREBLEU[metric_id]()))  # a sacrebleu metric, or a subclass of one
     assert not get("ter").higher_is_better and get("ter").better(-1.0) and get("bleu").better(1.0)
 
 
@@ -129,9 +131,12 @@ def test_fast_ter_gives_sacrebleus_statistics():
     rng = random.Random(3)
     vocab = "a b c d e f".split()
     hyps, refs = [], []
-    for n in range(600):  # short vocabularies make many equal-cost paths and shifts
-        refs.append(" ".join(rng.choice(vocab) for _ in range(rng.randint(0, 40))))
-        hyps.append(" ".join(rng.choice(vocab) for _ in range(rng.randint(0, 100 if n % 9 == 0 else 30))))
+    for n in range(300):  # short vocabularies make many equal-cost paths and shifts
+        refs.append(" ".join(rng.choice(vocab) for _ in range(rng.randint(0, 25))))
+        hyps.append(" ".join(rng.choice(vocab) for _ in range(rng.randint(0, 60 if n % 15 == 0 else 20))))
+    for n in (1, 2):  # a reference over 50 times longer than the hypothesis widens the beam
+        refs.append(" ".join(rng.choice(vocab) for _ in range(60 * n)))
+        hyps.append(" ".join(rng.choice(vocab) for _ in range(n)))
     hyps2, refs2, _ = corpus(n=300, seed=9)
     for h, r in ((hyps, refs), (hyps2, refs2)):
         for options in ({}, {"case_sensitive": True}, {"normalized": True, "no_punct": True}):
@@ -156,6 +161,44 @@ def test_fast_chrf_gives_sacrebleus_statistics():
         for options in ({}, {"word_order": 2}, {"lowercase": True, "whitespace": True}, {"char_order": 3}):
             ours = FastCHRF(**options)._extract_corpus_statistics(h, streams)
             assert ours == CHRF(**options)._extract_corpus_statistics(h, streams), options
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},
+        {"lowercase": True},
+        {"tokenize": "intl"},
+        {"tokenize": "char"},
+        {"tokenize": "none"},
+        {"max_ngram_order": 2},
+    ],
+)
+def test_fast_bleu_gives_sacrebleus_statistics(options):
+    rng = random.Random(2)
+    vocab = "a b c A . , - 1 2 ( ) é &amp; <skipped> 中".split()
+
+    def lines():
+        return [" ".join(rng.choice(vocab) for _ in range(rng.randint(0, 12))) for _ in range(200)]
+
+    hyps, r1, r2, r3 = lines(), lines(), lines(), lines()
+    text_h, text_r, text_r2 = corpus(n=200, seed=6)
+    for h, streams in ((hyps, [r1]), (hyps, [r1, r2, r3]), (text_h, [text_r]), (text_h, [text_r, text_r2])):
+        ours = FastBLEU(**options)._extract_corpus_statistics(h, streams)
+        assert ours == BLEU(**options)._extract_corpus_statistics(h, streams)
+
+
+def test_fast_13a_tokenizer_is_sacrebleus():
+    from sacrebleu.tokenizers.tokenizer_13a import Tokenizer13a
+
+    rng = random.Random(0)
+    pieces = (
+        [chr(c) for c in range(32, 127)] + list("éß中\u00a0\n\t") + ["&quot;", "&amp;", "<skipped>", "-\n"]
+    )
+    ours, theirs = Fast13a(), Tokenizer13a()
+    for _ in range(5000):
+        line = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 40)))
+        assert ours(line) == theirs(line)
 
 
 # ---------------------------------------------------------------- extraction

@@ -13,6 +13,7 @@ constructor and shows in the signature, so a number can always be traced to its 
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -30,7 +31,7 @@ from evalharness.metrics import vectorised
 class MetricSpec:
     id: str
     display: str  # how tables name it
-    class_name: str  # in sacrebleu.metrics, or our faster drop-ins with identical numbers (FastCHRF, FastTER)
+    class_name: str  # "module:Class": a sacrebleu metric, or our faster subclass with identical numbers
     higher_is_better: bool
     default: bool  # in the default metric set of `run`, `eval` and reports
     scores: Callable[..., np.ndarray]  # (metric, summed statistics rows, exact=True) -> scores
@@ -42,17 +43,8 @@ class MetricSpec:
     description: str = ""
 
     def sacrebleu_class(self) -> type:
-        if self.class_name == "FastTER":
-            from evalharness.metrics.ter import FastTER
-
-            return FastTER
-        if self.class_name == "FastCHRF":
-            from evalharness.metrics.chrf import FastCHRF
-
-            return FastCHRF
-        import sacrebleu.metrics
-
-        return getattr(sacrebleu.metrics, self.class_name)
+        module, _, name = self.class_name.partition(":")
+        return getattr(importlib.import_module(module), name)
 
     def build(self, tgt_lang: str | None = None, options: Mapping[str, Any] | None = None):
         """A configured sacrebleu metric. Options a metric does not take are ignored for it, so
@@ -61,7 +53,7 @@ class MetricSpec:
         accepted = _parameters(cls)
         kwargs = {k: v for k, v in (options or {}).items() if k in accepted}
         kwargs.update(self.fixed)
-        if self.class_name == "BLEU" and tgt_lang:
+        if issubclass(cls, sacrebleu_bleu()) and tgt_lang:
             kwargs.setdefault("trg_lang", tgt_lang)  # zh / ja-mecab / ko-mecab, else 13a
         try:
             return cls(**kwargs)
@@ -80,7 +72,7 @@ METRICS: dict[str, MetricSpec] = {
         MetricSpec(
             "bleu",
             "BLEU",
-            "BLEU",
+            "evalharness.metrics.bleu:FastBLEU",
             higher_is_better=True,
             default=True,
             scores=vectorised.bleu_scores,
@@ -91,7 +83,7 @@ METRICS: dict[str, MetricSpec] = {
         MetricSpec(
             "chrf",
             "chrF",
-            "FastCHRF",
+            "evalharness.metrics.chrf:FastCHRF",
             higher_is_better=True,
             default=True,
             scores=vectorised.chrf_scores,
@@ -102,7 +94,7 @@ METRICS: dict[str, MetricSpec] = {
         MetricSpec(
             "chrf++",
             "chrF++",
-            "FastCHRF",
+            "evalharness.metrics.chrf:FastCHRF",
             higher_is_better=True,
             default=True,
             scores=vectorised.chrf_scores,
@@ -113,7 +105,7 @@ METRICS: dict[str, MetricSpec] = {
         MetricSpec(
             "ter",
             "TER",
-            "FastTER",
+            "evalharness.metrics.ter:FastTER",
             higher_is_better=False,
             default=True,
             scores=vectorised.ter_scores,
@@ -122,6 +114,12 @@ METRICS: dict[str, MetricSpec] = {
         ),
     )
 }
+
+
+def sacrebleu_bleu() -> type:
+    from sacrebleu.metrics import BLEU
+
+    return BLEU
 
 
 def metric_ids() -> tuple[str, ...]:
@@ -168,7 +166,11 @@ def parse_metrics(text: str | Sequence[str]) -> list[str]:
 
 @cache
 def _parameters(cls: type) -> dict[str, inspect.Parameter]:
-    params = dict(inspect.signature(cls.__init__).parameters)
+    """The constructor parameters of the metric (of the sacrebleu class a subclass passes on to)."""
+    for klass in cls.__mro__:
+        params = dict(inspect.signature(klass.__init__).parameters)
+        if not any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in params.values()):
+            break
     for name in ("self", "references"):
         params.pop(name, None)
     return params
