@@ -58,28 +58,34 @@ class FastBLEU(BLEU):
         if type(self.tokenizer) is Tokenizer13a and Fast13a.applies():
             self.tokenizer = Fast13a()
 
+    def extract_systems(self, systems: list[list[str]], references: list[list[str]]) -> list[list]:
+        """Statistics of several systems against the same references, which are counted once."""
+        n, order, k = len(references[0]), self.max_ngram_order, len(systems)
+        self.num_refs = len(references)  # what sacrebleu's reference cache records for the signature
+        for hyps in systems:
+            if not self._force and sum(h.endswith(" .") for h in hyps) >= 100:
+                logging.getLogger("sacrebleu").warning(
+                    "That's 100 lines that end in a tokenized period ('.')"
+                )
+        lines = [h for hyps in systems for h in hyps] + [r for stream in references for r in stream]
+        seq, lengths, vocab = word_symbols([self._preprocess_segment(x).split() for x in lines])
+        counts = clipped_counts(seq, lengths, vocab, n, k, order)
+        hyp_len = lengths[: n * k].reshape(k, 1, n)
+        ref_lens = lengths[n * k :].reshape(1, len(references), n)
+        distance = np.abs(ref_lens - hyp_len)  # (systems, streams, segments)
+        nearest = distance == distance.min(axis=1, keepdims=True)
+        closest = np.where(nearest, ref_lens, np.iinfo(np.int64).max).min(axis=1)  # the shorter on ties
+        stats = np.zeros((k, n, 2 + 2 * order), dtype=np.int64)
+        stats[:, :, 0] = hyp_len[:, 0, :]
+        stats[:, :, 1] = closest
+        for j, c in enumerate(counts):
+            stats[:, :, 2 + j] = c.match
+            stats[:, :, 2 + order + j] = c.hyp_total
+        return [s.tolist() for s in stats]
+
     def _extract_corpus_statistics(self, hypotheses, references):
         if not references or any(r is None for stream in references for r in stream):
             return super()._extract_corpus_statistics(
                 hypotheses, references
             )  # reference cache / missing refs
-        n, order = len(hypotheses), self.max_ngram_order
-        self.num_refs = len(references)  # what sacrebleu's reference cache records for the signature
-        if not self._force and sum(h.endswith(" .") for h in hypotheses) >= 100:
-            logging.getLogger("sacrebleu").warning("That's 100 lines that end in a tokenized period ('.')")
-        lines = [
-            self._preprocess_segment(x).split() for x in [*hypotheses, *(r for s in references for r in s)]
-        ]
-        seq, lengths, vocab = word_symbols(lines)
-        counts = clipped_counts(seq, lengths, vocab, n, order)
-        hyp_len = lengths[:n]
-        ref_lens = lengths[n:].reshape(len(references), n)
-        distance = np.abs(ref_lens - hyp_len)
-        closest = np.where(distance == distance.min(axis=0), ref_lens, np.iinfo(np.int64).max).min(axis=0)
-        stats = np.zeros((n, 2 + 2 * order), dtype=np.int64)
-        stats[:, 0] = hyp_len
-        stats[:, 1] = closest  # the closest reference length, the shorter of equally close ones
-        for k, c in enumerate(counts):
-            stats[:, 2 + k] = c.match
-            stats[:, 2 + order + k] = c.hyp_total
-        return stats.tolist()
+        return self.extract_systems([list(hypotheses)], [list(s) for s in references])[0]

@@ -17,16 +17,16 @@ from evalharness.metrics.ngrams import char_symbols, clipped_counts, word_symbol
 
 
 def stream_statistics(
-    seq: np.ndarray, lengths: np.ndarray, alphabet: int, segments: int, orders: int
+    seq: np.ndarray, lengths: np.ndarray, alphabet: int, segments: int, systems: int, orders: int
 ) -> np.ndarray:
-    """(segments, 3 * orders) chrF statistics against one reference stream: hypothesis count
-    (0 when the reference has no n-gram of that order, as sacrebleu counts it), reference
-    count, clipped matches."""
-    out = np.zeros((segments, 3 * orders), dtype=np.int64)
-    for k, c in enumerate(clipped_counts(seq, lengths, alphabet, segments, orders)):
-        out[:, 3 * k] = np.where(c.ref_total[0] > 0, c.hyp_total, 0)
-        out[:, 3 * k + 1] = c.ref_total[0]
-        out[:, 3 * k + 2] = c.match
+    """(systems, segments, 3 * orders) chrF statistics against one reference stream:
+    hypothesis count (0 when the reference has no n-gram of that order, as sacrebleu counts
+    it), reference count, clipped matches."""
+    out = np.zeros((systems, segments, 3 * orders), dtype=np.int64)
+    for k, c in enumerate(clipped_counts(seq, lengths, alphabet, segments, systems, orders)):
+        out[:, :, 3 * k] = np.where(c.ref_total[0] > 0, c.hyp_total, 0)
+        out[:, :, 3 * k + 1] = c.ref_total[0]
+        out[:, :, 3 * k + 2] = c.match
     return out
 
 
@@ -36,21 +36,19 @@ class FastCHRF(CHRF):
     def _char_lines(self, lines: list[str]) -> list[str]:
         return lines if self.whitespace else ["".join(line.split()) for line in lines]
 
-    def _stream_statistics(self, hyps: list[str], refs: list[str]) -> np.ndarray:
-        n = len(hyps)
-        parts = [stream_statistics(*char_symbols(self._char_lines(hyps + refs)), n, self.char_order)]
+    def _stream_statistics(self, systems: list[list[str]], refs: list[str]) -> np.ndarray:
+        n, k = len(refs), len(systems)
+        lines = [line for hyps in systems for line in hyps] + refs
+        parts = [stream_statistics(*char_symbols(self._char_lines(lines)), n, k, self.char_order)]
         if self.word_order > 0:
-            words = word_symbols([self._remove_punctuation(x) for x in hyps + refs])
-            parts.append(stream_statistics(*words, n, self.word_order))
-        return np.concatenate(parts, axis=1)
+            words = word_symbols([self._remove_punctuation(x) for x in lines])
+            parts.append(stream_statistics(*words, n, k, self.word_order))
+        return np.concatenate(parts, axis=2)
 
-    def _extract_corpus_statistics(self, hypotheses, references):
-        if not references or any(r is None for stream in references for r in stream):
-            return super()._extract_corpus_statistics(
-                hypotheses, references
-            )  # reference cache / missing refs
+    def extract_systems(self, systems: list[list[str]], references: list[list[str]]) -> list[list]:
+        """Statistics of several systems against the same references, which are counted once."""
         self.num_refs = len(references)  # what sacrebleu's reference cache records for the signature
-        hyps = [self._preprocess_segment(h) for h in hypotheses]
+        hyps = [[self._preprocess_segment(h) for h in hyps] for hyps in systems]
         streams = [
             self._stream_statistics(hyps, [self._preprocess_segment(r) for r in s]) for s in references
         ]
@@ -58,9 +56,16 @@ class FastCHRF(CHRF):
         if len(streams) > 1:
             from evalharness.metrics.vectorised import chrf_scores
 
-            f_scores = np.stack(
-                [chrf_scores(self, s.astype(np.float64)) for s in streams]
-            )  # as _compute_f_score
+            width = best.shape[2]
+            f_scores = np.stack([chrf_scores(self, s.reshape(-1, width).astype(np.float64)) for s in streams])
             choice = np.argmax(f_scores, axis=0)  # first best reference on ties, as sacrebleu
-            best = np.stack(streams)[choice, np.arange(len(hyps))]
-        return best.tolist()
+            flat = np.stack([s.reshape(-1, width) for s in streams])
+            best = flat[choice, np.arange(flat.shape[1])].reshape(best.shape)
+        return [b.tolist() for b in best]
+
+    def _extract_corpus_statistics(self, hypotheses, references):
+        if not references or any(r is None for stream in references for r in stream):
+            return super()._extract_corpus_statistics(
+                hypotheses, references
+            )  # reference cache / missing refs
+        return self.extract_systems([list(hypotheses)], [list(s) for s in references])[0]

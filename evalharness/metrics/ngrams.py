@@ -37,17 +37,21 @@ def word_symbols(lines: Sequence[Sequence[str]]) -> tuple[np.ndarray, np.ndarray
 
 @dataclass(frozen=True)
 class OrderCounts:
-    hyp_total: np.ndarray  # (segments,) hypothesis n-grams
+    hyp_total: np.ndarray  # (systems, segments) hypothesis n-grams
     ref_total: np.ndarray  # (streams, segments) reference n-grams per reference stream
-    match: np.ndarray  # (segments,) sum over hypothesis n-grams of min(its count, max count in any reference)
+    match: (
+        np.ndarray
+    )  # (systems, segments): sum over hypothesis n-grams of min(count, max count in one reference)
 
 
 def clipped_counts(
-    seq: np.ndarray, lengths: np.ndarray, alphabet: int, segments: int, orders: int
+    seq: np.ndarray, lengths: np.ndarray, alphabet: int, segments: int, systems: int, orders: int
 ) -> list[OrderCounts]:
-    """Per order 1..`orders`: counts for `segments` hypotheses followed by one or more
-    reference streams of `segments` lines each, laid end to end in `seq` (`lengths` per line)."""
-    n, streams = segments, len(lengths) // max(segments, 1) - 1
+    """Per order 1..`orders`: counts for `systems` hypothesis streams of `segments` lines each,
+    followed by one or more reference streams of `segments` lines, laid end to end in `seq`
+    (`lengths` per line). References are counted once, whatever the number of systems."""
+    n, hyp_lines = segments, segments * systems
+    streams = (len(lengths) - hyp_lines) // max(n, 1)
     owner_all = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
     codes, size = seq.copy(), alphabet
     valid = np.ones(len(seq), dtype=bool)
@@ -63,23 +67,24 @@ def clipped_counts(
             valid = valid[:-1] & (owner_all[order - 1 :] == owner_all[: len(owner_all) - order + 1])
             size *= alphabet
         where = np.flatnonzero(valid)
-        owner = owner_all[where]
-        stream = owner // n  # 0: hypotheses, 1..: reference streams
-        keys = (owner - stream * n) * size + codes[where]
-        is_hyp = stream == 0
-        hyp_total = np.bincount(owner[is_hyp], minlength=n)
-        ref_total = np.stack(
-            [np.bincount(owner[stream == s] - s * n, minlength=n) for s in range(1, streams + 1)]
-        ).reshape(streams, n)
-        hyp_keys, hyp_counts = np.unique(keys[is_hyp], return_counts=True)
-        ref_keys, ref_counts = _max_over_streams(keys[~is_hyp], stream[~is_hyp], streams)
-        match = np.zeros(n, dtype=np.int64)
+        owner, code = owner_all[where], codes[where]
+        is_hyp = owner < hyp_lines
+        hyp_total = np.bincount(owner[is_hyp], minlength=hyp_lines).reshape(systems, n)
+        ref_owner = owner[~is_hyp] - hyp_lines
+        ref_total = np.bincount(ref_owner, minlength=streams * n).reshape(streams, n)
+        hyp_keys, hyp_counts = np.unique(owner[is_hyp] * size + code[is_hyp], return_counts=True)
+        ref_keys, ref_counts = _max_over_streams(
+            (ref_owner % n) * size + code[~is_hyp], ref_owner // n, streams
+        )
+        match = np.zeros(hyp_lines, dtype=np.int64)
         if len(ref_keys) and len(hyp_keys):
-            at = np.minimum(np.searchsorted(ref_keys, hyp_keys), len(ref_keys) - 1)
-            found = ref_keys[at] == hyp_keys
+            line = hyp_keys // size
+            query = (line % n) * size + hyp_keys % size  # the same segment and n-gram in the references
+            at = np.minimum(np.searchsorted(ref_keys, query), len(ref_keys) - 1)
+            found = ref_keys[at] == query
             clipped = np.minimum(hyp_counts[found], ref_counts[at[found]])
-            match = np.bincount(hyp_keys[found] // size, weights=clipped, minlength=n).astype(np.int64)
-        out.append(OrderCounts(hyp_total, ref_total, match))
+            match = np.bincount(line[found], weights=clipped, minlength=hyp_lines).astype(np.int64)
+        out.append(OrderCounts(hyp_total, ref_total, match.reshape(systems, n)))
     return out
 
 
@@ -87,7 +92,7 @@ def _max_over_streams(keys: np.ndarray, stream: np.ndarray, streams: int) -> tup
     """Sorted unique keys and, for each, the largest count any single stream has of it."""
     if streams <= 1 or not len(keys):
         return np.unique(keys, return_counts=True)
-    pair, counts = np.unique(keys * streams + (stream - 1), return_counts=True)
+    pair, counts = np.unique(keys * streams + stream, return_counts=True)
     key = pair // streams
     starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
     return key[starts], np.maximum.reduceat(counts, starts)

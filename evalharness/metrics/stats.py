@@ -85,10 +85,17 @@ def _worker_metric(metric_id: str, tgt_lang: str | None, options: tuple):
     return get(metric_id).build(tgt_lang, dict(options))
 
 
+def _extract_systems(metric, systems: list[list[str]], refs: list[list[str]]) -> list[list]:
+    """Rows for several systems against the same references (counted once where the metric can)."""
+    if hasattr(metric, "extract_systems") and refs:
+        return metric.extract_systems(systems, refs)
+    return [metric._extract_corpus_statistics(hyps, refs) for hyps in systems]
+
+
 def _extract_chunk(
-    metric_id: str, tgt_lang: str | None, options: tuple, hyps: list[str], refs: list[list[str]]
-) -> list:
-    return _worker_metric(metric_id, tgt_lang, options)._extract_corpus_statistics(hyps, refs)
+    metric_id: str, tgt_lang: str | None, options: tuple, systems: list[list[str]], refs: list[list[str]]
+) -> list[list]:
+    return _extract_systems(_worker_metric(metric_id, tgt_lang, options), systems, refs)
 
 
 def workers_available() -> int:
@@ -110,13 +117,22 @@ class Job:
     references: Sequence[Sequence[str]]  # reference streams, as in sacrebleu
 
 
+def _groups(jobs: Sequence[Job]) -> list[list[int]]:
+    """Jobs of one metric against the very same references, extracted together."""
+    out: dict[tuple[str, int], list[int]] = {}
+    for n, job in enumerate(jobs):
+        out.setdefault((job.metric_id, id(job.references)), []).append(n)
+    return list(out.values())
+
+
 def extract_many(
     jobs: Sequence[Job],
     tgt_lang: str | None = None,
     options: Mapping[str, Any] | None = None,
     workers: int | None = None,
 ) -> list[MetricStats]:
-    """Statistics for every job, in order; one process pool shared by all of them."""
+    """Statistics for every job, in order. Jobs of a metric that share their references are
+    extracted together (references counted once); large inputs go to a process pool."""
     options = dict(options or {})
     metrics = []
     for job in jobs:
@@ -128,15 +144,19 @@ def extract_many(
             if len(stream) != len(hyps):
                 raise ValueError(f"{len(hyps)} hypotheses but a reference stream of {len(stream)}")
         metrics.append(metric)
+    groups = _groups(jobs)
     total = sum(len(j.hypotheses) for j in jobs)
     workers = min(workers or workers_available(), max(1, total // 500))
+    rows: list[list] = [[] for _ in jobs]
     if workers <= 1 or total < PARALLEL_MIN_SEGMENTS:
-        rows = [
-            m._extract_corpus_statistics(list(j.hypotheses), [list(r) for r in j.references])
-            for m, j in zip(metrics, jobs, strict=True)
-        ]
+        for group in groups:
+            first = jobs[group[0]]
+            systems = [list(jobs[n].hypotheses) for n in group]
+            refs = [list(r) for r in first.references]
+            for n, got in zip(group, _extract_systems(metrics[group[0]], systems, refs), strict=True):
+                rows[n] = got
     else:
-        rows = _extract_parallel(jobs, tgt_lang, tuple(sorted(options.items())), workers)
+        _extract_parallel(jobs, groups, tgt_lang, tuple(sorted(options.items())), workers, rows)
     out = []
     for metric, job, job_rows in zip(metrics, jobs, rows, strict=True):
         _set_num_refs(metric, job.references)
@@ -145,28 +165,41 @@ def extract_many(
     return out
 
 
-def _extract_parallel(jobs: Sequence[Job], tgt_lang: str | None, options: tuple, workers: int) -> list[list]:
-    total = sum(len(j.hypotheses) for j in jobs)
-    size = max(100, -(-total // (workers * _CHUNKS_PER_WORKER)))
+def _extract_parallel(
+    jobs: Sequence[Job],
+    groups: list[list[int]],
+    tgt_lang: str | None,
+    options: tuple,
+    workers: int,
+    rows: list,
+) -> None:
+    total = sum(len(jobs[g[0]].hypotheses) * len(g) for g in groups)
     context = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        futures = []
-        for job in jobs:
-            hyps, refs = list(job.hypotheses), [list(r) for r in job.references]
-            futures.append(
-                [
-                    pool.submit(
-                        _extract_chunk,
-                        job.metric_id,
-                        tgt_lang,
-                        options,
-                        hyps[i : i + size],
-                        [r[i : i + size] for r in refs],
-                    )
-                    for i in range(0, len(hyps), size)
-                ]
-            )
-        return [[row for f in chunks for row in f.result()] for chunks in futures]
+        pending = []
+        for group in groups:
+            first = jobs[group[0]]
+            n = len(first.hypotheses)
+            pieces = max(1, round(workers * _CHUNKS_PER_WORKER * n * len(group) / max(total, 1)))
+            size = max(100, -(-n // pieces))  # about the same work in every chunk
+            systems = [list(jobs[k].hypotheses) for k in group]
+            refs = [list(r) for r in first.references]
+            chunks = [
+                pool.submit(
+                    _extract_chunk,
+                    first.metric_id,
+                    tgt_lang,
+                    options,
+                    [h[i : i + size] for h in systems],
+                    [r[i : i + size] for r in refs],
+                )
+                for i in range(0, n, size)
+            ]
+            pending.append((group, chunks))
+        for group, chunks in pending:
+            parts = [f.result() for f in chunks]
+            for k, n in enumerate(group):
+                rows[n] = [row for part in parts for row in part[k]]
 
 
 def extract(
