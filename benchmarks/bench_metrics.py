@@ -26,7 +26,8 @@ sys.path.insert(0, str(ROOT))
 
 import sacrebleu  # noqa: E402
 
-from evalharness.metrics.scoring import bootstrap, extract, score_all  # noqa: E402
+from evalharness.metrics.scoring import bootstrap, score_all  # noqa: E402
+from evalharness.metrics.stats import extract  # noqa: E402
 
 WORDS = (
     "the a of to and in district party committee mass mobilization model movement emulation skilled "

@@ -21,8 +21,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.bench_metrics import WORDS, data  # noqa: E402
-from evalharness.metrics.scoring import extract  # noqa: E402
-from evalharness.metrics.significance import paired_bootstrap  # noqa: E402
+from evalharness.metrics.significance import compare_stats  # noqa: E402
+from evalharness.metrics.stats import extract  # noqa: E402
 
 
 def systems(hyps: list[str], n: int) -> list[list[str]]:
@@ -66,10 +66,14 @@ def main() -> None:
             extract(metric, h, [refs]) for h in [base, *all_systems]
         ]  # cached once per run, as in reports
         for st in stats:  # the cache holds arrays and corpus scores
-            _ = st.array, st.corpus_score()
+            _ = st.array, st.score
         for n in args.systems:
-            _, t_ours, m_ours = traced(lambda n=n, stats=stats: paired_bootstrap(stats[0], stats[1:n], 1000))
-            _, _, m_ours4k = traced(lambda n=n, stats=stats: paired_bootstrap(stats[0], stats[1:n], 4000))
+            _, t_ours, m_ours = traced(
+                lambda n=n, stats=stats: compare_stats(stats[0], stats[1:n], 1000, n_ar=0)
+            )
+            _, _, m_ours4k = traced(
+                lambda n=n, stats=stats: compare_stats(stats[0], stats[1:n], 4000, n_ar=0)
+            )
             named = [("base", base)] + [(f"s{k}", h) for k, h in enumerate(all_systems[: n - 1])]
             _, t_sac, m_sac = traced(
                 lambda named=named, cls=cls, metric=metric: PairedTest(

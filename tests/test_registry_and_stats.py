@@ -207,12 +207,18 @@ def test_fast_13a_tokenizer_is_sacrebleus():
 def test_systems_sharing_references_are_extracted_together_with_the_same_result():
     hyps, refs, refs2 = corpus(n=1600, seed=22)
     rng = random.Random(3)
-    systems = [hyps, [" ".join(reversed(h.split())) for h in hyps], [h if rng.random() < 0.5 else "" for h in hyps]]
+    systems = [
+        hyps,
+        [" ".join(reversed(h.split())) for h in hyps],
+        [h if rng.random() < 0.5 else "" for h in hyps],
+    ]
     streams = [refs, refs2]
     for workers in (1, 2):
-        together = extract_many([Job(m, h, streams) for m in ("bleu", "chrf++") for h in systems], workers=workers)
-        for stats in together:
-            alone = extract(stats.metric_id, systems[together.index(stats) % 3], [refs, refs2], workers=1)
+        together = extract_many(
+            [Job(m, h, streams) for m in ("bleu", "chrf++") for h in systems], workers=workers
+        )
+        for k, stats in enumerate(together):
+            alone = extract(stats.metric_id, systems[k % 3], [refs, refs2], workers=1)
             assert np.array_equal(stats.array, alone.array) and stats.signature == alone.signature
 
 
