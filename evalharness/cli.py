@@ -359,6 +359,14 @@ def run(
         bool,
         typer.Option("--no-cache", help="Translate every segment now; neither read nor write the cache."),
     ] = False,
+    terms: Annotated[
+        Path | None,
+        typer.Option("--terms", help="Per-segment term annotations (JSONL, one line per segment)."),
+    ] = None,
+    control: Annotated[
+        bool,
+        typer.Option("--random-glossary-control", help="Also score terms against randomly paired terms."),
+    ] = False,
 ) -> None:
     """Translate a test set with a backend, score it, and write runs/RUN_ID/."""
     from evalharness.corpus.store import load_testset
@@ -380,11 +388,11 @@ def run(
         name=name,
         glossary=glossary,
         use_cache=not no_cache,
+        annotations=terms,
+        term_control=control,
     )
-    if glossary is not None:
-        from evalharness.terminology.glossary import load_glossary
-
-        load_glossary(glossary)  # a broken glossary fails before any translation
+    if request.terms is not None:
+        request.terms.validate()  # a broken glossary or annotation file fails before any translation
     report, folder = run_evaluation(request, runs, cache, argv=sys.argv)
     _echo(_summary_table([report], []))
     _echo(f"\n{folder}/report.json, report.md")
@@ -580,46 +588,74 @@ def _print_flags(flags: list[dict], fmt: str) -> None:
 def terms_check(
     file: Path,
     lang: Annotated[str, typer.Option("--lang")],
-    glossary: Annotated[Path, typer.Option("--glossary")],
+    glossary: Annotated[Path | None, typer.Option("--glossary")] = None,
+    terms: Annotated[
+        Path | None,
+        typer.Option("--terms", help="Per-segment term annotations (JSONL, one line per line of FILE)."),
+    ] = None,
     src: Annotated[Path | None, typer.Option("--src", help="Line-aligned source file.")] = None,
     src_lang: Annotated[str | None, typer.Option("--src-lang")] = None,
+    control: Annotated[
+        bool, typer.Option("--random-glossary-control", help="Also score against randomly paired terms.")
+    ] = False,
     fmt: Annotated[str, typer.Option("--format", help="text or jsonl")] = "text",
 ) -> None:
-    """Check a text file (one segment per line) against a glossary."""
+    """Check a text file (one segment per line) against a glossary and/or per-segment annotations."""
     from evalharness.corpus.language import check_language
-    from evalharness.terminology.checks import check_segments
-    from evalharness.terminology.glossary import load_glossary
+    from evalharness.terminology.section import TermSource, terminology_section
 
+    if fmt not in ("text", "jsonl"):
+        raise UserError(f"unknown format {fmt!r} (text or jsonl)")
+    if glossary is None and terms is None:
+        raise UserError("give --glossary, --terms, or both")
     lang = check_language(lang)
-    gl = load_glossary(glossary)
+    source = TermSource(glossary, terms, control)
+    source.validate()
     lines = _read_lines(file)
-    sources = None
+    sources = [""] * len(lines)
     if src is not None:
         if not src_lang:
             raise UserError("--src needs --src-lang")
         check_language(src_lang, src)  # validated; terms of every language are looked for in the source
-        src_lines = _read_lines(src)
-        if len(src_lines) != len(lines):
-            raise UserError(f"has {len(src_lines)} lines but {file} has {len(lines)}", src)
-        sources = [[s] for s in src_lines]
-    report = check_segments(lines, lang, gl, sources=sources)
-    flags = [
-        {
-            k: v
-            for k, v in f.as_dict().items()
-            if k in ("segment", "concept", "kind", "found", "expected", "detail")
-        }
-        for f in report.flags
-    ]
-    if fmt == "jsonl":
-        flags = [{k: v for k, v in f.items() if k != "detail"} for f in flags]
-    _print_flags(flags, fmt)
+        sources = _read_lines(src)
+        if len(sources) != len(lines):
+            raise UserError(f"has {len(sources)} lines but {file} has {len(lines)}", src)
+    ids = [str(n) for n in range(1, len(lines) + 1)]
+    if terms is not None:  # a file has no segment ids: the annotations' own ids stand in for them
+        from evalharness.terminology.annotations import load_annotations
+
+        items = load_annotations(terms)
+        if len(items) == len(lines):
+            ids = [item.id or str(n) for n, item in enumerate(items, start=1)]
+    section = terminology_section(source, ids, sources, lines, src_lang or "und", lang)
+    keep = ("segment", "concept", "kind", "found", "expected") + (("detail",) if fmt == "text" else ())
+    _print_flags([{k: v for k, v in f.items() if k in keep} for f in section["flags"]], fmt)
     if fmt == "text":
-        s = report.summary()
-        typer.echo(
-            f"{file}: {len(flags)} flags; term accuracy {s['term_accuracy']}, consistency {s['consistency']}",
-            err=True,
+        for line in _term_summary(section, str(file)):
+            typer.echo(line, err=True)
+
+
+def _term_summary(section: dict, name: str) -> list[str]:
+    def pct(x) -> str:
+        return "–" if x is None else f"{x:.0%}"
+
+    out = [
+        f"{name}: {len(section['flags'])} flags; term accuracy {pct(section['term_accuracy'])}, "
+        f"consistency {pct(section['consistency'])}"
+    ]
+    if rate := section.get("success_rate"):
+        out.append(
+            f"term success rate: {pct(rate['exact_or_inflected'])} exact or inflected, {pct(rate['exact'])} exact, "
+            f"of {rate['required']} required terms ({rate['definition']})"
         )
+    if control := section.get("control"):
+        chance = control.get("success_rate", {}).get("exact_or_inflected")
+        out.append(
+            f"random-glossary control ({control['note']}): term accuracy {pct(control['term_accuracy'])}"
+            + (f", term success rate {pct(chance)}" if "success_rate" in control else "")
+        )
+    out += [f"matching: {line}" for line in section.get("matching", [])]
+    return out
 
 
 @terms_app.command("audit")

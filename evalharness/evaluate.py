@@ -31,7 +31,7 @@ from evalharness.reports.schema import (
 )
 from evalharness.reports.statistics import SUFFIX, encode, sha256
 from evalharness.reports.store import REPORT_FILE, latest_run, make_run_id, save_report
-from evalharness.terminology.section import terminology_section
+from evalharness.terminology.section import TermSource, terminology_section
 from evalharness.versions import library_versions
 
 
@@ -47,6 +47,15 @@ class RunRequest:
     ci: bool = True
     name: str | None = None
     glossary: Path | None = None
+    annotations: Path | None = None  # per-segment term annotations (JSONL), see terminology.annotations
+    term_control: bool = False  # also score the terms against a random glossary (chance level)
+
+    @property
+    def terms(self) -> TermSource | None:
+        if self.glossary is None and self.annotations is None:
+            return None
+        return TermSource(self.glossary, self.annotations, self.term_control)
+
     use_cache: bool = True  # False: translate everything afresh (regression gates)
 
 
@@ -94,11 +103,11 @@ def run_evaluation(
     stats_bytes = encode([sc.stats for sc in scores.values()])
     sanity = sanity_checks(sources, texts, references, tgt)
     terminology = None
-    if req.glossary is not None:
+    if req.terms is not None:
         previous = _previous_run(runs_root, req, ts)
         prev_section = dict(previous.terminology or {}, run_id=previous.run_id) if previous else None
         ids = [s.id for s in segments]
-        terminology = terminology_section(req.glossary, ids, sources, texts, tgt, prev_section)
+        terminology = terminology_section(req.terms, ids, sources, texts, src, tgt, prev_section)
     now = dt.datetime.now(dt.UTC)
     report = RunReport(
         run_id="19700101T000000Z-00000000",  # replaced below, once the content is known

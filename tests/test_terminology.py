@@ -56,7 +56,9 @@ def test_audit_of_the_seed_references(hoalu_glossary):
         "efterföljarrörelse": 1,
     }
     assert _flags(hi, "misspelled") == [("misspelled", "कुशल जन जुटान")]
-    assert {found for _, found in _flags(hi, "inconsistent")} == {"कुशल जन-आंदोलन"}
+    # "अनुकरणीय" (exemplary) is a derived adjective, not a form of "अनुकरण": once against 7 uses
+    # of "अनुकरण आंदोलन" it is an inconsistent rendering (an admitted term, but not the usual one).
+    assert {found for _, found in _flags(hi, "inconsistent")} == {"कुशल जन-आंदोलन", "अनुकरणीय आंदोलन"}
     # No flag on correctly rendered occurrences:
     assert not any(
         f.found in ("कुशल जन जुटाव", "emuleringsrörelsen", "massmobiliseringskommission")

@@ -78,6 +78,10 @@ def render_markdown(report: RunReport, max_segments: int = 50) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _pct(x) -> str:
+    return "–" if x is None else f"{x:.0%}"
+
+
 def _terminology_lines(report: RunReport) -> list[str]:
     t = report.terminology
     if not t:
@@ -90,8 +94,18 @@ def _terminology_lines(report: RunReport) -> list[str]:
         f"- glossary: `{md_escape(t['glossary'])}`; term accuracy {acc}, consistency {cons}, {t['occurrences']} occurrences",
         f"- flags: {md_escape(', '.join(f'{k} {n}' for k, n in t['counts'].items()) or 'none')}"
         + (f" (drift against run {md_escape(t['previous_run'])})" if t.get("previous_run") else ""),
-        "",
     ]
+    if rate := t.get("success_rate"):
+        lines.append(
+            f"- term success rate: {_pct(rate['exact_or_inflected'])} exact or inflected, {_pct(rate['exact'])} exact, "
+            f"of {rate['required']} required terms ({md_escape(rate['definition'])})"
+        )
+    if control := t.get("control"):
+        lines.append(
+            f"- random-glossary control ({md_escape(control['note'])}): term accuracy {_pct(control['term_accuracy'])}"
+        )
+    lines += [f"- matching: {md_escape(line)}" for line in t.get("matching", [])]
+    lines.append("")
     if t["flags"]:
         lines += ["| segment | concept | kind | found | expected |", "|---|---|---|---|---|"]
         for f in t["flags"]:

@@ -11,7 +11,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
 from evalharness.terminology.glossary import Glossary
-from evalharness.terminology.matcher import Occurrence, TermIndex, words_of
+from evalharness.terminology.matcher import Occurrence, TermIndex
+from evalharness.terminology.normalize import key as _key
 
 KINDS = ("deprecated", "misspelled", "untranslated", "missing", "inconsistent", "drift")
 _STATUS_RANK = {"preferred": 0, "admitted": 1, "deprecated": 2}
@@ -39,6 +40,7 @@ class TermReport:
     occurrences: int  # concept occurrences judged for accuracy
     acceptable: int  # of which rendered with a preferred or admitted term
     consistency: float | None  # share of occurrences using their concept's most frequent rendition
+    fallbacks: list[str] = field(default_factory=list)  # languages matched without lemmas, and why
 
     @property
     def accuracy(self) -> float | None:
@@ -54,10 +56,6 @@ class TermReport:
         }
 
 
-def _key(text: str) -> str:
-    return " ".join(w for w, _, _ in words_of(text))
-
-
 def _preferred(glossary: Glossary, concept: str, lang: str) -> list[str]:
     return [t.text for t in glossary.concepts[concept].in_lang(lang, ("preferred", "admitted"))]
 
@@ -68,9 +66,11 @@ def check_segments(
     glossary: Glossary,
     index: TermIndex | None = None,
     sources: Sequence[Sequence[str]] | None = None,
+    expected: Sequence[set[str]] | None = None,
 ) -> TermReport:
     """`sources[i]` are texts aligned with `texts[i]` (the source, or the other references in
-    an audit); they reveal which concepts a segment should contain."""
+    an audit); they reveal which concepts a segment should contain. `expected[i]`, when
+    given (per-segment annotations), says it directly."""
     index = index or TermIndex(glossary)
     own_keys = {(t.concept, _key(t.text)) for t in glossary.terms if t.lang == lang}
     flags: list[Flag] = []
@@ -78,8 +78,8 @@ def check_segments(
     ok_occurrences: list[tuple[int, Occurrence, str]] = []  # candidates for 'inconsistent'
     occurrences = acceptable = 0
     for i, text in enumerate(texts):
-        expected_concepts: set[str] = set()
-        if sources is not None:
+        expected_concepts: set[str] = set(expected[i]) if expected is not None else set()
+        if sources is not None and expected is None:
             for src_text in sources[i]:
                 # every glossary language: sources often keep a term untranslated
                 expected_concepts |= {o.concept for o in index.find(src_text)}
@@ -91,24 +91,22 @@ def check_segments(
                 continue  # a near-variant counts only where the aligned text has the concept
             present.add(occ.concept)
             occurrences += 1
-            expected = _preferred(glossary, occ.concept, lang)
+            wanted = _preferred(glossary, occ.concept, lang)
             if term.lang != lang:
                 if (occ.concept, _key(occ.found)) in own_keys:
                     continue  # the same words are also a term of this language (a name)
                 flags.append(
-                    Flag(i, occ.concept, "untranslated", occ.found, expected, lang, {"term_lang": term.lang})
+                    Flag(i, occ.concept, "untranslated", occ.found, wanted, lang, {"term_lang": term.lang})
                 )
                 seg_rend[occ.concept].append(f"[{term.lang}] {_key(occ.found)}")
             elif occ.kind == "exact" and term.status == "deprecated":
-                flags.append(
-                    Flag(i, occ.concept, "deprecated", occ.found, expected, lang, {"note": term.note})
-                )
-                seg_rend[occ.concept].append(_key(term.text))
+                flags.append(Flag(i, occ.concept, "deprecated", occ.found, wanted, lang, {"note": term.note}))
+                seg_rend[occ.concept].append(_key(term.rendition))
             elif occ.kind == "misspelled":
-                flags.append(Flag(i, occ.concept, "misspelled", occ.found, [term.text], lang))
-                seg_rend[occ.concept].append(_key(term.text))
+                flags.append(Flag(i, occ.concept, "misspelled", occ.found, [term.rendition], lang))
+                seg_rend[occ.concept].append(_key(term.rendition))
             else:
-                rendition = _key(term.text) if occ.kind == "exact" else _key(occ.found)
+                rendition = _key(term.rendition) if occ.kind == "exact" else _key(occ.found)
                 seg_rend[occ.concept].append(rendition)
                 ok_occurrences.append((i, occ, rendition))
                 acceptable += occ.kind == "exact"
@@ -118,7 +116,9 @@ def check_segments(
         renditions.append(dict(seg_rend))
     flags += _inconsistent(glossary, lang, renditions, ok_occurrences)
     flags.sort(key=lambda f: (f.segment, KINDS.index(f.kind)))
-    return TermReport(lang, flags, renditions, occurrences, acceptable, _consistency(renditions))
+    return TermReport(
+        lang, flags, renditions, occurrences, acceptable, _consistency(renditions), index.fallbacks()
+    )
 
 
 def _inconsistent(glossary, lang, renditions, ok_occurrences) -> list[Flag]:
@@ -129,7 +129,7 @@ def _inconsistent(glossary, lang, renditions, ok_occurrences) -> list[Flag]:
             counts[concept].update(k for k in keys if not k.startswith("["))
     status_of = {(t.concept, _key(t.text)): t.status for t in glossary.terms if t.lang == lang}
     for _, occ, key in ok_occurrences:
-        surface.setdefault((occ.concept, key), occ.term.text if occ.kind == "exact" else occ.found)
+        surface.setdefault((occ.concept, key), occ.term.rendition if occ.kind == "exact" else occ.found)
     flags = []
     for i, occ, key in ok_occurrences:
         c = counts[occ.concept]

@@ -29,6 +29,12 @@ class Term:
     text: str
     status: str
     note: str = ""
+    form_of: str = ""  # an accepted inflected form of this term (annotations): counted as that term
+
+    @property
+    def rendition(self) -> str:
+        """The term a rendition counts as (a listed form counts as its term)."""
+        return self.form_of or self.text
 
 
 @dataclass

@@ -1,110 +1,36 @@
-"""Find glossary terms in text: normalised, word by word, inflection-aware, with near-misses.
+"""Find glossary terms in text, in any language: word by word with lemmas and misspellings
+for spaced scripts, by substring for scripts without spaces.
 
-Each term becomes a sequence of normalised words. A text is split into words once; an
-index from the first letters of every term word proposes candidate positions, which are
-then checked word by word. The weakest word decides (rapidfuzz Indel similarity): 100
-(the word or a known inflection of it) the same word, 75-100 a typo, lower a different
-word. (A looser ">= 90 is the same word" would wave through a one-letter typo in a long
-Swedish compound.) A whole-string fuzzy score would accept
+Each term becomes a sequence of normalised words (`normalize`). A text is split into words
+once. Candidate positions come from indexes over every term word: its surface form, its
+lemma (`morphology`), its first letters (compounds), and its deletions (misspellings, only
+in the text's own language). A candidate is then checked word by word, and the weakest word
+decides: every word the same (equal, an inflected form, or a compound starting with it) is
+an exact match; a word within its allowed edits that is not a real word of the language is
+a typo; anything else is a different word. A whole-string fuzzy score would accept
 "Skickad massmobilisering" for "Skicklig massmobilisering"; word by word it does not.
 """
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass
 
-from rapidfuzz.distance import Indel
-
 from evalharness.terminology.glossary import Glossary, Term
+from evalharness.terminology.morphology import COMPOUND_LANGS, Morphology, fallback_reason
+from evalharness.terminology.normalize import NOSPACE_CHAR, NOSPACE_LANGS, normalize, nospace_text, words_of
+from evalharness.terminology.spelling import DeletionIndex, allowed_edits, osa_distance
 
-WORD = re.compile(r"[\w\u0300-\u036f\u0900-\u0dff]+(?:['’][\w\u0300-\u036f\u0900-\u0dff]+)*")
-_TABLE = str.maketrans(
-    {
-        "\u093c": None,  # Devanagari nukta
-        "\u0901": "\u0902",  # chandrabindu -> anusvara
-        "\u200b": None,
-        "\u200c": None,
-        "\u200d": None,
-        "\u2060": None,
-        "\ufeff": None,
-        "’": "'",
-    }
-)
-SAME, TYPO = 100.0, 75.0
-PREFIX = 4  # index key: the first letters of a word (inflection only adds endings)
-
-# Endings that keep a word the same term (definite, plural, genitive); Swedish compounds too.
-SUFFIXES = {
-    # fmt: off
-    "sv": (
-        "",
-        "n",
-        "en",
-        "et",
-        "t",
-        "na",
-        "s",
-        "ns",
-        "ens",
-        "ets",
-        "nas",
-        "ts",
-        "ar",
-        "er",
-        "or",
-        "arna",
-        "erna",
-        "orna",
-        "arnas",
-        "ernas",
-        "ornas",
-        "a",
-        "e",
-        "are",
-        "ast",
-        "aste",
-    ),
-    # fmt: on
-    "en": ("", "s", "es", "'s", "s'"),
-    "hi": ("", "ों", "ें", "ीय", "ी", "े", "ा", "ो"),
-    "de": ("", "s", "es", "n", "en", "e", "er"),
-}
-COMPOUND_LANGS = ("sv", "de", "nl", "da", "no")
-
-
-def normalize_word(word: str) -> str:
-    return unicodedata.normalize("NFC", word).translate(_TABLE).casefold()
-
-
-def words_of(text: str) -> list[tuple[str, int, int]]:
-    """(normalised word, start, end) for each word; hyphens and spaces both separate words."""
-    text = unicodedata.normalize("NFC", text)
-    return [(normalize_word(m.group()), m.start(), m.end()) for m in WORD.finditer(text)]
-
-
-def word_score(token: str, word: str, lang: str) -> float:
-    """100 when `token` is `word` or an inflected form of it; otherwise a similarity."""
-    if token == word:
-        return 100.0
-    if token.startswith(word):
-        rest = token[len(word) :]
-        if rest in SUFFIXES.get(lang, ("", "s")):
-            return 100.0
-        if lang in COMPOUND_LANGS and len(rest) >= 3:  # massmobilisering|s|arbete
-            return 100.0
-    return Indel.normalized_similarity(token, word) * 100.0
+SAME, TYPO, DIFFERENT = 100.0, 80.0, 0.0
+PREFIX = 4  # compound index key: the first letters of a term word
 
 
 @dataclass(frozen=True)
 class Occurrence:
     term: Term
     kind: str  # "exact", "misspelled" or "variant" (all words but one match, that one differs)
-    first: int  # word index span [first, last)
-    last: int
-    start: int  # character span in the text
+    start: int  # character span in the (NFC) text
     end: int
     found: str
 
@@ -120,52 +46,111 @@ class _Compiled:
 
 
 class TermIndex:
-    """All terms of a glossary, indexed for fast lookup."""
+    """All terms of a glossary, indexed for fast lookup (one instance per run: it memoises
+    lemmas and near-misses per distinct word it sees)."""
 
     def __init__(self, glossary: Glossary) -> None:
         self.glossary = glossary
+        self.morph: dict[str, Morphology] = {lang: Morphology(lang) for lang in glossary.languages}
         self.terms: list[_Compiled] = []
-        self.index: dict[str, list[tuple[int, int]]] = defaultdict(list)  # key -> (term no, word position)
+        self.surface: dict[str, list[tuple[int, int]]] = defaultdict(list)  # word -> (term no, position)
+        self.lemmas: dict[str, dict[str, list[tuple[int, int]]]] = defaultdict(lambda: defaultdict(list))
+        self.prefixes: dict[str, dict[str, list[tuple[int, int]]]] = defaultdict(lambda: defaultdict(list))
+        self.nospace: dict[str, list[int]] = defaultdict(list)  # first character -> term numbers
+        words_by_lang: dict[str, set[str]] = defaultdict(set)
         for term in glossary.terms:
+            n = len(self.terms)
+            if term.lang in NOSPACE_LANGS:
+                text = "".join(normalize(term.text).split())
+                if text:
+                    self.terms.append(_Compiled(term, (text,)))
+                    self.nospace[text[0]].append(n)
+                continue
             words = tuple(w for w, _, _ in words_of(term.text))
             if not words:
                 continue
-            n = len(self.terms)
             self.terms.append(_Compiled(term, words))
+            morph = self.morph[term.lang]
             for pos, word in enumerate(words):
-                self.index[word[:PREFIX]].append((n, pos))
+                self.surface[word].append((n, pos))
+                if morph.supported:
+                    self.lemmas[term.lang][morph.lemma(word)].append((n, pos))
+                    words_by_lang[term.lang].add(word)
+                if term.lang in COMPOUND_LANGS and len(word) >= PREFIX:
+                    self.prefixes[term.lang][word[:PREFIX]].append((n, pos))
+        self.spelling = {lang: DeletionIndex(words) for lang, words in words_by_lang.items()}
+        self._candidates: dict[tuple[str, frozenset[str]], tuple[tuple[int, int], ...]] = {}
+
+    def fallbacks(self) -> list[str]:
+        """One line per glossary language without lemma matching, saying how it is matched."""
+        return [r for lang in sorted(self.morph) if (r := fallback_reason(lang))]
+
+    # ------------------------------------------------------------------ candidates
+
+    def _candidates_for(self, token: str, fuzzy: frozenset[str]) -> tuple[tuple[int, int], ...]:
+        key = (token, fuzzy)
+        hit = self._candidates.get(key)
+        if hit is not None:
+            return hit
+        found: list[tuple[int, int]] = list(self.surface.get(token, ()))
+        for lang, index in self.lemmas.items():
+            found += index.get(self.morph[lang].lemma(token), ())
+        for index in self.prefixes.values():
+            found += index.get(token[:PREFIX], ())
+        for lang in fuzzy:
+            if lang in self.spelling:
+                for word, _ in self.spelling[lang].near(token):
+                    found += [c for c in self.surface.get(word, ()) if self.terms[c[0]].term.lang == lang]
+        hit = self._candidates[key] = tuple(dict.fromkeys(found))
+        return hit
+
+    def word_score(self, token: str, word: str, lang: str) -> float:
+        """SAME for the word or a form of it, TYPO for a misspelling, else DIFFERENT."""
+        morph = self.morph.get(lang) or self.morph.setdefault(lang, Morphology(lang))
+        if morph.same_word(token, word):
+            return SAME
+        if not morph.supported or morph.known(token):
+            return DIFFERENT  # no lexicon to tell typos from words; or a real, different word
+        limit = allowed_edits(len(word))
+        if limit and osa_distance(token, word, limit) <= limit:
+            return TYPO
+        return DIFFERENT
+
+    # ------------------------------------------------------------------ search
 
     def find(
         self, text: str, langs: set[str] | None = None, fuzzy_langs: set[str] | None = None
     ) -> list[Occurrence]:
         """Longest non-overlapping occurrences of terms (of `langs`, default all) in `text`.
-        Near-misses are looked for only among terms of `fuzzy_langs` (the text's language)."""
+        Near-misses (misspellings, one-word variants) are looked for only among terms of
+        `fuzzy_langs` (the text's language), and only where a lexicon tells words from typos."""
+        text = unicodedata.normalize("NFC", text)
+        fuzzy = frozenset(fuzzy_langs or ())
         words = words_of(text)
         seen: set[tuple[int, int]] = set()
         found: list[Occurrence] = []
         for i, (token, _, _) in enumerate(words):
-            for n, pos in self.index.get(token[:PREFIX], ()):
+            for n, pos in self._candidates_for(token, fuzzy):
                 start = i - pos
-                if (n, start) in seen or start < 0:
+                if start < 0 or (n, start) in seen:
                     continue
                 seen.add((n, start))
                 compiled = self.terms[n]
-                term = compiled.term
-                if langs is not None and term.lang not in langs:
+                if langs is not None and compiled.term.lang not in langs:
                     continue
                 if start + len(compiled.words) > len(words):
                     continue
-                occ = self._verify(
-                    text, words, compiled, start, fuzzy=fuzzy_langs is not None and term.lang in fuzzy_langs
-                )
+                lang = compiled.term.lang
+                occ = self._verify(text, words, compiled, start, lang in fuzzy and self.morph[lang].supported)
                 if occ is not None:
                     found.append(occ)
+        if self.nospace and NOSPACE_CHAR.search(text):
+            found += self._find_nospace(text, langs)
         return _longest_non_overlapping(found)
 
-    @staticmethod
-    def _verify(text: str, words, compiled: _Compiled, start: int, fuzzy: bool) -> Occurrence | None:
+    def _verify(self, text: str, words, compiled: _Compiled, start: int, fuzzy: bool) -> Occurrence | None:
         lang = compiled.term.lang
-        scores = [word_score(words[start + k][0], w, lang) for k, w in enumerate(compiled.words)]
+        scores = [self.word_score(words[start + k][0], w, lang) for k, w in enumerate(compiled.words)]
         weakest = min(scores)
         if weakest >= SAME:
             kind = "exact"
@@ -179,7 +164,21 @@ class TermIndex:
             return None
         last = start + len(compiled.words)
         s, e = words[start][1], words[last - 1][2]
-        return Occurrence(compiled.term, kind, start, last, s, e, unicodedata.normalize("NFC", text)[s:e])
+        return Occurrence(compiled.term, kind, s, e, text[s:e])
+
+    def _find_nospace(self, text: str, langs: set[str] | None) -> list[Occurrence]:
+        flat, where = nospace_text(text)
+        out = []
+        for i, first in enumerate(flat):
+            for n in self.nospace.get(first, ()):
+                compiled = self.terms[n]
+                if langs is not None and compiled.term.lang not in langs:
+                    continue
+                needle = compiled.words[0]
+                if flat.startswith(needle, i):
+                    s, e = where[i], where[i + len(needle) - 1] + 1
+                    out.append(Occurrence(compiled.term, "exact", s, e, text[s:e]))
+        return out
 
 
 _KIND_RANK = {"exact": 0, "misspelled": 1, "variant": 2}
@@ -188,11 +187,23 @@ _KIND_RANK = {"exact": 0, "misspelled": 1, "variant": 2}
 def _longest_non_overlapping(found: list[Occurrence]) -> list[Occurrence]:
     """Nested or overlapping matches count once: longest first, then the better kind."""
     chosen: list[Occurrence] = []
-    taken: set[int] = set()
-    for occ in sorted(found, key=lambda o: (-(o.last - o.first), _KIND_RANK[o.kind], o.first)):
-        span = set(range(occ.first, occ.last))
-        if span & taken:
+    taken: list[tuple[int, int]] = []
+    for occ in sorted(found, key=lambda o: (-(o.end - o.start), _KIND_RANK[o.kind], o.start)):
+        if any(occ.start < e and s < occ.end for s, e in taken):
             continue
-        taken |= span
+        taken.append((occ.start, occ.end))
         chosen.append(occ)
-    return sorted(chosen, key=lambda o: o.first)
+    return sorted(chosen, key=lambda o: o.start)
+
+
+def word_score(token: str, word: str, lang: str) -> float:
+    """SAME / TYPO / DIFFERENT for two normalised words in `lang` (outside any glossary)."""
+    return _STANDALONE.word_score(normalize(token), normalize(word), lang)
+
+
+class _Standalone(TermIndex):
+    def __init__(self) -> None:
+        self.morph = {}
+
+
+_STANDALONE = _Standalone()

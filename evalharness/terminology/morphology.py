@@ -1,0 +1,84 @@
+"""What a word is, per language: its lemma, and whether the language knows it as a word.
+
+Lemmas come from `simplemma` (its dictionaries ship inside the package: sv, hi, pl, de and
+about 50 more languages). A hypothesis word matches a term word when their normalised forms
+are equal or their lemmas are ("karcynogenezy" is "karcynogeneza"; "nowotworu złośliwego" is
+"nowotwór złośliwy"). A word the lexicon knows is a real word, so it is never taken for a
+misspelling of a different term ("komórki" is not a typo of "komórkowy").
+
+Languages simplemma does not cover fall back to exact matching of normalised forms, with
+no inflection and no misspelling detection; `fallback_reason` says why, and the run reports
+it once. Scripts without spaces are matched as substrings. Compounding languages also accept
+a compound that starts with the term word ("massmobiliseringsarbete" holds
+"massmobilisering")."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from evalharness.terminology.normalize import NOSPACE_LANGS, normalize
+
+COMPOUND_LANGS = frozenset({"sv", "de", "nl", "da", "no", "nb", "nn", "is", "fi", "et", "af", "lb"})
+MIN_COMPOUND_REST = 3  # letters after the term word for a compound (massmobilisering|sarbete)
+
+
+@cache
+def lemma_languages() -> frozenset[str]:
+    from simplemma.strategies.dictionaries.dictionary_factory import SUPPORTED_LANGUAGES
+
+    return frozenset(SUPPORTED_LANGUAGES)
+
+
+def fallback_reason(lang: str) -> str | None:
+    """None when `lang` gets lemma matching; otherwise how it is matched, and why."""
+    if lang in NOSPACE_LANGS:
+        return f"{lang}: written without spaces, so terms are found as substrings of the normalised text (no lemmas)"
+    if lang not in lemma_languages():
+        return f"{lang}: simplemma has no lexicon for it, so terms match exactly (after normalisation), without inflections or misspellings"
+    return None
+
+
+class Morphology:
+    """Memoised lemmas and lexicon checks for one language (one instance per run)."""
+
+    def __init__(self, lang: str) -> None:
+        self.lang = lang
+        self.supported = fallback_reason(lang) is None
+        self._lemma: dict[str, str] = {}
+        self._known: dict[str, bool] = {}
+
+    def lemma(self, word: str) -> str:
+        """The normalised lemma of a normalised word (the word itself when unsupported)."""
+        if not self.supported:
+            return word
+        hit = self._lemma.get(word)
+        if hit is None:
+            import simplemma
+
+            hit = self._lemma[word] = normalize(simplemma.lemmatize(word, lang=self.lang, greedy=True))
+        return hit
+
+    def known(self, word: str) -> bool:
+        """Is this a word of the language (in the lexicon, as itself or as an inflected form)?"""
+        if not self.supported:
+            return False
+        hit = self._known.get(word)
+        if hit is None:
+            import simplemma
+
+            hit = self._known[word] = simplemma.is_known(word, lang=self.lang)
+        return hit
+
+    def same_word(self, token: str, word: str) -> bool:
+        """`token` is `word`, an inflected form of it, or (compounding languages) a compound
+        that starts with it."""
+        if token == word:
+            return True
+        if self.supported and self.lemma(token) == self.lemma(word):
+            return True
+        return (
+            self.lang in COMPOUND_LANGS
+            and len(token) - len(word) >= MIN_COMPOUND_REST
+            and token.startswith(word)
+            and len(word) >= 4
+        )
