@@ -67,10 +67,12 @@ def check_segments(
     index: TermIndex | None = None,
     sources: Sequence[Sequence[str]] | None = None,
     expected: Sequence[set[str]] | None = None,
+    source_langs: set[str] | None = None,
 ) -> TermReport:
     """`sources[i]` are texts aligned with `texts[i]` (the source, or the other references in
     an audit); they reveal which concepts a segment should contain. `expected[i]`, when
-    given (per-segment annotations), says it directly."""
+    given (per-segment annotations), says it directly. `source_langs` (when known) limits
+    the inflection search in the sources to their languages."""
     index = index or TermIndex(glossary)
     own_keys = {(t.concept, _key(t.text)) for t in glossary.terms if t.lang == lang}
     flags: list[Flag] = []
@@ -82,10 +84,10 @@ def check_segments(
         if sources is not None and expected is None:
             for src_text in sources[i]:
                 # every glossary language: sources often keep a term untranslated
-                expected_concepts |= {o.concept for o in index.find(src_text)}
+                expected_concepts |= {o.concept for o in index.find(src_text, lemma_langs=source_langs)}
         seg_rend: dict[str, list[str]] = defaultdict(list)
         present: set[str] = set()
-        for occ in index.find(text, fuzzy_langs={lang}):
+        for occ in index.find(text, fuzzy_langs={lang}, lemma_langs={lang}):
             term = occ.term
             if occ.kind == "variant" and occ.concept not in expected_concepts:
                 continue  # a near-variant counts only where the aligned text has the concept

@@ -54,10 +54,12 @@ class TermIndex:
         self.morph: dict[str, Morphology] = {lang: Morphology(lang) for lang in glossary.languages}
         self.terms: list[_Compiled] = []
         self.surface: dict[str, list[tuple[int, int]]] = defaultdict(list)  # word -> (term no, position)
-        self.lemmas: dict[str, dict[str, list[tuple[int, int]]]] = defaultdict(lambda: defaultdict(list))
+        # Per language, built on first use (loading a lexicon takes ~0.5 s): lemma -> (term, position)
+        self._lemmas: dict[str, dict[str, list[tuple[int, int]]]] = {}
+        self._spelling: dict[str, DeletionIndex] = {}
+        self.words_by_lang: dict[str, list[tuple[str, int, int]]] = defaultdict(list)
         self.prefixes: dict[str, dict[str, list[tuple[int, int]]]] = defaultdict(lambda: defaultdict(list))
         self.nospace: dict[str, list[int]] = defaultdict(list)  # first character -> term numbers
-        words_by_lang: dict[str, set[str]] = defaultdict(set)
         for term in glossary.terms:
             n = len(self.terms)
             if term.lang in NOSPACE_LANGS:
@@ -74,12 +76,28 @@ class TermIndex:
             for pos, word in enumerate(words):
                 self.surface[word].append((n, pos))
                 if morph.supported:
-                    self.lemmas[term.lang][morph.lemma(word)].append((n, pos))
-                    words_by_lang[term.lang].add(word)
+                    self.words_by_lang[term.lang].append((word, n, pos))
                 if term.lang in COMPOUND_LANGS and len(word) >= PREFIX:
                     self.prefixes[term.lang][word[:PREFIX]].append((n, pos))
-        self.spelling = {lang: DeletionIndex(words) for lang, words in words_by_lang.items()}
-        self._candidates: dict[tuple[str, frozenset[str]], tuple[tuple[int, int], ...]] = {}
+        self._candidates: dict[
+            tuple[frozenset[str], frozenset[str]], dict[str, tuple[tuple[int, int], ...]]
+        ] = {}
+
+    def lemma_index(self, lang: str) -> dict[str, list[tuple[int, int]]]:
+        index = self._lemmas.get(lang)
+        if index is None:
+            index = self._lemmas[lang] = defaultdict(list)
+            morph = self.morph[lang]
+            for word, n, pos in self.words_by_lang[lang]:
+                index[morph.lemma(word)].append((n, pos))
+            morph.watch(set(index))
+        return index
+
+    def spelling(self, lang: str) -> DeletionIndex:
+        index = self._spelling.get(lang)
+        if index is None:
+            index = self._spelling[lang] = DeletionIndex(w for w, _, _ in self.words_by_lang[lang])
+        return index
 
     def fallbacks(self) -> list[str]:
         """One line per glossary language without lemma matching, saying how it is matched."""
@@ -87,29 +105,31 @@ class TermIndex:
 
     # ------------------------------------------------------------------ candidates
 
-    def _candidates_for(self, token: str, fuzzy: frozenset[str]) -> tuple[tuple[int, int], ...]:
-        key = (token, fuzzy)
-        hit = self._candidates.get(key)
-        if hit is not None:
-            return hit
+    def _candidates_for(
+        self, token: str, fuzzy: frozenset[str], lemma_langs: frozenset[str]
+    ) -> tuple[tuple[int, int], ...]:
+        """(term, word position) pairs a token may be part of: same surface, same lemma (in
+        `lemma_langs`), a compound head, or a near-miss (in `fuzzy`)."""
         found: list[tuple[int, int]] = list(self.surface.get(token, ()))
-        for lang, index in self.lemmas.items():
-            found += index.get(self.morph[lang].lemma(token), ())
+        for lang in lemma_langs:
+            morph, index = self.morph[lang], self.lemma_index(lang)
+            if morph.may_match(token):
+                found += index.get(morph.lemma(token), ())
         for index in self.prefixes.values():
             found += index.get(token[:PREFIX], ())
         for lang in fuzzy:
-            if lang in self.spelling:
-                for word, _ in self.spelling[lang].near(token):
-                    found += [c for c in self.surface.get(word, ()) if self.terms[c[0]].term.lang == lang]
-        hit = self._candidates[key] = tuple(dict.fromkeys(found))
-        return hit
+            for word, _ in self.spelling(lang).near(token):
+                found += [c for c in self.surface.get(word, ()) if self.terms[c[0]].term.lang == lang]
+        return tuple(dict.fromkeys(found))
 
-    def word_score(self, token: str, word: str, lang: str) -> float:
-        """SAME for the word or a form of it, TYPO for a misspelling, else DIFFERENT."""
+    def word_score(self, token: str, word: str, lang: str, lemmas: bool = True) -> float:
+        """SAME for the word or a form of it, TYPO for a misspelling, else DIFFERENT. Without
+        `lemmas` only surface forms and compounds count (a language the caller did not ask
+        to lemmatise)."""
         morph = self.morph.get(lang) or self.morph.setdefault(lang, Morphology(lang))
-        if morph.same_word(token, word):
+        if token == word or (lemmas and morph.same_word(token, word)):
             return SAME
-        if not morph.supported or morph.known(token):
+        if not lemmas or not morph.supported or morph.known(token):
             return DIFFERENT  # no lexicon to tell typos from words; or a real, different word
         limit = allowed_edits(len(word))
         if limit and osa_distance(token, word, limit) <= limit:
@@ -119,18 +139,30 @@ class TermIndex:
     # ------------------------------------------------------------------ search
 
     def find(
-        self, text: str, langs: set[str] | None = None, fuzzy_langs: set[str] | None = None
+        self,
+        text: str,
+        langs: set[str] | None = None,
+        fuzzy_langs: set[str] | None = None,
+        lemma_langs: set[str] | None = None,
     ) -> list[Occurrence]:
         """Longest non-overlapping occurrences of terms (of `langs`, default all) in `text`.
         Near-misses (misspellings, one-word variants) are looked for only among terms of
-        `fuzzy_langs` (the text's language), and only where a lexicon tells words from typos."""
+        `fuzzy_langs` (the text's language), and only where a lexicon tells words from typos.
+        Inflected forms are looked for in `lemma_langs` (default: every glossary language; a
+        caller that knows the text's language saves the lemmatiser's time elsewhere)."""
         text = unicodedata.normalize("NFC", text)
-        fuzzy = frozenset(fuzzy_langs or ())
+        known = self.words_by_lang.keys()
+        fuzzy = frozenset(fuzzy_langs or ()).intersection(known)
+        lemmas = frozenset(known if lemma_langs is None else lemma_langs).intersection(known)
+        memo = self._candidates.setdefault((fuzzy, lemmas), {})  # token -> candidates, per setting
         words = words_of(text)
         seen: set[tuple[int, int]] = set()
         found: list[Occurrence] = []
         for i, (token, _, _) in enumerate(words):
-            for n, pos in self._candidates_for(token, fuzzy):
+            candidates = memo.get(token)
+            if candidates is None:
+                candidates = memo[token] = self._candidates_for(token, fuzzy, lemmas)
+            for n, pos in candidates:
                 start = i - pos
                 if start < 0 or (n, start) in seen:
                     continue
@@ -141,16 +173,20 @@ class TermIndex:
                 if start + len(compiled.words) > len(words):
                     continue
                 lang = compiled.term.lang
-                occ = self._verify(text, words, compiled, start, lang in fuzzy and self.morph[lang].supported)
+                occ = self._verify(
+                    text, words, compiled, start, lang in fuzzy and self.morph[lang].supported, lang in lemmas
+                )
                 if occ is not None:
                     found.append(occ)
         if self.nospace and NOSPACE_CHAR.search(text):
             found += self._find_nospace(text, langs)
         return _longest_non_overlapping(found)
 
-    def _verify(self, text: str, words, compiled: _Compiled, start: int, fuzzy: bool) -> Occurrence | None:
+    def _verify(
+        self, text: str, words, compiled: _Compiled, start: int, fuzzy: bool, lemmas: bool
+    ) -> Occurrence | None:
         lang = compiled.term.lang
-        scores = [self.word_score(words[start + k][0], w, lang) for k, w in enumerate(compiled.words)]
+        scores = [self.word_score(words[start + k][0], w, lang, lemmas) for k, w in enumerate(compiled.words)]
         weakest = min(scores)
         if weakest >= SAME:
             kind = "exact"

@@ -14,12 +14,26 @@ a compound that starts with the term word ("massmobiliseringsarbete" holds
 
 from __future__ import annotations
 
-from functools import cache
+import unicodedata
+from functools import cache, lru_cache
 
 from evalharness.terminology.normalize import NOSPACE_LANGS, normalize
 
 COMPOUND_LANGS = frozenset({"sv", "de", "nl", "da", "no", "nb", "nn", "is", "fi", "et", "af", "lb"})
 MIN_COMPOUND_REST = 3  # letters after the term word for a compound (massmobilisering|sarbete)
+STEM = 3  # letters a word shares with its lemma (diacritics aside), for the cheap pre-test
+
+
+@lru_cache(maxsize=1 << 17)
+def stem(word: str) -> str:
+    """The first letters of a word without combining marks (ä -> a; Devanagari vowel signs)."""
+    bare = "".join(
+        c
+        for c in unicodedata.normalize("NFD", word)
+        if not unicodedata.combining(c)
+        and c not in "\u093e\u093f\u0940\u0941\u0942\u0943\u0947\u0948\u094b\u094c\u0902\u0903"
+    )
+    return bare[:STEM]
 
 
 @cache
@@ -46,9 +60,11 @@ class Morphology:
         self.supported = fallback_reason(lang) is None
         self._lemma: dict[str, str] = {}
         self._known: dict[str, bool] = {}
+        self._stems: set[str] = set()
 
     def lemma(self, word: str) -> str:
-        """The normalised lemma of a normalised word (the word itself when unsupported)."""
+        """The normalised lemma of a normalised word (the word itself when unsupported): the
+        lexicon's lemma, else simplemma's greedy analysis (compounds, unknown inflections)."""
         if not self.supported:
             return word
         hit = self._lemma.get(word)
@@ -57,6 +73,16 @@ class Morphology:
 
             hit = self._lemma[word] = normalize(simplemma.lemmatize(word, lang=self.lang, greedy=True))
         return hit
+
+    def watch(self, lemmas: set[str]) -> None:
+        """The term lemmas this language's words are compared with (for `may_match`)."""
+        self._stems = {stem(lemma) for lemma in lemmas}
+
+    def may_match(self, word: str) -> bool:
+        """Cheap test before `lemma`: inflection and compounding keep a word's first letters
+        (up to diacritics: Häuser/Haus), so a word that starts like no term lemma cannot
+        share a lemma with a term word, and its lemma is not worth computing."""
+        return stem(word) in self._stems
 
     def known(self, word: str) -> bool:
         """Is this a word of the language (in the lexicon, as itself or as an inflected form)?"""

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 _NOSPACE = (
     "\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f"
@@ -24,6 +25,7 @@ NOSPACE_CHAR = re.compile(f"[{_NOSPACE}]")
 _INVISIBLE = "\u00ad\u200b\u200c\u200d\u2060\ufeff"
 _LETTER = rf"(?:[^\W{_NOSPACE}]|[\u0300-\u036f\u0900-\u0dff{_INVISIBLE}])"
 WORD = re.compile(rf"{_LETTER}+(?:['’]{_LETTER}+)*")
+ASCII_WORD = re.compile(r"[A-Za-z0-9_]+(?:'[A-Za-z0-9_]+)*")  # the same words, for ASCII text
 # Languages whose words are not separated by spaces.
 NOSPACE_LANGS = frozenset({"zh", "ja", "th", "lo", "km", "my", "yue", "wuu"})
 
@@ -49,13 +51,19 @@ _TABLE = str.maketrans(
 )
 
 
+@lru_cache(maxsize=1 << 17)
 def normalize(text: str) -> str:
-    """The comparable form of a word or term (see the module docstring)."""
+    """The comparable form of a word or term (see the module docstring). Memoised: a
+    corpus's vocabulary repeats, its words are normalised once."""
+    if text.isascii():
+        return text.lower()  # NFKC, the table and case folding do nothing else to ASCII
     return unicodedata.normalize("NFC", unicodedata.normalize("NFKC", text).translate(_TABLE).casefold())
 
 
 def words_of(text: str) -> list[tuple[str, int, int]]:
     """(normalised word, start, end) for each word of a spaced script; spans index the NFC text."""
+    if text.isascii():  # most text in many corpora: a simple pattern, and lower() is the normal form
+        return [(m.group().lower(), m.start(), m.end()) for m in ASCII_WORD.finditer(text)]
     text = unicodedata.normalize("NFC", text)
     out = []
     for m in WORD.finditer(text):

@@ -63,7 +63,13 @@ def terminology_section(
         glossary, required = load_glossary(terms.glossary), None
     index = TermIndex(glossary)
     report = check_segments(
-        hypotheses, tgt_lang, glossary, index=index, sources=[[s] for s in sources], expected=required
+        hypotheses,
+        tgt_lang,
+        glossary,
+        index=index,
+        sources=[[s] for s in sources],
+        expected=required,
+        source_langs={src_lang},
     )
     flags = list(report.flags)
     if previous:
