@@ -57,6 +57,8 @@ class TermIndex:
         # Per language, built on first use (loading a lexicon takes ~0.5 s): lemma -> (term, position)
         self._lemmas: dict[str, dict[str, list[tuple[int, int]]]] = {}
         self._spelling: dict[str, DeletionIndex] = {}
+        self._owners: dict[str, dict[str, set[str]]] = {}  # per language: form -> term words
+        self._forms: dict[str, dict[str, set[str]]] = {}  # per language: term word -> its forms
         self.words_by_lang: dict[str, list[tuple[str, int, int]]] = defaultdict(list)
         self.prefixes: dict[str, dict[str, list[tuple[int, int]]]] = defaultdict(lambda: defaultdict(list))
         self.nospace: dict[str, list[int]] = defaultdict(list)  # first character -> term numbers
@@ -90,13 +92,26 @@ class TermIndex:
             morph = self.morph[lang]
             for word, n, pos in self.words_by_lang[lang]:
                 index[morph.lemma(word)].append((n, pos))
+                if morph.lemma(word) != word:  # the term word as a lemma of its own forms
+                    index[word].append((n, pos))
             morph.watch(set(index))
         return index
 
     def spelling(self, lang: str) -> DeletionIndex:
+        """Deletion index over the language's term words and all their inflected forms, and
+        for each form the term words it belongs to (`self._forms[lang]`)."""
         index = self._spelling.get(lang)
         if index is None:
-            index = self._spelling[lang] = DeletionIndex(w for w, _, _ in self.words_by_lang[lang])
+            morph = self.morph[lang]
+            words = {w for w, _, _ in self.words_by_lang[lang]}
+            forms = morph.forms_of({morph.lemma(w) for w in words})
+            owners: dict[str, set[str]] = defaultdict(set)
+            for word in words:
+                for form in forms.get(morph.lemma(word), set()) | {word}:
+                    owners[form].add(word)
+            self._forms[lang] = {w: {f for f, ws in owners.items() if w in ws} for w in words}
+            self._owners[lang] = owners
+            index = self._spelling[lang] = DeletionIndex(owners)
         return index
 
     def fallbacks(self) -> list[str]:
@@ -118,8 +133,9 @@ class TermIndex:
         for index in self.prefixes.values():
             found += index.get(token[:PREFIX], ())
         for lang in fuzzy:
-            for word, _ in self.spelling(lang).near(token):
-                found += [c for c in self.surface.get(word, ()) if self.terms[c[0]].term.lang == lang]
+            for form, _ in self.spelling(lang).near(token):
+                for word in self._owners[lang][form]:
+                    found += [c for c in self.surface.get(word, ()) if self.terms[c[0]].term.lang == lang]
         return tuple(dict.fromkeys(found))
 
     def word_score(self, token: str, word: str, lang: str, lemmas: bool = True) -> float:
@@ -131,9 +147,12 @@ class TermIndex:
             return SAME
         if not lemmas or not morph.supported or morph.known(token):
             return DIFFERENT  # no lexicon to tell typos from words; or a real, different word
-        limit = allowed_edits(len(word))
-        if limit and osa_distance(token, word, limit) <= limit:
-            return TYPO
+        if lang in self.words_by_lang:
+            self.spelling(lang)  # makes sure the term words' forms are known
+        for form in self._forms.get(lang, {}).get(word) or {word}:
+            limit = allowed_edits(len(form))
+            if limit and osa_distance(token, form, limit) <= limit:
+                return TYPO
         return DIFFERENT
 
     # ------------------------------------------------------------------ search
@@ -237,9 +256,4 @@ def word_score(token: str, word: str, lang: str) -> float:
     return _STANDALONE.word_score(normalize(token), normalize(word), lang)
 
 
-class _Standalone(TermIndex):
-    def __init__(self) -> None:
-        self.morph = {}
-
-
-_STANDALONE = _Standalone()
+_STANDALONE = TermIndex(Glossary({}))

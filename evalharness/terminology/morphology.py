@@ -14,11 +14,15 @@ a compound that starts with the term word ("massmobiliseringsarbete" holds
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from functools import cache, lru_cache
 
 from evalharness.terminology.normalize import NOSPACE_LANGS, normalize
 
+# Languages whose lexicon spellings our normalisation folds (see normalize._TABLE).
+FOLDING_LANGS = frozenset({"hi", "mr", "ne", "ar", "fa", "ur", "ru", "uk", "bg", "be", "mk"})
+FOLDED_CHARS = re.compile("[\u093c\u0901\u0958-\u095fيىكёЁ]")
 COMPOUND_LANGS = frozenset({"sv", "de", "nl", "da", "no", "nb", "nn", "is", "fi", "et", "af", "lb"})
 MIN_COMPOUND_REST = 3  # letters after the term word for a compound (massmobilisering|sarbete)
 STEM = 3  # letters a word shares with its lemma (diacritics aside), for the cheap pre-test
@@ -34,6 +38,14 @@ def stem(word: str) -> str:
         and c not in "\u093e\u093f\u0940\u0941\u0942\u0943\u0947\u0948\u094b\u094c\u0902\u0903"
     )
     return bare[:STEM]
+
+
+def lexicon(lang: str):
+    """simplemma's lexicon for `lang` (form -> lemma), from the factory simplemma itself uses,
+    so it is loaded once per process."""
+    from simplemma.strategies import DEFAULT_DICTIONARY_FACTORY
+
+    return DEFAULT_DICTIONARY_FACTORY.get_dictionary(lang)
 
 
 @cache
@@ -61,6 +73,7 @@ class Morphology:
         self._lemma: dict[str, str] = {}
         self._known: dict[str, bool] = {}
         self._stems: set[str] = set()
+        self._folds: dict[str, str] | None = None
 
     def lemma(self, word: str) -> str:
         """The normalised lemma of a normalised word (the word itself when unsupported): the
@@ -71,8 +84,26 @@ class Morphology:
         if hit is None:
             import simplemma
 
-            hit = self._lemma[word] = normalize(simplemma.lemmatize(word, lang=self.lang, greedy=True))
+            folded = self._folded().get(word)
+            if folded is not None:
+                hit = folded
+            else:
+                hit = normalize(simplemma.lemmatize(word, lang=self.lang, greedy=True))
+            self._lemma[word] = hit
         return hit
+
+    def _folded(self) -> dict[str, str]:
+        """normalised form -> normalised lemma, for lexicon forms that our normalisation changes
+        (a Hindi form with chandrabindu or nukta, Cyrillic yo, Arabic yeh): a normalised word
+        must still be found in the lexicon. Built once, only for scripts that fold."""
+        if self._folds is None:
+            self._folds = {}
+            if self.lang in FOLDING_LANGS:
+                forms = lexicon(self.lang)
+                for form in forms:
+                    if FOLDED_CHARS.search(form):
+                        self._folds[normalize(form)] = normalize(forms[form])
+        return self._folds
 
     def watch(self, lemmas: set[str]) -> None:
         """The term lemmas this language's words are compared with (for `may_match`)."""
@@ -92,19 +123,48 @@ class Morphology:
         if hit is None:
             import simplemma
 
-            hit = self._known[word] = simplemma.is_known(word, lang=self.lang)
+            hit = self._known[word] = simplemma.is_known(word, lang=self.lang) or word in self._folded()
         return hit
+
+    def forms_of(self, lemmas: set[str]) -> dict[str, set[str]]:
+        """lemma -> the inflected forms the lexicon lists for it (normalised), for `lemmas`:
+        a misspelt inflected form ("dedicerngarna") is a typo of "dediceringarna", not of the
+        lemma. One scan of the lexicon's keys, filtered by their first letters."""
+        if not self.supported or not lemmas:
+            return {}
+        forms = lexicon(self.lang)
+        stems = {lemma[:STEM] for lemma in lemmas}
+        out: dict[str, set[str]] = {lemma: {lemma} for lemma in lemmas}
+        wanted: dict[str, bool] = {}  # raw first letters -> do they start a term lemma?
+        for form in forms:
+            head = form[:STEM]
+            hit = wanted.get(head)
+            if hit is None:
+                hit = wanted[head] = normalize(head) in stems
+            if hit:
+                lemma = normalize(forms[form])
+                if lemma in out:
+                    out[lemma].add(normalize(form))
+        return out
 
     def same_word(self, token: str, word: str) -> bool:
         """`token` is `word`, an inflected form of it, or (compounding languages) a compound
         that starts with it."""
         if token == word:
             return True
-        if self.supported and self.lemma(token) == self.lemma(word):
+        if self.supported and self.lemma(token) in (word, self.lemma(word)):
+            return True  # a term is usually written as its lemma, whatever the lexicon calls that
+        return self.compound(token, word)
+
+    def compound(self, token: str, word: str) -> bool:
+        """`token` is a compound whose first part is `word` (massmobilisering|s|arbete): in a
+        compounding language, the rest (after a linking s) is itself a word of the language,
+        so a typo after the term ("knätofsarnals") is not taken for a compound."""
+        if self.lang not in COMPOUND_LANGS or len(word) < 4 or not token.startswith(word):
+            return False
+        rest = token[len(word) :]
+        if len(rest) < MIN_COMPOUND_REST:
+            return False
+        if not self.supported:
             return True
-        return (
-            self.lang in COMPOUND_LANGS
-            and len(token) - len(word) >= MIN_COMPOUND_REST
-            and token.startswith(word)
-            and len(word) >= 4
-        )
+        return self.known(rest) or (rest[0] in "s" and len(rest) > MIN_COMPOUND_REST and self.known(rest[1:]))
