@@ -39,12 +39,12 @@ class Zipf:
         return self.words[bisect.bisect(self.cum, self.rng.random() * self.total)]
 
 
-def sentences(n: int, seed: int) -> list[str]:
+def sentences(n: int, seed: int, mean_words: float = 22) -> list[str]:
     rng = random.Random(seed)
     draw = Zipf(vocabulary(seed=seed), rng)
     out = []
     for _ in range(n):
-        length = max(3, int(rng.lognormvariate(math.log(22), 0.5)))
+        length = max(3, int(rng.lognormvariate(math.log(mean_words), 0.5)))
         words = [draw() for _ in range(length)]
         words[0] = words[0].capitalize()
         for i in range(1, length):

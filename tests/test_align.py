@@ -122,6 +122,8 @@ def test_settings_are_recorded_in_full():
         "max_overlap",
         "skip_gain",
         "merge_penalty",
+        "length_weight",
+        "number_weight",
         "min_confidence",
         "min_parallel_share",
     }

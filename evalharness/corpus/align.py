@@ -11,6 +11,7 @@ The core works on plain lists and arrays, so it is testable without files or mod
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 from collections.abc import Sequence
@@ -18,18 +19,22 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from evalharness.corpus.align_search import Path, band_tables, banded_path, coarse_windows, full_windows
 from evalharness.corpus.embed import Encoder, unit_rows
 
-Path = list[tuple[tuple[int, ...], tuple[int, ...]]]
+SAMPLE = 256  # sentences of the other side each run's mean cosine is taken against
+RIVALS = 64  # sentences on each side of a bead that compete with it for its confidence
 
 
 @dataclass(frozen=True)
 class AlignSettings:
     """Every knob that changes an alignment; recorded in the test-set manifest."""
 
-    max_overlap: int = 2  # beads up to 1-2 / 2-1 (3 adds 1-3 and 3-1)
+    max_overlap: int = 3  # beads up to 1-3 / 3-1
     skip_gain: float = 0.03  # gain of leaving one sentence unaligned (1-0 / 0-1)
     merge_penalty: float = 0.02  # per sentence beyond 1-1, against greedy merging
+    length_weight: float = 0.1  # per unit of |log length ratio| away from the document's typical ratio
+    number_weight: float = 0.05  # per unit of number agreement (-1 .. 1)
     min_confidence: float = 0.5  # tau: a bead below this is not trusted as parallel
     min_parallel_share: float = 0.5  # share of trusted beads for a document pair to count as parallel
 
@@ -95,49 +100,89 @@ def bead_types(max_overlap: int) -> list[tuple[int, int]]:
     return [(1, 1)] + [t for k in range(2, max_overlap + 1) for t in ((1, k), (k, 1))]
 
 
-def bead_gains(src_emb: np.ndarray, tgt_emb: np.ndarray, settings: AlignSettings) -> dict:
-    """gain[(a, b)][i, j]: value of a bead whose a source sentences end at i and b target at j."""
-    base_src = (src_emb @ tgt_emb[0].T).mean(axis=2)  # (k, n): mean cosine to the other side
-    base_tgt = (tgt_emb @ src_emb[0].T).mean(axis=2)  # (k, m)
-    gains = {}
-    for a, b in bead_types(settings.max_overlap):
-        sim = src_emb[a - 1] @ tgt_emb[b - 1].T
-        margin = sim - (base_src[a - 1][:, None] + base_tgt[b - 1][None, :]) / 2
-        gains[a, b] = margin * (a + b) - settings.merge_penalty * (a + b - 2)
-    return gains
+@dataclass
+class RunFeatures:
+    """Per run of 1..k sentences ending at each index: its length in characters and the
+    numbers it holds (as a 64-bit mask of hashed numbers, for a vectorised overlap)."""
+
+    lengths: np.ndarray  # (k, n) characters
+    numbers: np.ndarray  # (k, n) uint64 masks
+
+    @classmethod
+    def of(cls, sentences: Sequence[str], max_overlap: int) -> RunFeatures:
+        n = len(sentences)
+        single_len = np.array([len(s) for s in sentences], dtype=np.float64)
+        single_num = np.array([_number_mask(s) for s in sentences], dtype=np.uint64)
+        lengths = np.zeros((max_overlap, n))
+        numbers = np.zeros((max_overlap, n), dtype=np.uint64)
+        for k in range(1, max_overlap + 1):
+            for back in range(k):
+                idx = np.maximum(np.arange(n) - back, 0)
+                lengths[k - 1] += single_len[idx] * (np.arange(n) - back >= 0)
+                numbers[k - 1] |= np.where(np.arange(n) - back >= 0, single_num[idx], 0).astype(np.uint64)
+        return cls(lengths, numbers)
+
+
+def _number_mask(text: str) -> int:
+    mask = 0
+    for number in numbers_in(text):
+        mask |= 1 << (int.from_bytes(hashlib.blake2b(number.encode(), digest_size=2).digest(), "big") % 64)
+    return mask
+
+
+class Gains:
+    """The value of a bead: how much better its two sides match than each matches the other
+    document on average (Vecalign's margin, against a sample of the other side), times its
+    size; minus a penalty per extra sentence, a length penalty (|log length ratio| away
+    from the document's typical ratio: swallowing a deleted neighbour makes a side too long)
+    and a number term (numbers on one side only count against a bead)."""
+
+    def __init__(
+        self,
+        src_emb: np.ndarray,
+        tgt_emb: np.ndarray,
+        src_feat: RunFeatures,
+        tgt_feat: RunFeatures,
+        settings: AlignSettings,
+        typical_ratio: float,
+    ) -> None:
+        self.src, self.tgt, self.sf, self.tf, self.settings = src_emb, tgt_emb, src_feat, tgt_feat, settings
+        self.typical = typical_ratio
+        rng = np.random.default_rng(0)
+        sample_t = tgt_emb[0][rng.choice(tgt_emb.shape[1], min(tgt_emb.shape[1], SAMPLE), replace=False)]
+        sample_s = src_emb[0][rng.choice(src_emb.shape[1], min(src_emb.shape[1], SAMPLE), replace=False)]
+        self.base_src = (src_emb @ sample_t.T).mean(axis=2)  # (k, n): mean cosine to the other side
+        self.base_tgt = (tgt_emb @ sample_s.T).mean(axis=2)  # (k, m)
+
+    def __call__(self, a: int, b: int, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """Gains (len(rows), len(cols)) of beads of source sentences r-a..r-1 and target
+        sentences c-b..c-1, for r in rows and c in cols."""
+        i, j = (rows - 1)[:, None], (cols - 1)[None, :]
+        st = self.settings
+        sim = self.src[a - 1][rows - 1] @ self.tgt[b - 1][cols - 1].T
+        margin = sim - (self.base_src[a - 1][i] + self.base_tgt[b - 1][j]) / 2
+        gain = margin * (a + b) - st.merge_penalty * (a + b - 2)
+        if st.length_weight:
+            ratio = np.log(np.maximum(self.tf.lengths[b - 1][j], 1.0) / np.maximum(self.sf.lengths[a - 1][i], 1.0))
+            gain -= st.length_weight * np.abs(ratio - self.typical)
+        if st.number_weight:
+            s_mask, t_mask = self.sf.numbers[a - 1][i], self.tf.numbers[b - 1][j]
+            union = np.bitwise_count(s_mask | t_mask)
+            shared = np.bitwise_count(s_mask & t_mask)
+            agreement = np.where(union > 0, 2.0 * shared / np.maximum(union, 1) - 1.0, 0.0)
+            gain += st.number_weight * agreement
+        return gain
 
 
 def best_path(gains: dict, n: int, m: int, skip: float) -> Path:
-    """Maximise the summed gain over monotone paths; row by row, vectorised over columns."""
-    moves = [(1, 0), (0, 1), *gains]
-    neg = -1e9
-    score = np.full((n + 1, m + 1), neg)
-    back = np.zeros((n + 1, m + 1), dtype=np.int8)
-    cols = np.arange(m + 1)
-    score[0] = skip * cols
-    back[0, 1:] = 1
-    for i in range(1, n + 1):
-        best = score[i - 1] + skip  # 1-0: source sentence i-1 unaligned
-        arg = np.zeros(m + 1, dtype=np.int8)
-        for t, (a, b) in enumerate(moves[2:], start=2):
-            if a > i:
-                continue
-            cand = np.full(m + 1, neg)
-            cand[b:] = score[i - a, : m + 1 - b] + gains[a, b][i - 1, b - 1 :]
-            better = cand > best
-            best[better], arg[better] = cand[better], t
-        # 0-1 runs within the row: score[j] = max(best[j], score[j-1] + skip), as a prefix max
-        chained = np.maximum.accumulate(best - skip * cols) + skip * cols
-        insert = chained > best + 1e-12
-        score[i] = np.where(insert, chained, best)
-        back[i] = np.where(insert, 1, arg)
-    path: Path = []
-    i, j = n, m
-    while i or j:
-        a, b = moves[back[i, j]]
-        path.append((tuple(range(i - a, i)), tuple(range(j - b, j))))
-        i, j = i - a, j - b
-    return path[::-1]
+    """The dense program over hand-made tables gain[(a, b)][i, j] (bead ending at source i
+    and target j)."""
+
+    def block_gain(a: int, b: int, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        return gains[a, b][(rows - 1)[:, None], (cols - 1)[None, :]]
+
+    windows = full_windows(n, m)
+    return banded_path(windows, n, m, band_tables(windows, list(gains), block_gain), skip)
 
 
 # ---------------------------------------------------------------- confidence
@@ -189,9 +234,13 @@ def bead_confidences(path: Path, src: Sequence[str], tgt: Sequence[str], encoder
         src_text, tgt_text = " ".join(src[i] for i in a), " ".join(tgt[j] for j in b)
         u, v = encoder.encode([src_text, tgt_text])
         cosine = float(u @ v)
-        rival_tgt, rival_src = tgt_vecs @ u, src_vecs @ v
-        rival_tgt[list(b)] = rival_src[list(a)] = -np.inf  # rivals are the sentences outside the bead
-        rival = max(rival_tgt.max(), rival_src.max())
+        # Rivals: the other sentences near the bead (all of them in documents up to 2 x RIVALS
+        # sentences; a window keeps long documents linear).
+        t0, s0 = max(0, b[0] - RIVALS), max(0, a[0] - RIVALS)
+        rival_tgt = tgt_vecs[t0 : b[-1] + RIVALS + 1] @ u
+        rival_src = src_vecs[s0 : a[-1] + RIVALS + 1] @ v
+        rival_tgt[[j - t0 for j in b]] = rival_src[[i - s0 for i in a]] = -np.inf  # outside the bead only
+        rival = max(rival_tgt.max(initial=-np.inf), rival_src.max(initial=-np.inf))
         margin = cosine - float(rival) if np.isfinite(rival) else 0.02
         numbers = number_agreement(src_text, tgt_text)
         length = abs(math.log(max(1, len(tgt_text)) / max(1, len(src_text))) - typical_ratio)
@@ -230,13 +279,19 @@ def align_sentences(
         return [Bead((i,), (), 0.0) for i in range(len(src))] + [Bead((), (j,), 0.0) for j in range(len(tgt))]
     src_emb = OverlapEmbeddings(src, encoder, settings.max_overlap)
     tgt_emb = OverlapEmbeddings(tgt, encoder, settings.max_overlap)
-    while True:
-        path = best_path(
-            bead_gains(src_emb.vecs, tgt_emb.vecs, settings), len(src), len(tgt), settings.skip_gain
-        )
+    src_feat = RunFeatures.of(src, settings.max_overlap)
+    tgt_feat = RunFeatures.of(tgt, settings.max_overlap)
+    n, m, beads = len(src), len(tgt), bead_types(settings.max_overlap)
+    windows = coarse_windows(src_emb.vecs[0], tgt_emb.vecs[0])
+    # The document's typical length ratio: a few noise or deleted lines barely move it.
+    typical = math.log(max(tgt_feat.lengths[0].sum(), 1.0) / max(src_feat.lengths[0].sum(), 1.0))
+    for _ in range(MAX_ROUNDS):
+        gains = Gains(src_emb.vecs, tgt_emb.vecs, src_feat, tgt_feat, settings, typical)
+        path = banded_path(windows, n, m, band_tables(windows, beads, gains), settings.skip_gain)
         src_runs, tgt_runs = _runs_to_check(path, settings.max_overlap)
-        changed_src = src_emb.make_exact(src_runs)
-        changed_tgt = tgt_emb.make_exact(tgt_runs)
-        if not (changed_src or changed_tgt):
+        if not (src_emb.make_exact(src_runs) | tgt_emb.make_exact(tgt_runs)):
             break
     return bead_confidences(path, src, tgt, encoder)
+
+
+MAX_ROUNDS = 3  # searches: the first, and again after exact embeddings of runs near the path

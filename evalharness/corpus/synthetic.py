@@ -32,6 +32,9 @@ def split_line(text: str) -> tuple[str, str] | None:
     return text[:cut].strip(), text[cut:].strip()
 
 
+MERGES = {"merge": 2, "merge3": 3}  # target lines joined into one: 2-1 and 3-1 beads
+
+
 def damage(
     src: Sequence[str],
     tgt: Sequence[str],
@@ -39,7 +42,9 @@ def damage(
     rng: random.Random,
     edits: Sequence[str] = ("merge", "split", "delete", "insert"),
 ) -> GoldCase:
-    """Apply each edit once, at distinct places, to the target side of a line-parallel pair."""
+    """Apply each edit once, at distinct places, to the target side of a line-parallel pair:
+    `merge` (2-1), `merge3` (3-1), `split` at a comma (1-2), `delete` (1-0) and `insert` a
+    noise line (0-1; repeat it for more noise)."""
     if len(src) != len(tgt):
         raise ValueError("damage() needs a line-parallel pair")
     n = len(src)
@@ -47,36 +52,41 @@ def damage(
     for kind in edits:
         if kind == "insert":
             continue
+        width = MERGES.get(kind, 1)
         free = [
             i
-            for i in range(n - (kind == "merge"))
-            if i not in plan
-            and (kind != "merge" or i + 1 not in plan)
-            and (i - 1 not in plan or plan[i - 1] != "merge")
+            for i in range(n - width + 1)
+            if all(k not in plan for k in range(i, i + width))
             and (kind != "split" or split_line(tgt[i]) is not None)
         ]
         if not free:
             raise ValueError(f"no room for a {kind} in a text of {n} lines")
         i = rng.choice(free)
         plan[i] = kind
-        if kind == "merge":
-            plan[i + 1] = "merged"
-    insert_at = rng.randrange(n + 1) if "insert" in edits else None
+        for k in range(i + 1, i + width):
+            plan[k] = "merged"
+    inserts: dict[int, int] = {}
+    for _ in range(sum(kind == "insert" for kind in edits)):
+        at = rng.randrange(n + 1)
+        inserts[at] = inserts.get(at, 0) + 1
     out_tgt: list[str] = []
     gold: list[Bead] = []
     where: dict[str, int] = {}
-    for i in range(n):
-        if insert_at == i:
+    for i in range(n + 1):
+        for _ in range(inserts.get(i, 0)):
             gold.append(((), (len(out_tgt),)))
             out_tgt.append(rng.choice(list(noise)))
             where["insert"] = i
+        if i == n:
+            break
         kind = plan.get(i)
         if kind == "merged":
             continue
         j = len(out_tgt)
-        if kind == "merge":
-            out_tgt.append(f"{tgt[i]} {tgt[i + 1]}")
-            gold.append(((i, i + 1), (j,)))
+        if kind in MERGES:
+            width = MERGES[kind]
+            out_tgt.append(" ".join(tgt[i : i + width]))
+            gold.append((tuple(range(i, i + width)), (j,)))
         elif kind == "split":
             out_tgt.extend(split_line(tgt[i]))
             gold.append(((i,), (j, j + 1)))
@@ -87,8 +97,10 @@ def damage(
             gold.append(((i,), (j,)))
         if kind:
             where[kind] = i
-    if insert_at == n:
-        gold.append(((), (len(out_tgt),)))
-        out_tgt.append(rng.choice(list(noise)))
-        where["insert"] = n
     return GoldCase(src=list(src), tgt=out_tgt, gold=gold, edits=where)
+
+
+def mirror(case: GoldCase) -> GoldCase:
+    """The same case with the sides swapped: 2-1 becomes 1-2, 3-1 becomes 1-3, a deleted line
+    an inserted one."""
+    return GoldCase(src=case.tgt, tgt=case.src, gold=[(b, a) for a, b in case.gold], edits=case.edits)
