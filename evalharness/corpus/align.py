@@ -163,7 +163,9 @@ class Gains:
         margin = sim - (self.base_src[a - 1][i] + self.base_tgt[b - 1][j]) / 2
         gain = margin * (a + b) - st.merge_penalty * (a + b - 2)
         if st.length_weight:
-            ratio = np.log(np.maximum(self.tf.lengths[b - 1][j], 1.0) / np.maximum(self.sf.lengths[a - 1][i], 1.0))
+            ratio = np.log(
+                np.maximum(self.tf.lengths[b - 1][j], 1.0) / np.maximum(self.sf.lengths[a - 1][i], 1.0)
+            )
             gain -= st.length_weight * np.abs(ratio - self.typical)
         if st.number_weight:
             s_mask, t_mask = self.sf.numbers[a - 1][i], self.tf.numbers[b - 1][j]

@@ -164,9 +164,10 @@ def similarity_gain(src: np.ndarray, tgt: np.ndarray) -> BlockGain:
     s /= np.maximum(np.linalg.norm(s, axis=1, keepdims=True), 1e-9)
     t /= np.maximum(np.linalg.norm(t, axis=1, keepdims=True), 1e-9)
     rng = np.random.default_rng(0)
-    chance = s[rng.choice(len(s), min(len(s), 256), replace=False)] @ t[
-        rng.choice(len(t), min(len(t), 256), replace=False)
-    ].T
+    chance = (
+        s[rng.choice(len(s), min(len(s), 256), replace=False)]
+        @ t[rng.choice(len(t), min(len(t), 256), replace=False)].T
+    )
     center, spread = float(chance.mean()), max(float(chance.std()), 1e-6)
 
     def gain(a: int, b: int, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
