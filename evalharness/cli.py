@@ -395,7 +395,7 @@ def run(
         request.terms.validate()  # a broken glossary or annotation file fails before any translation
     report, folder = run_evaluation(request, runs, cache, argv=sys.argv)
     _echo(_summary_table([report], []))
-    _echo(f"\n{folder}/report.json, report.md")
+    _echo(f"\n{folder}/report.json, report.md, report.html")
 
 
 runs_app = typer.Typer(no_args_is_help=True, help="Past runs.")
@@ -414,13 +414,55 @@ def runs_list(runs: RunsOpt = RUNS) -> None:
         )
 
 
-@runs_app.command("show")
-def runs_show(run_id: str, runs: RunsOpt = RUNS) -> None:
-    """Print a run's report page."""
-    from evalharness.reports.store import PAGE_FILE, load_report
+FormatOpt = Annotated[str, typer.Option("--format", help="text, md, json or html")]
+OutOpt = Annotated[Path | None, typer.Option("--out", help="Write to this file instead of printing.")]
 
-    load_report(runs, run_id)  # validates id and schema
-    _echo((runs / run_id / PAGE_FILE).read_text(encoding="utf-8"))
+
+def _emit(text: str, out: Path | None) -> None:
+    """Print a page, or write it atomically to `out` and say where."""
+    from evalharness.fileio import write_text_atomic
+
+    if out is None:
+        sys.stdout.write(text)
+        return
+    write_text_atomic(out, text)
+    typer.echo(f"wrote {out}", err=True)
+
+
+def _check_format(fmt: str) -> None:
+    from evalharness.reports.formats import FORMATS
+
+    if fmt not in FORMATS:
+        raise UserError(f"unknown format {fmt!r} ({', '.join(FORMATS)})")
+
+
+@runs_app.command("show")
+def runs_show(run_id: str, runs: RunsOpt = RUNS, fmt: FormatOpt = "text", out: OutOpt = None) -> None:
+    """A run's report page: scores, change since the previous run, sanity, terminology,
+    buckets, segments, provenance. RUN_ID may also be a run folder or a report file."""
+    from evalharness.reports.formats import render
+    from evalharness.reports.run_page import run_page
+    from evalharness.reports.store import resolve_run
+
+    _check_format(fmt)
+    run = resolve_run(run_id, runs)
+    _emit(render(run_page(run.report, str(run.path) if run.path else None), fmt), out)
+
+
+@runs_app.command("history")
+def runs_history(
+    system: Annotated[str | None, typer.Option("--system", help="Only this system (its name).")] = None,
+    runs: RunsOpt = RUNS,
+    fmt: FormatOpt = "text",
+    out: OutOpt = None,
+) -> None:
+    """Each system's scores over its runs, per test-set version and pair, with the change
+    against the previous run (paired bootstrap) and terminology drift."""
+    from evalharness.reports.formats import render
+    from evalharness.reports.history import history_page, load_history
+
+    _check_format(fmt)
+    _emit(render(history_page(load_history(runs, system), str(runs), system), fmt), out)
 
 
 def _fmt_score(sc) -> str:
@@ -431,11 +473,36 @@ def _fmt_score(sc) -> str:
     return f"{sc.score:.1f} ± {sc.interval.half_width:.1f}"
 
 
+def _change_vs_previous(report) -> str:
+    """'+1.2*/-0.3' (* = significant), 'same output', or 'first run'."""
+    d = report.drift
+    if d is None:
+        return "first run"
+    if d.identical_output:
+        return "same output"
+    parts = []
+    for m in headline_metrics():
+        c = d.scores.get(m)
+        parts.append("–" if c is None else f"{c.delta:+.1f}{'*' if c.significant else ''}")
+    return "/".join(parts)
+
+
 def _summary_table(reports: list, skipped: list[tuple[str, str, str]]) -> str:
     heads = headline_metrics()
     names = [get_metric(m).display for m in heads]
     rows = [
-        ("system", "pair", *names, f"detectable Δ {'/'.join(names)}", "copy", "wrong lang", "term acc", "run")
+        (
+            "system",
+            "pair",
+            *names,
+            f"detectable Δ {'/'.join(names)}",
+            f"Δ vs previous {'/'.join(names)}",
+            "copy",
+            "wrong lang",
+            "term acc",
+            "term drift",
+            "run",
+        )
     ]
     for r in reports:
         pair = f"{r.testset.src_lang}-{r.testset.tgt_lang}"
@@ -447,9 +514,14 @@ def _summary_table(reports: list, skipped: list[tuple[str, str, str]]) -> str:
         copy, wrong = f"{r.sanity['copy_rate']:.0%}", f"{r.sanity['wrong_language_rate']:.0%}"
         acc = (r.terminology or {}).get("term_accuracy")
         terms = "–" if acc is None else f"{acc:.0%}"
-        rows.append((r.backend.name, pair, *scores, detectable, copy, wrong, terms, r.run_id))
+        drift = "–" if r.drift is None or r.drift.term_drift is None else str(r.drift.term_drift)
+        rows.append(
+            (r.backend.name, pair, *scores, detectable, _change_vs_previous(r), copy, wrong, terms, drift, r.run_id)
+        )
     widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
     out = ["  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows]
+    if any(r.drift for r in reports):
+        out.append("Δ vs previous: against the last run of the same system name, test set and pair; * p < 0.05")
     if skipped:
         out += ["", "skipped:"] + [f"  {name} ({pair}): {why}" for name, pair, why in skipped]
     return "\n".join(out)
@@ -476,6 +548,8 @@ def run_eval(
     _echo("")
     skipped = [(o.system, o.pair, o.reason) for o in result.outcomes if o.status == "skipped"]
     _echo(_summary_table(result.reports, skipped))
+    if result.reports:
+        _echo(f"\neach run's page: {runs}/RUN_ID/report.html; scores over time: evalharness runs history")
     for o in result.failed:
         typer.echo(f"failed: {o.system} ({o.pair}): {o.reason}", err=True)
     if result.failed or not result.reports:
@@ -486,8 +560,11 @@ def run_eval(
 
 @app.command()
 def compare(
-    run_ids: Annotated[list[str], typer.Argument(help="RUN_A (baseline) RUN_B [RUN_C ...]")],
-    fmt: Annotated[str, typer.Option("--format", help="text, md, json or html")] = "text",
+    run_ids: Annotated[
+        list[str], typer.Argument(help="BASELINE RUN [RUN ...]: run ids, run folders or report .json files")
+    ],
+    fmt: FormatOpt = "text",
+    out: OutOpt = None,
     metrics: Annotated[str | None, typer.Option("--metrics")] = None,
     n_ar: Annotated[
         int, typer.Option("--ar-trials", min=0, help="Approximate randomisation trials (0: skip).")
@@ -496,33 +573,35 @@ def compare(
         int, typer.Option("--bootstrap", min=1, help="Paired bootstrap resamples.")
     ] = 1000,
     all_pairs: Annotated[
-        bool, typer.Option("--all-pairs", help="Also every run against every other, with clusters.")
+        bool,
+        typer.Option("--all-pairs", help="Every run against every other, with clusters (always for 3+ runs)."),
     ] = False,
     correction: Annotated[
-        str, typer.Option("--correction", help="For --all-pairs: holm, bonferroni or none.")
+        str, typer.Option("--correction", help="For all pairs: holm, bonferroni or none.")
     ] = "holm",
     runs: RunsOpt = RUNS,
 ) -> None:
     """Compare runs against the first: scores, intervals, paired significance, what moved."""
     from evalharness.metrics.registry import parse_metrics
     from evalharness.metrics.significance import CORRECTIONS
-    from evalharness.reports.compare import compare_runs, render
-    from evalharness.reports.store import load_run
+    from evalharness.reports.compare import compare_runs
+    from evalharness.reports.comparison_page import comparison_page
+    from evalharness.reports.formats import render
+    from evalharness.reports.store import resolve_run
 
-    if fmt not in ("text", "md", "json", "html"):
-        raise UserError(f"unknown format {fmt!r} (text, md, json or html)")
+    _check_format(fmt)
     if correction not in CORRECTIONS:
         raise UserError(f"unknown correction {correction!r} ({', '.join(CORRECTIONS)})")
-    loaded = [load_run(runs, r) for r in run_ids]
+    loaded = [resolve_run(r, runs) for r in run_ids]
     comp = compare_runs(
         loaded,
         parse_metrics(metrics) if metrics else None,
         n_bootstrap=n_bootstrap,
         n_ar=n_ar,
-        pairs=all_pairs,
+        pairs=all_pairs or len(loaded) > 2,
         correction=correction,
     )
-    sys.stdout.write(render(comp, fmt))
+    _emit(render(comparison_page(comp, [str(r.path) if r.path else None for r in loaded]), fmt), out)
 
 
 @app.command()
@@ -538,7 +617,7 @@ def gate(
     """Run the regression gates (as `make test` does through pytest), or replace baselines.
     Exits 1 when any gate fails."""
     from evalharness.gates.config import load_gates
-    from evalharness.gates.runner import run_gate
+    from evalharness.gates.runner import failure_help, run_gate
     from evalharness.gates.runner import update_baseline as replace
 
     cfg = load_gates(config)
@@ -561,6 +640,8 @@ def gate(
         for d in result.decisions:
             failed += not d.passed
             _echo(f"{'PASS' if d.passed else 'FAIL'} {g.name} {d.rule}: {d.message}")
+        if not result.passed:
+            _echo("\n".join(f"  {line}" for line in failure_help(result)))
     if failed:
         typer.echo(f"error: {failed} gate check(s) failed", err=True)
         raise typer.Exit(1)

@@ -20,7 +20,7 @@ from evalharness.fileio import dumps_json, ensure_writable_dir
 from evalharness.metrics.registry import default_metrics
 from evalharness.metrics.sanity import sanity_checks
 from evalharness.metrics.scoring import score_all
-from evalharness.reports.render import render_markdown
+from evalharness.reports.drift import drift_record, previous_run
 from evalharness.reports.schema import (
     BackendRef,
     IntervalRecord,
@@ -30,7 +30,7 @@ from evalharness.reports.schema import (
     TestSetRef,
 )
 from evalharness.reports.statistics import SUFFIX, encode, sha256
-from evalharness.reports.store import REPORT_FILE, latest_run, make_run_id, save_report
+from evalharness.reports.store import REPORT_FILE, make_run_id, save_report
 from evalharness.terminology.section import TermSource, terminology_section
 from evalharness.versions import library_versions
 
@@ -102,12 +102,19 @@ def run_evaluation(
     stats_file = Path(REPORT_FILE).with_suffix(SUFFIX).name
     stats_bytes = encode([sc.stats for sc in scores.values()])
     sanity = sanity_checks(sources, texts, references, tgt)
-    terminology = None
+    name = req.name or req.backend_spec
+    previous = previous_run(runs_root, (name, ts.name, ts.version, src, tgt))
+    terminology = prev_section = None
     if req.terms is not None:
-        previous = _previous_run(runs_root, req, ts)
-        prev_section = dict(previous.terminology or {}, run_id=previous.run_id) if previous else None
+        if previous is not None and previous.report.terminology:
+            prev_section = dict(previous.report.terminology, run_id=previous.run_id)
         ids = [s.id for s in segments]
         terminology = terminology_section(req.terms, ids, sources, texts, src, tgt, prev_section)
+    drift = None
+    if previous is not None:
+        term_drift = None if terminology is None or prev_section is None else terminology["counts"].get("drift", 0)
+        stats = {m: sc.stats for m, sc in scores.items()}
+        drift = drift_record(previous, texts, stats, req.metric_options or {}, term_drift)
     now = dt.datetime.now(dt.UTC)
     report = RunReport(
         run_id="19700101T000000Z-00000000",  # replaced below, once the content is known
@@ -120,7 +127,7 @@ def run_evaluation(
             ref_langs=[tgt],
             segments=len(segments),
         ),
-        backend=BackendRef(spec=req.backend_spec, name=req.name or req.backend_spec, fingerprint=fingerprint),
+        backend=BackendRef(spec=req.backend_spec, name=name, fingerprint=fingerprint),
         command=list(argv if argv is not None else sys.argv),
         config={
             "metrics": list(req.metrics),
@@ -154,6 +161,7 @@ def run_evaluation(
         },
         sanity=sanity.as_dict(),
         terminology=terminology,
+        drift=drift,
         statistics={
             "file": stats_file,
             "sha256": sha256(stats_bytes),
@@ -168,6 +176,7 @@ def run_evaluation(
                 flags=list(h.flags),
                 intermediate=list(h.intermediate),
                 scores={m: sc.segment_scores[i] for m, sc in scores.items()},
+                confidence=pair_confidence(seg, src, tgt),
             )
             for i, (seg, src_text, ref, h) in enumerate(zip(segments, sources, references, hyps, strict=True))
         ],
@@ -176,16 +185,11 @@ def run_evaluation(
         now.strftime("%Y%m%dT%H%M%SZ"), dumps_json(report.model_dump(mode="json")) + now.isoformat()
     )
     report = report.model_copy(update={"run_id": run_id})
-    return report, save_report(report, runs_root, render_markdown(report), {stats_file: stats_bytes})
+    return report, save_report(report, runs_root, {stats_file: stats_bytes})
 
 
-def _previous_run(runs_root: Path, req: RunRequest, ts: TestSet) -> RunReport | None:
-    """The latest run of the same backend on the same test-set version and pair."""
-    key = (ts.name, ts.version, req.src, req.tgt)
-    return latest_run(
-        runs_root,
-        lambda r: (
-            r.backend.spec == req.backend_spec
-            and (r.testset.name, r.testset.version, r.testset.src_lang, r.testset.tgt_lang) == key
-        ),
-    )
+
+def pair_confidence(segment, src: str, tgt: str) -> float:
+    """The aligner's confidence for this pair (the segment's overall one when not recorded)."""
+    pc = segment.pair_confidence
+    return pc.get(f"{src}-{tgt}", pc.get(f"{tgt}-{src}", segment.confidence))

@@ -23,7 +23,9 @@ from evalharness.gates.config import load_gates
 from evalharness.gates.runner import baseline_of, run_gate, update_baseline
 from evalharness.metrics.significance import compare_stats
 from evalharness.metrics.stats import extract
-from evalharness.reports.compare import compare_runs, render
+from evalharness.reports.compare import compare_runs
+from evalharness.reports.comparison_page import comparison_page
+from evalharness.reports.formats import render
 
 CLASSES = {"bleu": BLEU, "chrf": CHRF, "ter": TER}
 
@@ -184,10 +186,12 @@ def test_compare_many_runs_and_formats(workspace):
     comp = compare_runs(reports, n_ar=200)
     rows = {(m.metric, m.run_id): m for m in comp.metrics}
     assert rows[("bleu", reports[2].run_id)].delta < -50 and rows[("bleu", reports[2].run_id)].significant
-    text = render(comp, "text")
-    assert "worse" in text and "segments that moved most" in text
-    page = render(comp, "html")
-    assert "<b>bad</b>" not in page and "&lt;b&gt;bad&lt;/b&gt;" in page
+    page = comparison_page(comp)
+    text = render(page, "text")
+    assert "worse" in text and "Segments that moved most" in text
+    html = render(page, "html")
+    assert "<b>bad</b>" not in html and "&lt;b&gt;bad&lt;/b&gt;" in html
     import json
 
-    assert json.loads(render(comp, "json"))["baseline"] == reports[0].run_id
+    facts = {f["label"]: f["value"] for f in json.loads(render(page, "json"))["facts"]}
+    assert reports[0].run_id in facts["baseline"]

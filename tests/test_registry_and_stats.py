@@ -370,4 +370,4 @@ def test_compare_all_pairs_prints_the_matrix_and_clusters(three_runs):
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
     assert "all pairs, chrf: row minus column, approximate randomisation p-value with Holm-Bonferroni" in out
-    assert "clusters, best first" in out and "{A" in out
+    assert "Clusters, best first" in out and "{A" in out

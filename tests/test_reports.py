@@ -11,7 +11,8 @@ from conftest import ROOT, run_cli
 from evalharness.corpus.store import load_testset
 from evalharness.errors import UserError
 from evalharness.evaluate import RunRequest, run_evaluation
-from evalharness.reports.render import md_escape, render_markdown
+from evalharness.reports.formats import md_escape, render
+from evalharness.reports.run_page import run_page
 from evalharness.reports.schema import REPORT_SCHEMA_VERSION
 from evalharness.reports.store import list_runs, load_report, save_report
 
@@ -55,14 +56,15 @@ def test_report_is_self_describing(passthrough_run):
     hyps = (folder / "hypotheses.txt").read_text(encoding="utf-8").splitlines()
     assert hyps == [s["hypothesis"] for s in data["segments"]]
     page = (folder / "report.md").read_text(encoding="utf-8")
-    assert "copied source: 100%" in page and "BLEU\\|nrefs:1" in page
+    assert "| copied source | 100% |" in page and "BLEU\\|nrefs:1" in page
+    assert (folder / "report.html").read_text(encoding="utf-8").startswith("<!doctype html>")
 
 
 def test_reports_are_never_overwritten(passthrough_run):
     report, folder, runs = passthrough_run
     before = (folder / "report.json").read_bytes()
     with pytest.raises(UserError, match="never overwritten"):
-        save_report(report, runs, "page")
+        save_report(report, runs)
     assert (folder / "report.json").read_bytes() == before
 
 
@@ -85,11 +87,11 @@ def test_schema_versions(passthrough_run, tmp_path):
     (copy / "report.json").write_text(json.dumps(raw), encoding="utf-8")
     with pytest.raises(UserError, match="newer than this evalharness reads"):
         load_report(tmp_path, report.run_id)
-    v1 = {k: v for k, v in raw.items() if k not in ("determinism", "statistics")} | {"schema_version": 1}
+    v1 = {k: v for k, v in raw.items() if k not in ("determinism", "statistics", "drift")} | {"schema_version": 1}
     (copy / "report.json").write_text(json.dumps(v1), encoding="utf-8")
     migrated = load_report(tmp_path, report.run_id)  # schema 1 reports still load
     assert migrated.schema_version == REPORT_SCHEMA_VERSION and migrated.determinism is None
-    assert migrated.statistics is None
+    assert migrated.statistics is None and migrated.drift is None
     raw["schema_version"] = 0
     (copy / "report.json").write_text(json.dumps(raw), encoding="utf-8")
     with pytest.raises(UserError, match="too old to migrate"):
@@ -108,9 +110,10 @@ def test_markdown_escapes_user_text(passthrough_run):
     evil = report.model_copy(
         update={"backend": report.backend.model_copy(update={"name": "<script>alert(1)</script>|x"})}
     )
-    page = render_markdown(evil)
+    page = render(run_page(evil), "md")
     assert "<script>" not in page and "&lt;script&gt;" in page and "\\|x" in page
     assert md_escape("a\nb | `c`") == "a b \\| \\`c\\`"
+    assert md_escape("[x](javascript:alert(1))") == "\\[x\\](javascript:alert(1))"
 
 
 def test_eval_runs_the_suite_and_lists_skipped_systems(tmp_path):

@@ -65,7 +65,9 @@ class GateItem(pytest.Item):
         self.user_properties.append(("gate", [d.message for d in decisions]))
         failed = [d for d in decisions if not d.passed]
         if failed:
-            raise GateFailure("; ".join(d.message for d in failed))
+            from evalharness.gates.runner import failure_help
+
+            raise GateFailure("\n".join(["; ".join(d.message for d in failed), *failure_help(result)]))
         self.add_report_section("call", "gate", "\n".join(d.message for d in decisions))
 
     def repr_failure(self, excinfo):

@@ -36,6 +36,22 @@ class GateRun:
         return all(d.passed for d in self.decisions)
 
 
+def failure_help(result: GateRun) -> list[str]:
+    """What to do about a failed gate: where the new run is, how to see what changed, and the
+    one command that accepts it as the new baseline."""
+    gate = result.gate
+    lines = []
+    current = result.current_path
+    if current is not None:
+        lines.append(f"current run: {current.parent / 'report.html'}")
+        page = f"compare-{gate.name}.html"
+        lines.append(
+            f"see what changed: evalharness compare {gate.baseline} {current} --format html --out {page}"
+        )
+    lines.append(f"accept it as the new baseline: evalharness gate --only {gate.name} --update-baseline")
+    return lines
+
+
 def _update_hint(gate: Gate) -> str:
     return f"review, then `evalharness gate --only {gate.name} --update-baseline`"
 

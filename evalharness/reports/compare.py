@@ -4,14 +4,11 @@ moved most, terminology flags that appeared or were resolved, and sanity-check c
 
 from __future__ import annotations
 
-import html
-import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 from evalharness.errors import UserError
 from evalharness.metrics.registry import get, metric_ids, segment_metric, signature_key
 from evalharness.metrics.significance import ALPHA, AllPairs, compare_many
-from evalharness.reports.render import md_escape
 from evalharness.reports.schema import RunReport
 from evalharness.reports.statistics import LoadedRun, statistics_for
 
@@ -26,25 +23,46 @@ class MetricRow:
     p_bootstrap: float | None = None
     p_randomization: float | None = None
     detectable: float | None = None
+    identical: bool = False  # same output as the baseline: nothing to test
 
     @property
     def significant(self) -> bool | None:
+        if self.identical:
+            return False
         return None if self.p_bootstrap is None else self.p_bootstrap < ALPHA
+
+    @property
+    def verdict(self) -> str:
+        if self.delta is None:
+            return "baseline"
+        if self.identical:
+            return "identical output"
+        if abs(self.delta) < 1e-9:
+            return "identical score"
+        if not self.significant:
+            return "no measurable difference"
+        return "better" if get(self.metric).better(self.delta) else "worse"
 
 
 @dataclass
 class Comparison:
     baseline: str
-    runs: list[dict]
+    runs: list[LoadedRun]  # the baseline first
     metrics: list[MetricRow]
+    key_metric: str  # the sentence-level metric used for moved segments and deltas
     moved: dict[str, list[dict]] = field(default_factory=dict)  # run id -> segments that gained/lost most
     terminology: dict[str, dict] = field(default_factory=dict)  # run id -> {appeared, resolved}
     sanity: dict[str, dict] = field(default_factory=dict)  # run id -> {check: (baseline, run)}
     notes: list[str] = field(default_factory=list)  # e.g. statistics computed, not read
     all_pairs: dict[str, AllPairs] = field(default_factory=dict)  # metric -> N x N significance
+    settings: dict = field(default_factory=dict)  # bootstrap resamples, AR trials, correction
 
-    def as_dict(self) -> dict:
-        return asdict(self)
+    @property
+    def reports(self) -> list[RunReport]:
+        return [r.report for r in self.runs]
+
+    def identical(self, run_id: str) -> bool:
+        return any(m.identical for m in self.metrics if m.run_id == run_id)
 
 
 def check_comparable(reports: list[RunReport]) -> None:
@@ -110,6 +128,7 @@ def compare_runs(
             )
         )
         for r, res in zip(reports[1:], results[metric], strict=True):
+            same = _same_output(base, r)
             rows.append(
                 MetricRow(
                     metric,
@@ -120,16 +139,19 @@ def compare_runs(
                     res.p_bootstrap,
                     res.p_randomization,
                     r.scores[metric].detectable_difference if metric in r.scores else None,
+                    identical=same,
                 )
             )
+    key_metric = segment_metric([m for m in metric_ids() if m in base.scores] or metrics)
     comp = Comparison(
         baseline=base.run_id,
-        runs=[{"run_id": r.run_id, "system": r.backend.name, "spec": r.backend.spec} for r in reports],
+        runs=loaded,
         metrics=rows,
+        key_metric=key_metric,
         notes=notes,
         all_pairs=matrices,
+        settings={"bootstrap": n_bootstrap, "ar_trials": n_ar, "correction": correction if pairs else None},
     )
-    key_metric = segment_metric([m for m in metric_ids() if m in base.scores] or metrics)
     for r in reports[1:]:
         comp.moved[r.run_id] = _moved(base, r, key_metric, top)
         comp.terminology[r.run_id] = _term_changes(base, r)
@@ -139,6 +161,18 @@ def compare_runs(
             if base.sanity.get(k) != r.sanity.get(k)
         }
     return comp
+
+
+def _same_output(a: RunReport, b: RunReport) -> bool:
+    return [s.hypothesis for s in a.segments] == [s.hypothesis for s in b.segments]
+
+
+def segment_deltas(base: RunReport, run: RunReport, metric: str) -> list[float]:
+    return [
+        b.scores[metric] - a.scores[metric]
+        for a, b in zip(base.segments, run.segments, strict=True)
+        if metric in a.scores and metric in b.scores
+    ]
 
 
 def _moved(base: RunReport, run: RunReport, metric: str, top: int) -> list[dict]:
@@ -174,157 +208,3 @@ def _term_changes(base: RunReport, run: RunReport) -> dict:
         return [dict(zip(("segment_id", "concept", "kind", "found"), k, strict=True)) for k in sorted(keys)]
 
     return {"appeared": as_dicts(b - a), "resolved": as_dicts(a - b)}
-
-
-# ---------------------------------------------------------------- rendering
-
-
-def _p(p: float | None) -> str:
-    return "–" if p is None else ("< 0.001" if p < 0.001 else f"{p:.3f}")
-
-
-def _verdict(row: MetricRow) -> str:
-    if row.delta is None:
-        return "baseline"
-    if abs(row.delta) < 1e-9:
-        return "identical score"
-    better = get(row.metric).better(row.delta)
-    if not row.significant:
-        return "no measurable difference"
-    return "better" if better else "worse"
-
-
-def render_text(comp: Comparison, markdown: bool = False) -> str:
-    names = {r["run_id"]: r["system"] for r in comp.runs}
-    esc = md_escape if markdown else (lambda s: str(s))
-    header = ["metric", "run", "system", "score ± 95%", "Δ vs baseline", "p (bootstrap)", "p (AR)", "verdict"]
-    rows = []
-    for m in comp.metrics:
-        hw = f" ± {m.half_width:.2f}" if m.half_width is not None else ""
-        delta = "" if m.delta is None else f"{m.delta:+.2f}"
-        rows.append(
-            [
-                m.metric,
-                m.run_id,
-                names[m.run_id],
-                f"{m.score:.2f}{hw}",
-                delta,
-                _p(m.p_bootstrap),
-                _p(m.p_randomization),
-                _verdict(m),
-            ]
-        )
-    out: list[str] = []
-    if markdown:
-        out += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-        out += ["| " + " | ".join(esc(c) for c in r) + " |" for r in rows]
-    else:
-        out += _table([header, *rows])
-    for note in comp.notes:
-        out.append(f"{'- ' if markdown else ''}note: {esc(note)}")
-    for matrix in comp.all_pairs.values():
-        out += ["", *_pairs_lines(matrix, [names[r["run_id"]] for r in comp.runs], markdown)]
-    for run_id, moved in comp.moved.items():
-        out += [
-            "",
-            f"{'### ' if markdown else ''}segments that moved most ({esc(names[run_id])} vs baseline)",
-        ]
-        for d in moved:
-            out.append(
-                f"{'- ' if markdown else '  '}{esc(d['id'])} {d['metric']} {d['delta']:+.1f}: {esc(d['system'][:80])}  (baseline: {esc(d['baseline'][:60])})"
-            )
-        terms = comp.terminology.get(run_id, {})
-        if terms.get("appeared") or terms.get("resolved"):
-            out.append(
-                f"{'- ' if markdown else '  '}terminology: {len(terms['appeared'])} flags appeared, {len(terms['resolved'])} resolved"
-            )
-            for f in terms["appeared"][:10]:
-                out.append(
-                    f"{'  - ' if markdown else '    + '}{esc(f['segment_id'])} {esc(f['kind'])} {esc(f['concept'])}: {esc(f['found'])}"
-                )
-        for check, (a, b) in comp.sanity.get(run_id, {}).items():
-            out.append(f"{'- ' if markdown else '  '}{check}: {a:.2f} -> {b:.2f}")
-    return "\n".join(out) + "\n"
-
-
-def _table(rows: list[list[str]]) -> list[str]:
-    widths = [max(len(str(x[i])) for x in rows) for i in range(len(rows[0]))]
-    return ["  ".join(str(c).ljust(w) for c, w in zip(x, widths, strict=True)).rstrip() for x in rows]
-
-
-CORRECTION_NAMES = {"holm": "Holm-Bonferroni", "bonferroni": "Bonferroni", "none": "no"}
-
-
-def pairs_caption(matrix: AllPairs) -> str:
-    return (
-        f"all pairs, {matrix.metric}: row minus column, {matrix.test} p-value with "
-        f"{CORRECTION_NAMES[matrix.correction]} correction over {len(matrix.cells)} pairs; "
-        f"* = significant at {ALPHA}"
-    )
-
-
-def _pairs_lines(matrix: AllPairs, names: list[str], markdown: bool) -> list[str]:
-    """The N x N matrix (row minus column, adjusted p) and the clusters, best first."""
-    esc = md_escape if markdown else (lambda s: str(s))
-    labels = [f"{chr(65 + i) if i < 26 else i}" for i in range(len(names))]
-    cell = {(c.a, c.b): c for c in matrix.cells}
-    rows = [["", "system", matrix.metric, *labels]]
-    for i, name in enumerate(names):
-        row = [labels[i], esc(name), f"{matrix.scores[i]:.2f}"]
-        for j in range(len(names)):
-            c = cell.get((min(i, j), max(i, j)))
-            if c is None:
-                row.append("–")
-                continue
-            delta = c.delta if i > j else -c.delta  # c.delta is score[b] - score[a], a < b
-            row.append(f"{delta:+.2f} p={_p(c.p_adjusted)}{'*' if c.significant else ''}")
-        rows.append(row)
-    groups = " > ".join("{" + ", ".join(labels[i] for i in group) + "}" for group in matrix.clusters)
-    head = f"{'### ' if markdown else ''}{pairs_caption(matrix)}"
-    if markdown:
-        table = ["| " + " | ".join(r) + " |" for r in rows]
-        table.insert(1, "|" + "---|" * len(rows[0]))
-    else:
-        table = _table(rows)
-    return [
-        head,
-        *table,
-        f"clusters, best first (every system left of '>' is significantly different from every system right of it): {groups}",
-    ]
-
-
-def render_html(comp: Comparison) -> str:
-    e = html.escape
-    names = {r["run_id"]: r["system"] for r in comp.runs}
-    rows = "".join(
-        f"<tr><td>{e(m.metric)}</td><td>{e(m.run_id)}</td><td>{e(names[m.run_id])}</td><td>{m.score:.2f}"
-        f"{'' if m.half_width is None else f' ± {m.half_width:.2f}'}</td><td>{'' if m.delta is None else f'{m.delta:+.2f}'}</td>"
-        f"<td>{_p(m.p_bootstrap)}</td><td>{_p(m.p_randomization)}</td><td>{e(_verdict(m))}</td></tr>"
-        for m in comp.metrics
-    )
-    moved = "".join(
-        f"<h3>Segments that moved most: {e(names[run_id])}</h3><table><tr><th>id</th><th>Δ</th><th>source</th><th>reference</th><th>baseline</th><th>system</th></tr>"
-        + "".join(
-            f"<tr><td>{e(d['id'])}</td><td>{d['delta']:+.1f}</td><td>{e(d['source'])}</td><td>{e(d['reference'])}</td>"
-            f"<td>{e(d['baseline'])}</td><td>{e(d['system'])}</td></tr>"
-            for d in ds
-        )
-        + "</table>"
-        for run_id, ds in comp.moved.items()
-    )
-    return (
-        "<!doctype html><html><head><meta charset='utf-8'><title>evalharness comparison</title>"
-        "<style>body{font-family:sans-serif}td,th{border:1px solid #ccc;padding:2px 6px}table{border-collapse:collapse}</style>"
-        f"</head><body><h1>Comparison against {e(comp.baseline)}</h1><table><tr><th>metric</th><th>run</th><th>system</th>"
-        f"<th>score ± 95%</th><th>Δ</th><th>p (bootstrap)</th><th>p (AR)</th><th>verdict</th></tr>{rows}</table>{moved}</body></html>\n"
-    )
-
-
-def render(comp: Comparison, fmt: str) -> str:
-    if fmt == "json":
-        return json.dumps(comp.as_dict(), ensure_ascii=False, indent=1) + "\n"
-    if fmt == "html":
-        return render_html(comp)
-    if fmt in ("text", "md"):
-        return render_text(comp, markdown=fmt == "md")
-    raise UserError(f"unknown format {fmt!r} (text, md, json or html)")

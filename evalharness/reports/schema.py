@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-REPORT_SCHEMA_VERSION = 3
+REPORT_SCHEMA_VERSION = 4
 
 
 class _Record(BaseModel):
@@ -38,6 +38,26 @@ class SegmentRecord(_Record):
     flags: list[str] = Field(default_factory=list)
     intermediate: list[str] = Field(default_factory=list)
     scores: dict[str, float] = Field(default_factory=dict)
+    confidence: float | None = None  # the test set's alignment confidence for this pair (4)
+
+
+class ScoreChange(_Record):
+    previous: float
+    current: float
+    delta: float  # current - previous
+    p_bootstrap: float | None  # None when the outputs are identical (nothing to test)
+    significant: bool
+
+
+class DriftRecord(_Record):
+    """What changed since the previous run of the same system (by name) on the same test-set
+    version and pair (4)."""
+
+    previous_run: str
+    identical_output: bool
+    changed_segments: int
+    scores: dict[str, ScoreChange]
+    term_drift: int | None = None  # terminology drift flags (renditions that changed), with a glossary
 
 
 class TestSetRef(_Record):
@@ -77,4 +97,5 @@ class RunReport(_Record):
         None  # {"file", "sha256", "metrics": {metric: signature key}}: stored statistics
     )
     terminology: dict | None = None  # terminology section (glossary checks), when a glossary was given
+    drift: DriftRecord | None = None  # against the previous run of the same system (4)
     replaces_baseline: str | None = None  # set by `evalharness gate --update-baseline`

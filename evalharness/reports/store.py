@@ -17,12 +17,13 @@ from evalharness.reports.schema import REPORT_SCHEMA_VERSION, RunReport
 from evalharness.reports.statistics import LoadedRun
 
 RUN_ID = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{8}$")
-REPORT_FILE, PAGE_FILE, HYPS_FILE = "report.json", "report.md", "hypotheses.txt"
+REPORT_FILE, PAGE_FILE, HTML_FILE, HYPS_FILE = "report.json", "report.md", "report.html", "hypotheses.txt"
 
 # schema_version -> function upgrading a raw dict by one version
 MIGRATIONS: dict[int, Callable[[dict], dict]] = {
     1: lambda raw: {**raw, "schema_version": 2, "determinism": None},  # 2 adds `determinism`
     2: lambda raw: {**raw, "schema_version": 3, "statistics": None},  # 3 stores statistics beside it
+    3: lambda raw: {**raw, "schema_version": 4, "drift": None},  # 4: drift, segment confidences
 }
 
 
@@ -37,13 +38,19 @@ def check_run_id(run_id: str) -> str:
     return run_id
 
 
-def save_report(report: RunReport, root: Path, page: str, extra: dict[str, bytes] | None = None) -> Path:
-    """Publish the report, its page, its hypotheses and `extra` files (the statistics) at once."""
+def save_report(report: RunReport, root: Path, extra: dict[str, bytes] | None = None) -> Path:
+    """Publish the report, its pages (Markdown and HTML, from the same typed page), its
+    hypotheses and `extra` files (the statistics) at once."""
+    from evalharness.reports.formats import render
+    from evalharness.reports.run_page import run_page
+
     check_run_id(report.run_id)
     target = root / report.run_id
+    page = run_page(report)
     files: dict[str, str | bytes] = {
         REPORT_FILE: dumps_json(report.model_dump(mode="json")),
-        PAGE_FILE: page,
+        PAGE_FILE: render(page, "md"),
+        HTML_FILE: render(page, "html"),
         HYPS_FILE: "".join(s.hypothesis.replace("\n", " ") + "\n" for s in report.segments),
         **(extra or {}),
     }
@@ -83,6 +90,21 @@ def report_path(root: Path, run_id: str) -> Path:
 def load_run(root: Path, run_id: str) -> LoadedRun:
     """A run with the statistics stored beside its report."""
     return load_run_file(report_path(root, run_id))
+
+
+def resolve_run(ref: str, root: Path) -> LoadedRun:
+    """A run named by id (under `root`), by its folder, or by a report file anywhere (e.g. a
+    gate baseline in gates/baselines/)."""
+    if RUN_ID.match(ref):
+        return load_run(root, ref)
+    path = Path(ref)
+    if path.is_dir():
+        path = path / REPORT_FILE
+    if not path.is_file():
+        raise UserError(
+            f"no run {ref!r}: give a run id from `evalharness runs list`, a run folder or a report .json file"
+        )
+    return load_run_file(path)
 
 
 def load_run_file(path: Path) -> LoadedRun:

@@ -1,0 +1,128 @@
+"""compare-mt-style bucketed analyses: mean sentence score of the segments grouped by source
+length, by how rare their reference words are, and by the aligner's confidence. A corpus
+score hides where a system fails; buckets show, for example, that it is long sentences or
+badly aligned segments that pull it down.
+
+Word frequencies are counted over the test set's own references (compare-mt's fallback when
+no training corpus is given): a word seen once there is rare."""
+
+from __future__ import annotations
+
+import unicodedata
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from evalharness.reports.schema import RunReport, SegmentRecord
+
+
+
+@dataclass(frozen=True)
+class Bucketing:
+    id: str
+    title: str
+    edges: tuple[float, ...]  # bucket k holds edges[k-1] <= value < edges[k]
+    labels: tuple[str, ...]  # one more than edges
+    note: str
+
+
+LENGTH = Bucketing(
+    "by-length",
+    "Sentence score by source length",
+    (11, 21, 31, 41),
+    ("1–10 words", "11–20", "21–30", "31–40", "41+"),
+    "Source length in words (whitespace-separated tokens).",
+)
+RARITY = Bucketing(
+    "by-frequency",
+    "Sentence score by reference word frequency",
+    (0.1, 0.25, 0.5),
+    ("< 10% rare words", "10–25%", "25–50%", "≥ 50%"),
+    "Share of a segment's reference words that occur only once in all the test set's references "
+    "(frequencies counted on the references themselves, as compare-mt does without a training corpus).",
+)
+CONFIDENCE = Bucketing(
+    "by-confidence",
+    "Sentence score by alignment confidence",
+    (0.5, 0.7, 0.9),
+    ("< 0.5", "0.5–0.7", "0.7–0.9", "≥ 0.9"),
+    "The aligner's confidence that source and reference are translations of each other; "
+    "low-confidence segments may be misaligned, and score low whatever the system does.",
+)
+
+
+def _is_punct(ch: str) -> bool:
+    return unicodedata.category(ch)[0] in "PS"
+
+
+def _words(text: str) -> list[str]:
+    """Whitespace tokens without surrounding punctuation, case-folded (a regex `\\w+` would
+    split Devanagari words at their vowel signs)."""
+    out = []
+    for token in text.split():
+        start, end = 0, len(token)
+        while start < end and _is_punct(token[start]):
+            start += 1
+        while end > start and _is_punct(token[end - 1]):
+            end -= 1
+        if start < end:
+            out.append(token[start:end].casefold())
+    return out
+
+
+def source_length(segments: Sequence[SegmentRecord]) -> list[float | None]:
+    return [float(len(s.source.split())) for s in segments]
+
+
+def rare_word_share(segments: Sequence[SegmentRecord]) -> list[float | None]:
+    counts = Counter(w for s in segments for ref in s.references for w in _words(ref))
+    out: list[float | None] = []
+    for s in segments:
+        words = [w for ref in s.references[:1] for w in _words(ref)]
+        out.append(sum(counts[w] == 1 for w in words) / len(words) if words else None)
+    return out
+
+
+def confidence(segments: Sequence[SegmentRecord]) -> list[float | None]:
+    return [s.confidence for s in segments]
+
+
+ANALYSES: tuple[tuple[Bucketing, Callable[[Sequence[SegmentRecord]], list[float | None]]], ...] = (
+    (LENGTH, source_length),
+    (RARITY, rare_word_share),
+    (CONFIDENCE, confidence),
+)
+
+
+@dataclass(frozen=True)
+class BucketRow:
+    label: str
+    segments: int
+    means: list[float | None]  # one per (run, metric) column
+
+
+def _index(b: Bucketing, value: float) -> int:
+    return next((k for k, edge in enumerate(b.edges) if value < edge), len(b.edges))
+
+
+def bucketize(
+    b: Bucketing,
+    values: Sequence[float | None],
+    runs: Sequence[RunReport],
+    metrics: Sequence[str],
+) -> list[BucketRow]:
+    """Rows of non-empty buckets (plus 'unknown' for segments without a value); each row has
+    the mean sentence score of every (run, metric) in that order."""
+    groups: dict[int, list[int]] = {}
+    for i, value in enumerate(values):
+        groups.setdefault(-1 if value is None else _index(b, value), []).append(i)
+    rows = []
+    for k in sorted(groups, key=lambda k: (k < 0, k)):
+        members = groups[k]
+        means: list[float | None] = []
+        for run in runs:
+            for metric in metrics:
+                scores = [run.segments[i].scores[metric] for i in members if metric in run.segments[i].scores]
+                means.append(sum(scores) / len(scores) if scores else None)
+        rows.append(BucketRow("unknown" if k < 0 else b.labels[k], len(members), means))
+    return rows

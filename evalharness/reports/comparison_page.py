@@ -1,0 +1,315 @@
+"""The comparison page (`evalharness compare`): which system is better on which metric and
+whether the test set can tell, shown so a reader sees *what* changed.
+
+Sections: scores with each run's difference to the baseline (named by metric) and paired
+p-values; the interval chart; the all-pairs matrix with clusters when more than two runs are
+compared; the distribution of per-segment differences; the segments that moved most with
+word-level differences against the baseline and against the reference (full text, never cut);
+terminology flags that appeared or were resolved; sanity changes; the runs' provenance."""
+
+from __future__ import annotations
+
+from evalharness.metrics.significance import ALPHA, AllPairs
+from evalharness.reports.compare import Comparison, segment_deltas
+from evalharness.reports.diff import inline_diff
+from evalharness.reports.sections import (
+    bucket_tables,
+    display,
+    improves,
+    interval_chart,
+    labels,
+    ordered_metrics,
+    signatures_table,
+    testset_facts,
+)
+from evalharness.reports.view import Cell, Chart, Fact, Notes, Page, Section, Series, Table
+
+CORRECTION_NAMES = {"holm": "Holm-Bonferroni", "bonferroni": "Bonferroni", "none": "no"}
+
+# Per-segment score differences, in points: "same" is |Δ| < 1.
+DELTA_EDGES = (-20.0, -10.0, -5.0, -1.0, 1.0, 5.0, 10.0, 20.0)
+DELTA_LABELS = ("≤ -20", "-20…-10", "-10…-5", "-5…-1", "same (±1)", "1…5", "5…10", "10…20", "≥ 20")
+
+
+def p_text(p: float | None) -> str:
+    return "–" if p is None else ("< 0.001" if p < 0.001 else f"{p:.3f}")
+
+
+def comparison_page(comp: Comparison, paths: list[str | None] | None = None) -> Page:
+    reports = comp.reports
+    names = labels(reports)
+    base = reports[0]
+    metrics = ordered_metrics(list(dict.fromkeys(m.metric for m in comp.metrics)))
+    sections: list[Section] = [scores_table(comp, names), interval_chart(reports, metrics, names)]
+    sections += [pairs_table(matrix, names) for matrix in comp.all_pairs.values()]
+    for report, name in zip(reports[1:], names[1:], strict=True):
+        if comp.identical(report.run_id):
+            continue
+        sections.append(delta_histogram(comp, report, name))
+        sections.append(moved_table(comp, report.run_id, name))
+    sections += [
+        terminology_table(comp, names),
+        sanity_table(comp, names),
+        *bucket_tables(reports, [comp.key_metric], names),
+        runs_table(comp, names, paths),
+        signatures_table(base),
+        Notes(id="notes", title="How this was computed", lines=method_notes(comp)),
+    ]
+    return Page(
+        kind="comparison",
+        title=f"Comparison: {' vs '.join(names[1:])} against {names[0]}",
+        facts=[
+            *testset_facts(base),
+            Fact(label="baseline", value=f"{names[0]} ({base.run_id})"),
+            *(
+                Fact(label=f"system {chr(66 + k) if k < 25 else k + 2}", value=f"{n} ({r.run_id})")
+                for k, (n, r) in enumerate(zip(names[1:], reports[1:], strict=True))
+            ),
+        ],
+        sections=sections,
+    )
+
+
+def _tone(verdict: str) -> str:
+    return {"better": "good", "worse": "bad", "baseline": ""}.get(verdict, "muted")
+
+
+def scores_table(comp: Comparison, names: list[str]) -> Table:
+    name_of = {r.run_id: n for r, n in zip(comp.reports, names, strict=True)}
+    rows = []
+    for row in sorted(
+        comp.metrics, key=lambda m: ordered_metrics([x.metric for x in comp.metrics]).index(m.metric)
+    ):
+        verdict = row.verdict
+        ci = f"± {row.half_width:.2f}" if row.half_width is not None else "–"
+        delta = "–" if row.delta is None else f"{row.delta:+.2f} {display(row.metric)}"
+        identical = row.identical
+        rows.append(
+            [
+                Cell(text=display(row.metric)),
+                Cell(text=name_of[row.run_id]),
+                Cell.of(row.score),
+                Cell(text=ci),
+                Cell(text=delta, sort=row.delta, tone=_tone(verdict)),
+                Cell(text="–" if identical else p_text(row.p_bootstrap), sort=row.p_bootstrap),
+                Cell(text="–" if identical else p_text(row.p_randomization), sort=row.p_randomization),
+                Cell.of(row.detectable),
+                Cell(text=verdict, tone=_tone(verdict)),
+            ]
+        )
+    return Table(
+        id="scores",
+        title="Scores against the baseline",
+        columns=[
+            "metric",
+            "system",
+            "score",
+            "95% interval",
+            "Δ vs baseline (same metric)",
+            "p (paired bootstrap)",
+            "p (approx. randomisation)",
+            "detectable difference",
+            "verdict",
+        ],
+        rows=rows,
+        note=(
+            f"Δ is this system's score minus the baseline's on the same metric; 'better'/'worse' need p < {ALPHA} "
+            "(paired bootstrap). Detectable difference: about the smallest change this test set can resolve. "
+            "Identical outputs are reported as such, without a p-value."
+        ),
+    )
+
+
+def pairs_caption(matrix: AllPairs) -> str:
+    return (
+        f"all pairs, {matrix.metric}: row minus column, {matrix.test} p-value with "
+        f"{CORRECTION_NAMES[matrix.correction]} correction over {len(matrix.cells)} pairs; "
+        f"* = significant at {ALPHA}"
+    )
+
+
+def _letter(i: int) -> str:
+    return chr(65 + i) if i < 26 else str(i)
+
+
+def pairs_table(matrix: AllPairs, names: list[str]) -> Table:
+    """The N x N matrix (row minus column, adjusted p) and the clusters, best first."""
+    cell = {(c.a, c.b): c for c in matrix.cells}
+    rows = []
+    for i, name in enumerate(names):
+        row = [Cell(text=_letter(i)), Cell(text=name), Cell.of(matrix.scores[i])]
+        for j in range(len(names)):
+            c = cell.get((min(i, j), max(i, j)))
+            if c is None:
+                row.append(Cell(text="–", tone="muted"))
+                continue
+            delta = c.delta if i > j else -c.delta  # c.delta is score[b] - score[a], a < b
+            tone = "" if not c.significant else ("good" if improves(matrix.metric, delta) else "bad")
+            row.append(
+                Cell(
+                    text=f"{delta:+.2f} p={p_text(c.p_adjusted)}{'*' if c.significant else ''}",
+                    sort=delta,
+                    tone=tone,
+                )
+            )
+        rows.append(row)
+    groups = " > ".join("{" + ", ".join(_letter(i) for i in group) + "}" for group in matrix.clusters)
+    return Table(
+        id=f"pairs-{matrix.metric}",
+        title=f"All pairs: {display(matrix.metric)}",
+        columns=["", "system", display(matrix.metric), *(_letter(i) for i in range(len(names)))],
+        rows=rows,
+        note=pairs_caption(matrix)
+        + f". Clusters, best first (every system left of '>' is significantly different from every system right of it): {groups}",
+    )
+
+
+def delta_histogram(comp: Comparison, report, name: str) -> Chart:
+    deltas = segment_deltas(comp.reports[0], report, comp.key_metric)
+    counts = [0] * len(DELTA_LABELS)
+    for d in deltas:
+        counts[next((k for k, e in enumerate(DELTA_EDGES) if d < e), len(DELTA_EDGES))] += 1
+    better = sum(improves(comp.key_metric, d) for d in deltas if abs(d) >= 1)
+    worse = sum(abs(d) >= 1 for d in deltas) - better
+    return Chart(
+        id=f"deltas-{report.run_id}",
+        title=f"Per-segment change in sentence {display(comp.key_metric)}: {name}",
+        chart="histogram",
+        categories=list(DELTA_LABELS),
+        series=[Series(label=name, values=[float(c) for c in counts])],
+        note=f"{len(deltas)} segments: {better} better, {worse} worse, {len(deltas) - better - worse} within ±1 point.",
+    )
+
+
+def moved_table(comp: Comparison, run_id: str, name: str) -> Table:
+    rows = []
+    for d in comp.moved.get(run_id, []):
+        rows.append(
+            [
+                Cell(text=d["id"]),
+                Cell(
+                    text=f"{d['delta']:+.1f}",
+                    sort=d["delta"],
+                    tone="good" if improves(d["metric"], d["delta"]) else "bad",
+                ),
+                Cell(text=d["source"]),
+                Cell(text=d["reference"]),
+                Cell.rich(inline_diff(d["baseline"], d["system"])),
+                Cell.rich(inline_diff(d["reference"], d["system"])),
+            ]
+        )
+    return Table(
+        id=f"moved-{run_id}",
+        title=f"Segments that moved most: {name}",
+        columns=[
+            "id",
+            f"Δ sentence {display(comp.key_metric)}",
+            "source",
+            "reference",
+            "baseline → system",
+            "system vs reference",
+        ],
+        rows=rows,
+        wide=[2, 3, 4, 5],
+        note=(
+            "Word-level differences: struck-through words were in the baseline (or the reference) and are not in "
+            "this system's output; marked words are new in it. Full text, nothing cut."
+        ),
+    )
+
+
+def terminology_table(comp: Comparison, names: list[str]) -> Table:
+    rows = []
+    for report, name in zip(comp.reports[1:], names[1:], strict=True):
+        changes = comp.terminology.get(report.run_id, {})
+        for change, tone in (("appeared", "bad"), ("resolved", "good")):
+            for f in changes.get(change, []):
+                rows.append(
+                    [
+                        Cell(text=name),
+                        Cell(text=change, tone=tone),
+                        Cell(text=f["segment_id"]),
+                        Cell(text=f["kind"]),
+                        Cell(text=f["concept"]),
+                        Cell(text=f["found"] or "–"),
+                    ]
+                )
+    with_terms = [r for r in comp.reports if r.terminology]
+    note = (
+        "Flags present in a system's run and not in the baseline's (appeared), or the other way round (resolved)."
+        if with_terms
+        else "No run was checked against a glossary (--glossary)."
+    )
+    return Table(
+        id="terminology",
+        title="Terminology flags that appeared or were resolved",
+        columns=["system", "change", "segment", "kind", "concept", "found"],
+        rows=rows,
+        note=note,
+        sortable=len(rows) > 10,
+    )
+
+
+SANITY_NAMES = {
+    "copy_rate": ("copied source", "{:.0%}"),
+    "wrong_language_rate": ("wrong language", "{:.0%}"),
+    "length_ratio": ("length ratio", "{:.2f}"),
+    "empty_rate": ("empty hypotheses", "{:.0%}"),
+}
+
+
+def sanity_table(comp: Comparison, names: list[str]) -> Table:
+    rows = []
+    for report, name in zip(comp.reports[1:], names[1:], strict=True):
+        for check, (a, b) in comp.sanity.get(report.run_id, {}).items():
+            label, fmt = SANITY_NAMES.get(check, (check, "{}"))
+            rows.append(
+                [Cell(text=name), Cell(text=label), Cell(text=fmt.format(a)), Cell(text=fmt.format(b))]
+            )
+    return Table(
+        id="sanity",
+        title="Sanity checks that changed",
+        columns=["system", "check", "baseline", "system's"],
+        rows=rows,
+    )
+
+
+def runs_table(comp: Comparison, names: list[str], paths: list[str | None] | None) -> Table:
+    paths = paths or [None] * len(comp.runs)
+    rows = []
+    for k, (report, name, path) in enumerate(zip(comp.reports, names, paths, strict=True)):
+        rows.append(
+            [
+                Cell(text="baseline" if k == 0 else _letter(k)),
+                Cell(text=name),
+                Cell(text=report.run_id),
+                Cell(text=report.backend.spec),
+                Cell(text=str(report.backend.fingerprint.get("digest", "–"))),
+                Cell(text=report.created),
+                Cell(text=path or "–"),
+            ]
+        )
+    return Table(
+        id="runs",
+        title="Runs",
+        columns=["", "system", "run id", "backend", "fingerprint", "created", "report"],
+        rows=rows,
+        wide=[3, 6],
+    )
+
+
+def method_notes(comp: Comparison) -> list[str]:
+    s = comp.settings
+    lines = [
+        f"paired bootstrap: {s.get('bootstrap')} resamples, the same draws for every metric and system",
+        f"approximate randomisation: {s.get('ar_trials')} trials"
+        if s.get("ar_trials")
+        else "approximate randomisation: skipped",
+        f"segments that moved: ranked by sentence {display(comp.key_metric)}",
+    ]
+    if s.get("correction"):
+        lines.append(f"all pairs: {CORRECTION_NAMES[s['correction']]} correction for the number of pairs")
+    for report in comp.reports[1:]:
+        if comp.identical(report.run_id):
+            lines.append(f"{report.run_id}: output identical to the baseline's; nothing changed")
+    return lines + list(comp.notes)

@@ -1,0 +1,297 @@
+"""One renderer per format for the same `Page`: text (terminal), Markdown, JSON and HTML.
+
+Everything a user controls (segment text, system names, glossary terms, file names) is
+escaped for the format it lands in: HTML-escaped in HTML and Markdown (Markdown is often
+shown as HTML; links, images and table pipes are neutralised too), control and bidi
+characters removed from terminal text. The HTML page is one self-contained file: inline
+CSS, inline SVG charts, a few lines of plain JavaScript for sorting and filtering tables,
+and no request to any network."""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+import re
+
+from evalharness.reports.charts import svg
+from evalharness.reports.view import Cell, Chart, Notes, Page, Section, Span
+
+FORMATS = ("text", "md", "json", "html")
+
+# C0/C1 controls (but tab), DEL, and the bidirectional overrides and isolates.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_BIDI = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def clean(text: object, strip: bool = True) -> str:
+    """Text safe for a terminal: no escape sequences, no bidi overrides, one line."""
+    out = _CONTROL.sub("", re.sub(r"\s+", " ", str(text)))
+    return out.strip() if strip else out
+
+
+def render(page: Page, fmt: str) -> str:
+    if fmt == "json":
+        return json.dumps(page.model_dump(mode="json"), ensure_ascii=False, indent=1) + "\n"
+    if fmt == "html":
+        return render_html(page)
+    if fmt == "md":
+        return render_markdown(page)
+    if fmt == "text":
+        return render_text(page)
+    raise ValueError(fmt)
+
+
+# ---------------------------------------------------------------- text
+
+
+def _text_spans(spans: list[Span]) -> str:
+    marks = {"plain": "{}", "ins": "{{+{}+}}", "del": "[-{}-]", "term": "«{}»"}
+    return "".join(marks[s.kind].format(clean(s.text, strip=False)) for s in spans).strip()
+
+
+def _text_cell(cell: Cell) -> str:
+    return _text_spans(cell.spans) if cell.spans else clean(cell.text)
+
+
+def render_text(page: Page) -> str:
+    out = [clean(page.title)]
+    out += [f"  {clean(f.label)}: {clean(f.value)}" for f in page.facts]
+    for section in page.sections:
+        out += ["", f"== {clean(section.title)}"]
+        out += _text_section(section)
+    return "\n".join(out) + "\n"
+
+
+def _text_section(section: Section) -> list[str]:
+    if isinstance(section, Notes):
+        return [f"  {clean(line)}" for line in section.lines]
+    if isinstance(section, Chart):
+        return _text_chart(section)
+    rows = [[clean(c) for c in section.columns]] + [[_text_cell(c) for c in row] for row in section.rows]
+    if section.wide:  # long texts: one block per row instead of a table that wraps badly
+        lines = []
+        for row in rows[1:]:
+            lines.append(
+                "  " + "  ".join(f"{rows[0][k]}: {v}" if k else v for k, v in enumerate(row) if k not in section.wide)
+            )
+            lines += [f"      {rows[0][k]}: {row[k]}" for k in section.wide if k < len(row)]
+        table = lines
+    else:
+        widths = [max(len(r[k]) for r in rows) for k in range(len(rows[0]))]
+        table = ["  " + "  ".join(v.ljust(w) for v, w in zip(r, widths, strict=False)).rstrip() for r in rows]
+    return (
+        table
+        + ([f"  {clean(section.note)}"] if section.note else [])
+        + (["  (none)"] if not section.rows else [])
+    )
+
+
+def _text_chart(chart: Chart) -> list[str]:
+    out = []
+    if chart.chart == "histogram":
+        counts = chart.series[0].values if chart.series else []
+        peak = max([c or 0 for c in counts] or [1]) or 1
+        for label, count in zip(chart.categories, counts, strict=True):
+            out.append(f"  {clean(label):>14} {'#' * round(30 * (count or 0) / peak)} {count or 0:g}")
+    else:
+        for k, category in enumerate(chart.categories):
+            values = [s.values[k] for s in chart.series]
+            peak = max([v for v in values if v is not None] or [1.0]) or 1.0
+            out.append(f"  {clean(category)}")
+            for s in chart.series:
+                v = s.values[k]
+                bar = "#" * round(30 * max(v or 0, 0) / peak) if v is not None else ""
+                ci = (
+                    f" [{s.low[k]:.2f}, {s.high[k]:.2f}]" if s.low and s.high and s.low[k] is not None else ""
+                )
+                shown = "–" if v is None else f"{v:.2f}"
+                out.append(f"    {clean(s.label)[:30]:<30} {bar} {shown}{ci}")
+    return out + ([f"  {clean(chart.note)}"] if chart.note else [])
+
+
+# ---------------------------------------------------------------- markdown
+
+
+def md_escape(text: object, strip: bool = True) -> str:
+    """Safe in a Markdown table cell and when the page is rendered as HTML: HTML escaped
+    (so no raw tags or autolinks), link/image/emphasis/code syntax and pipes backslashed,
+    one line."""
+    out = html.escape(clean(text, strip), quote=True)
+    return re.sub(r"([\\`*_\[\]|~])", r"\\\1", out)
+
+
+def _md_spans(spans: list[Span]) -> str:
+    marks = {"plain": "{}", "ins": "<ins>{}</ins>", "del": "<del>{}</del>", "term": "<mark>{}</mark>"}
+    return "".join(marks[s.kind].format(md_escape(s.text, strip=False)) for s in spans).strip()
+
+
+def _md_cell(cell: Cell) -> str:
+    return _md_spans(cell.spans) if cell.spans else md_escape(cell.text)
+
+
+def _md_chart(chart: Chart) -> list[str]:
+    """A chart as the table of its numbers (no code fence a label could break out of)."""
+    head = ["bin", "segments"] if chart.chart == "histogram" else ["", *(s.label for s in chart.series)]
+    out = ["| " + " | ".join(md_escape(h) for h in head) + " |", "|" + "---|" * len(head)]
+    for k, category in enumerate(chart.categories):
+        cells = []
+        for s in chart.series:
+            v = s.values[k]
+            ci = f" [{s.low[k]:.2f}, {s.high[k]:.2f}]" if s.low and s.high and s.low[k] is not None else ""
+            cells.append("–" if v is None else f"{v:.2f}{ci}" if chart.chart != "histogram" else f"{v:g}")
+        out.append("| " + " | ".join([md_escape(category), *cells]) + " |")
+    return out + (["", md_escape(chart.note)] if chart.note else [])
+
+
+def render_markdown(page: Page) -> str:
+    out = [f"# {md_escape(page.title)}"]
+    if page.facts:
+        out += [""] + [f"- **{md_escape(f.label)}**: {md_escape(f.value)}" for f in page.facts]
+    for section in page.sections:
+        out += ["", f"## {md_escape(section.title)}", ""]
+        if isinstance(section, Notes):
+            out += [f"- {md_escape(line)}" for line in section.lines]
+        elif isinstance(section, Chart):
+            out += _md_chart(section)
+        else:
+            out.append("| " + " | ".join(md_escape(c) for c in section.columns) + " |")
+            out.append("|" + "---|" * len(section.columns))
+            out += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in section.rows]
+            if not section.rows:
+                out.append("| " + " | ".join(["(none)"] + [""] * (len(section.columns) - 1)) + " |")
+            if section.note:
+                out += ["", md_escape(section.note)]
+    return "\n".join(out) + "\n"
+
+
+# ---------------------------------------------------------------- html
+
+_E = html.escape
+_CSS = """
+:root{--fg:#1d2433;--muted:#6b7280;--line:#e3e6ea;--bg:#fff;--soft:#f6f7f9;--good:#1d7a38;--bad:#b42318;--accent:#3b6ea8}
+*{box-sizing:border-box}
+body{margin:0;font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--fg);background:var(--bg)}
+header{padding:20px 28px 12px;border-bottom:1px solid var(--line);background:var(--soft)}
+header h1{margin:0 0 4px;font-size:22px}
+dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:2px 12px;margin:6px 0 0;font-size:13.5px}
+dl.facts dt{color:var(--muted)}dl.facts dd{margin:0;overflow-wrap:anywhere;font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:12.5px}
+nav{padding:8px 28px;border-bottom:1px solid var(--line);font-size:13px}
+nav a{margin-right:14px;color:var(--accent);text-decoration:none}
+main{padding:8px 28px 40px;max-width:1400px}
+section{margin:22px 0}
+h2{font-size:17px;margin:0 0 8px}
+.note{color:var(--muted);font-size:13px;margin:6px 0}
+.scroll{max-width:100%;overflow-x:auto}
+table{border-collapse:collapse;font-size:13.5px}
+table.full{width:100%}
+th,td{border-bottom:1px solid var(--line);padding:5px 8px;text-align:left;vertical-align:top;overflow-wrap:break-word}
+th{background:var(--soft);position:sticky;top:0;cursor:default;white-space:nowrap}
+table.sortable th{cursor:pointer}
+th.asc::after{content:" \\25B2"}th.desc::after{content:" \\25BC"}
+td.num{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}
+td.wide{min-width:14em;max-width:40em;overflow-wrap:anywhere}
+.good{color:var(--good);font-weight:600}.bad{color:var(--bad);font-weight:600}.muted{color:var(--muted)}
+ins{background:#d9f2dc;text-decoration:none;border-radius:2px}
+del{background:#fadcd9;border-radius:2px}
+mark{background:#fff1a8;border-radius:2px}
+input.filter{margin:4px 0 8px;padding:5px 8px;width:min(420px,100%);border:1px solid var(--line);border-radius:4px}
+ul.notes{margin:0;padding-left:20px}
+svg.chart{width:100%;height:auto;font-size:12px}
+svg .axis{stroke:#9aa1ab}svg .ci{stroke:#1d2433;stroke-width:1.5;fill:none}
+svg .bin{fill:var(--accent)}svg .trend{stroke-width:2}svg .tick,svg .value,svg .legend{fill:#4b5563}
+svg .panel-title{font-weight:600;fill:#1d2433}
+"""
+_JS = """
+document.querySelectorAll('table.sortable').forEach(function(table){
+  var heads=table.querySelectorAll('th');
+  heads.forEach(function(th,col){th.addEventListener('click',function(){
+    var body=table.tBodies[0],rows=Array.prototype.slice.call(body.rows);
+    var asc=!th.classList.contains('asc');
+    heads.forEach(function(h){h.classList.remove('asc','desc')});th.classList.add(asc?'asc':'desc');
+    rows.sort(function(a,b){
+      var x=a.cells[col],y=b.cells[col];
+      var p=x.dataset.sort,q=y.dataset.sort;
+      var c=(p!==undefined&&q!==undefined)?(parseFloat(p)-parseFloat(q)):x.textContent.localeCompare(y.textContent);
+      return asc?c:-c;});
+    rows.forEach(function(r){body.appendChild(r)});});});
+});
+document.querySelectorAll('input.filter').forEach(function(box){
+  box.addEventListener('input',function(){
+    var needle=box.value.toLowerCase(),table=document.getElementById(box.dataset.table);
+    Array.prototype.forEach.call(table.tBodies[0].rows,function(r){
+      r.style.display=r.textContent.toLowerCase().indexOf(needle)>=0?'':'none';});});
+});
+"""
+
+
+def _html_spans(spans: list[Span]) -> str:
+    tags = {"plain": "{}", "ins": "<ins>{}</ins>", "del": "<del>{}</del>", "term": "<mark>{}</mark>"}
+    return "".join(tags[s.kind].format(_E(_visible(s.text))) for s in spans)
+
+
+def _visible(text: str) -> str:
+    """Bidi controls would reorder what a reader sees: shown as their code points instead;
+    other control characters are dropped."""
+    text = _BIDI.sub(lambda m: f"<U+{ord(m.group()):04X}>", text)
+    return _CONTROL.sub("", text)
+
+
+def _html_cell(cell: Cell, wide: bool) -> str:
+    classes = [c for c in (cell.tone, "num" if cell.sort is not None else "", "wide" if wide else "") if c]
+    attrs = (f' class="{" ".join(classes)}"' if classes else "") + (
+        f' data-sort="{cell.sort!r}"' if cell.sort is not None and math.isfinite(cell.sort) else ""
+    )
+    body = _html_spans(cell.spans) if cell.spans else _E(_visible(cell.text))
+    return f"<td{attrs}>{body}</td>"
+
+
+def _html_section(section: Section) -> str:
+    head = f'<section id="{_E(section.id)}"><h2>{_E(section.title)}</h2>'
+    if isinstance(section, Notes):
+        return (
+            head
+            + "<ul class=notes>"
+            + "".join(f"<li>{_E(_visible(x))}</li>" for x in section.lines)
+            + "</ul></section>"
+        )
+    if isinstance(section, Chart):
+        note = f'<p class="note">{_E(section.note)}</p>' if section.note else ""
+        return head + svg(section) + note + "</section>"
+    table_id = f"t-{section.id}"
+    filter_box = (
+        f'<input class="filter" type="search" placeholder="filter rows" aria-label="filter {_E(section.title)}" data-table="{table_id}">'
+        if section.sortable
+        else ""
+    )
+    classes = " ".join(c for c in ("sortable" if section.sortable else "", "full" if section.wide else "") if c)
+    cls = f' class="{classes}"' if classes else ""
+    ths = "".join(f"<th>{_E(c)}</th>" for c in section.columns)
+    trs = "".join(
+        "<tr>" + "".join(_html_cell(c, k in section.wide) for k, c in enumerate(row)) + "</tr>"
+        for row in section.rows
+    )
+    if not section.rows:
+        trs = f'<tr><td class="muted" colspan="{len(section.columns)}">(none)</td></tr>'
+    note = f'<p class="note">{_E(section.note)}</p>' if section.note else ""
+    return (
+        head
+        + filter_box
+        + f'<div class="scroll"><table id="{table_id}"{cls}><thead><tr>{ths}</tr></thead><tbody>{trs}</tbody></table></div>'
+        + note
+        + "</section>"
+    )
+
+
+def render_html(page: Page) -> str:
+    nav = "".join(f'<a href="#{_E(s.id)}">{_E(s.title)}</a>' for s in page.sections)
+    body = "".join(_html_section(s) for s in page.sections)
+    facts = "".join(f"<dt>{_E(f.label)}</dt><dd>{_E(_visible(f.value))}</dd>" for f in page.facts)
+    sub = f"<dl class=facts>{facts}</dl>" if facts else ""
+    return (
+        "<!doctype html><html lang=en><head><meta charset=utf-8>"
+        '<meta name=viewport content="width=device-width, initial-scale=1">'
+        f"<title>{_E(page.title)}</title><style>{_CSS}</style></head><body>"
+        f"<header><h1>{_E(page.title)}</h1>{sub}</header><nav>{nav}</nav><main>{body}</main>"
+        f"<script>{_JS}</script></body></html>\n"
+    )

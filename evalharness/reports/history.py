@@ -1,0 +1,141 @@
+"""How each system's scores moved across its runs (`evalharness runs history`).
+
+One series per system name, test-set version and pair (see `drift.py`): scores with their
+intervals run after run, each run's change against the one before with a paired bootstrap
+p-value (from the stored statistics), terminology drift, and whether the backend changed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from evalharness.metrics.registry import headline_metrics
+from evalharness.reports.drift import SeriesKey, score_changes, series_key
+from evalharness.reports.schema import RunReport, ScoreChange
+from evalharness.reports.sections import display, improves, ordered_metrics
+from evalharness.reports.statistics import LoadedRun, statistics_for
+from evalharness.reports.store import REPORT_FILE, list_runs
+from evalharness.reports.view import Cell, Chart, Fact, Notes, Page, Section, Series, Table
+
+
+@dataclass(frozen=True)
+class Entry:
+    report: RunReport
+    changes: dict[str, ScoreChange]  # against the previous entry; empty for the first
+    backend_changed: bool = False
+
+
+def load_history(runs_root: Path, system: str | None = None) -> dict[SeriesKey, list[Entry]]:
+    series: dict[SeriesKey, list[RunReport]] = {}
+    for report in list_runs(runs_root):  # oldest first: run ids sort by time
+        if system is None or report.backend.name == system:
+            series.setdefault(series_key(report), []).append(report)
+    out = {}
+    for key, reports in series.items():
+        entries = [Entry(reports[0], {})]
+        for prev, cur in zip(reports, reports[1:], strict=False):
+            loaded = [LoadedRun(r, runs_root / r.run_id / REPORT_FILE) for r in (prev, cur)]
+            metrics = [m for m in cur.scores if m in prev.scores]
+            stats, _ = statistics_for(loaded[1:], metrics, cur.config.get("metric_options") or {})
+            same = [s.hypothesis for s in prev.segments] == [s.hypothesis for s in cur.segments]
+            changes = score_changes(
+                loaded[0],
+                {m: s[0] for m, s in stats.items()},
+                cur.config.get("metric_options") or {},
+                identical=same,
+            )
+            digest = lambda r: r.backend.fingerprint.get("digest")  # noqa: E731
+            entries.append(Entry(cur, changes, digest(prev) != digest(cur)))
+        out[key] = entries
+    return out
+
+
+def _change(metric: str, c: ScoreChange | None) -> Cell:
+    if c is None:
+        return Cell(text="–", tone="muted")
+    if c.p_bootstrap is None:
+        return Cell(text="= same output", sort=0.0, tone="muted")
+    star = "*" if c.significant else ""
+    tone = "" if not c.significant else ("good" if improves(metric, c.delta) else "bad")
+    return Cell(text=f"{c.delta:+.2f}{star} (p {c.p_bootstrap:.3f})", sort=c.delta, tone=tone)
+
+
+def history_page(history: dict[SeriesKey, list[Entry]], runs_root: str, system: str | None = None) -> Page:
+    sections: list[Section] = []
+    heads = headline_metrics()
+    for k, (key, entries) in enumerate(sorted(history.items())):
+        name, ts, version, src, tgt = key
+        metrics = ordered_metrics(
+            [m for m in entries[-1].report.scores if m in heads] or list(entries[-1].report.scores)
+        )
+        title = f"{name}: {ts}@{version}, {src} → {tgt}"
+        rows = []
+        for e in entries:
+            r = e.report
+            terms = r.terminology or {}
+            rows.append(
+                [
+                    Cell(text=r.run_id),
+                    *(Cell.score(r.scores.get(m)) for m in metrics),
+                    *(
+                        _change(m, e.changes.get(m)) if e.changes else Cell(text="first run", tone="muted")
+                        for m in metrics
+                    ),
+                    Cell.pct(terms.get("term_accuracy")),
+                    Cell.of(terms.get("counts", {}).get("drift") if terms else None),
+                    Cell(
+                        text="changed" if e.backend_changed else "", tone="bad" if e.backend_changed else ""
+                    ),
+                ]
+            )
+        sections.append(
+            Table(
+                id=f"series-{k}",
+                title=title,
+                columns=[
+                    "run",
+                    *(display(m) for m in metrics),
+                    *(f"Δ {display(m)} vs previous" for m in metrics),
+                    "term accuracy",
+                    "term drift flags",
+                    "backend",
+                ],
+                rows=rows,
+                note=(
+                    "Δ against the run before, paired bootstrap p-value; * = significant at 0.05 (green: better, "
+                    "red: worse). 'backend changed': another fingerprint (model, options or code)."
+                ),
+            )
+        )
+        sections.append(
+            Chart(
+                id=f"trend-{k}",
+                title=f"{title}: scores over runs",
+                chart="trend",
+                categories=[e.report.run_id for e in entries],
+                series=[
+                    Series(
+                        label=display(m),
+                        values=[e.report.scores[m].score if m in e.report.scores else None for e in entries],
+                    )
+                    for m in metrics
+                ],
+            )
+        )
+    if not sections:
+        sections.append(
+            Notes(
+                id="history",
+                title="History",
+                lines=["No runs" + (f" of system {system!r}" if system else "") + "."],
+            )
+        )
+    return Page(
+        kind="history",
+        title="Score history" + (f": {system}" if system else ""),
+        facts=[
+            Fact(label="runs", value=runs_root),
+            Fact(label="series", value=f"{len(history)} (system, test-set version, pair)"),
+        ],
+        sections=sections,
+    )

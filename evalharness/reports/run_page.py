@@ -1,0 +1,258 @@
+"""The page of one run (`runs/RUN_ID/report.{md,html}`, `evalharness runs show`): provenance,
+scores with intervals and what the test set can resolve, change since the previous run of
+the same system, sanity checks, terminology flags with the offending term highlighted, the
+bucketed analyses, and every segment in a sortable, filterable table."""
+
+from __future__ import annotations
+
+import re
+
+from evalharness.metrics.significance import ALPHA
+from evalharness.reports.diff import highlight
+from evalharness.reports.schema import RunReport
+from evalharness.reports.sections import (
+    better_word,
+    bucket_tables,
+    display,
+    improves,
+    interval_chart,
+    ordered_metrics,
+    provenance_table,
+    signatures_table,
+    testset_facts,
+)
+from evalharness.reports.view import Cell, Fact, Notes, Page, Section, Table
+
+
+def run_page(report: RunReport, path: str | None = None) -> Page:
+    metrics = ordered_metrics(list(report.scores))
+    sections: list[Section] = [
+        scores_table(report, metrics),
+        interval_chart([report], metrics, [report.backend.name]),
+        drift_section(report),
+        sanity_table(report),
+        *terminology_sections(report),
+        *bucket_tables([report], metrics, [report.backend.name]),
+        segments_table(report, metrics),
+        signatures_table(report),
+        provenance_table(report, path),
+    ]
+    return Page(
+        kind="run",
+        title=f"Run {report.run_id}: {report.backend.name}",
+        facts=[
+            Fact(label="system", value=report.backend.name),
+            *testset_facts(report),
+            Fact(label="run", value=report.run_id),
+            Fact(label="created", value=report.created),
+        ],
+        sections=sections,
+    )
+
+
+def _interval(sc) -> str:
+    return "–" if sc.interval is None else f"[{sc.interval.low:.2f}, {sc.interval.high:.2f}]"
+
+
+def scores_table(report: RunReport, metrics: list[str]) -> Table:
+    fixture = any("untrained-fixture" in s.flags for s in report.segments)
+    note = (
+        "Detectable difference: about the smallest change between two systems this test set can "
+        "resolve at 95% (from the bootstrap spread); a smaller change is noise."
+    )
+    if fixture:
+        note = "Untrained fixture model: its output is noise; the scores only exercise the pipeline. " + note
+    rows = []
+    for m in metrics:
+        sc = report.scores[m]
+        rows.append(
+            [
+                Cell(text=f"{display(m)} ({better_word(m)})"),
+                Cell.of(sc.score),
+                Cell(text=_interval(sc)),
+                Cell.of(sc.interval.half_width if sc.interval else None),
+                Cell.of(sc.detectable_difference),
+            ]
+        )
+    return Table(
+        id="scores",
+        title="Scores",
+        columns=["metric", "score", "95% interval", "±", "detectable difference"],
+        rows=rows,
+        note=note,
+    )
+
+
+def drift_section(report: RunReport) -> Section:
+    d = report.drift
+    if d is None:
+        return Notes(
+            id="drift",
+            title="Change since the previous run",
+            lines=["No earlier run of this system (by name) on this test-set version and pair."],
+        )
+    rows = []
+    for m in ordered_metrics(list(d.scores)):
+        c = d.scores[m]
+        if d.identical_output:
+            verdict, tone = "identical output", "muted"
+        elif not c.significant:
+            verdict, tone = "no measurable change", "muted"
+        else:
+            verdict, tone = ("better", "good") if improves(m, c.delta) else ("worse", "bad")
+        rows.append(
+            [
+                Cell(text=display(m)),
+                Cell.of(c.previous),
+                Cell.of(c.current),
+                Cell(text=f"{c.delta:+.2f}", sort=c.delta, tone=tone),
+                Cell.of(c.p_bootstrap, 3),
+                Cell(text=verdict, tone=tone),
+            ]
+        )
+    parts = [
+        f"against run {d.previous_run}",
+        "identical output" if d.identical_output else f"{d.changed_segments} segments changed",
+    ]
+    if d.term_drift is not None:
+        parts.append(f"{d.term_drift} terminology drift flags")
+    return Table(
+        id="drift",
+        title="Change since the previous run",
+        columns=["metric", "previous", "now", "Δ", "p (paired bootstrap)", "verdict"],
+        rows=rows,
+        note="; ".join(parts) + f". Significant at p < {ALPHA}; identical outputs get no p-value.",
+    )
+
+
+def sanity_table(report: RunReport) -> Table:
+    s = report.sanity
+    ids = [seg.id for seg in report.segments]
+
+    def which(key: str) -> str:
+        found = [ids[i] for i in s.get(key, []) if i < len(ids)]
+        return ", ".join(found[:12]) + (f" … ({len(found)})" if len(found) > 12 else "")
+
+    rows = [
+        ("copied source", f"{s['copy_rate']:.0%}", "hypothesis equals the source", which("copied")),
+        (
+            "wrong language",
+            f"{s['wrong_language_rate']:.0%} of {s['wrong_language_checked']}",
+            f"not detected as {report.testset.tgt_lang} (long enough hypotheses only)",
+            which("wrong_language"),
+        ),
+        ("length ratio", f"{s['length_ratio']:.2f}", "hypothesis / reference characters", ""),
+        ("empty", f"{s['empty_rate']:.0%}", "empty hypotheses", which("empty")),
+    ]
+    return Table(
+        id="sanity",
+        title="Sanity checks",
+        columns=["check", "value", "meaning", "segments"],
+        rows=[[Cell(text=c) for c in row] for row in rows],
+    )
+
+
+def term_spans(text: str, terms: list[str]):
+    """`text` with every occurrence of the found terms marked (case-insensitive)."""
+    spans = []
+    for term in terms:
+        if term and term != "(none)":
+            spans += [m.span() for m in re.finditer(re.escape(term), text, re.IGNORECASE)]
+    return highlight(text, spans)
+
+
+def terminology_sections(report: RunReport) -> list[Section]:
+    t = report.terminology
+    if not t:
+        return [Notes(id="terminology", title="Terminology", lines=["No glossary given (--glossary)."])]
+
+    def pct(x) -> str:
+        return "–" if x is None else f"{x:.0%}"
+
+    lines = [
+        f"glossary: {t['glossary']}",
+        f"term accuracy {pct(t.get('term_accuracy'))}, consistency {pct(t.get('consistency'))}, "
+        f"{t['occurrences']} occurrences",
+        "flags: " + (", ".join(f"{k} {n}" for k, n in t["counts"].items()) or "none"),
+    ]
+    if t.get("previous_run"):
+        lines.append(f"drift against run {t['previous_run']}")
+    if rate := t.get("success_rate"):
+        lines.append(
+            f"term success rate: {pct(rate['exact_or_inflected'])} exact or inflected, {pct(rate['exact'])} exact, "
+            f"of {rate['required']} required terms ({rate['definition']})"
+        )
+    if control := t.get("control"):
+        lines.append(
+            f"random-glossary control ({control['note']}): term accuracy {pct(control['term_accuracy'])}"
+        )
+    lines += [f"matching: {line}" for line in t.get("matching", [])]
+    hyps = {s.id: s.hypothesis for s in report.segments}
+    rows = []
+    for f in t["flags"]:
+        hyp = hyps.get(f["segment_id"], "")
+        rows.append(
+            [
+                Cell(text=f["segment_id"]),
+                Cell(
+                    text=f["kind"], tone="bad" if f["kind"] in ("wrong", "deprecated", "untranslated") else ""
+                ),
+                Cell(text=f["concept"]),
+                Cell(text=f["found"] or "–"),
+                Cell(text=", ".join(f["expected"]) or "–"),
+                Cell.rich(term_spans(hyp, [f["found"]])),
+            ]
+        )
+    return [
+        Notes(id="terminology", title="Terminology", lines=lines),
+        Table(
+            id="term-flags",
+            title="Terminology flags",
+            columns=["segment", "kind", "concept", "found", "expected", "hypothesis"],
+            rows=rows,
+            sortable=len(rows) > 5,
+            wide=[5],
+        ),
+    ]
+
+
+def segments_table(report: RunReport, metrics: list[str]) -> Table:
+    terms: dict[str, list[str]] = {}
+    kinds: dict[str, list[str]] = {}
+    for f in (report.terminology or {}).get("flags", []):
+        kinds.setdefault(f["segment_id"], []).append(f["kind"])
+        if f["kind"] != "drift":
+            terms.setdefault(f["segment_id"], []).append(f["found"])
+    rows = []
+    for seg in report.segments:
+        flags = seg.flags + sorted(set(kinds.get(seg.id, [])))
+        rows.append(
+            [
+                Cell(text=seg.id),
+                Cell.of(seg.confidence),
+                Cell(text=seg.source),
+                Cell(text=seg.references[0] if seg.references else ""),
+                Cell.rich(term_spans(seg.hypothesis, terms.get(seg.id, [])))
+                if seg.id in terms
+                else Cell(text=seg.hypothesis),
+                *(Cell.of(seg.scores.get(m), 1) for m in metrics),
+                Cell(text=", ".join(flags)),
+            ]
+        )
+    return Table(
+        id="segments",
+        title="Segments",
+        columns=[
+            "id",
+            "alignment confidence",
+            "source",
+            "reference",
+            "hypothesis",
+            *map(display, metrics),
+            "flags",
+        ],
+        rows=rows,
+        sortable=True,
+        wide=[2, 3, 4],
+        note="Sentence-level scores; click a column to sort, type to filter. Terms the glossary flagged are marked.",
+    )
