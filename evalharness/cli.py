@@ -516,12 +516,25 @@ def _summary_table(reports: list, skipped: list[tuple[str, str, str]]) -> str:
         terms = "–" if acc is None else f"{acc:.0%}"
         drift = "–" if r.drift is None or r.drift.term_drift is None else str(r.drift.term_drift)
         rows.append(
-            (r.backend.name, pair, *scores, detectable, _change_vs_previous(r), copy, wrong, terms, drift, r.run_id)
+            (
+                r.backend.name,
+                pair,
+                *scores,
+                detectable,
+                _change_vs_previous(r),
+                copy,
+                wrong,
+                terms,
+                drift,
+                r.run_id,
+            )
         )
     widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
     out = ["  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows]
     if any(r.drift for r in reports):
-        out.append("Δ vs previous: against the last run of the same system name, test set and pair; * p < 0.05")
+        out.append(
+            "Δ vs previous: against the last run of the same system name, test set and pair; * p < 0.05"
+        )
     if skipped:
         out += ["", "skipped:"] + [f"  {name} ({pair}): {why}" for name, pair, why in skipped]
     return "\n".join(out)
@@ -574,7 +587,9 @@ def compare(
     ] = 1000,
     all_pairs: Annotated[
         bool,
-        typer.Option("--all-pairs", help="Every run against every other, with clusters (always for 3+ runs)."),
+        typer.Option(
+            "--all-pairs", help="Every run against every other, with clusters (always for 3+ runs)."
+        ),
     ] = False,
     correction: Annotated[
         str, typer.Option("--correction", help="For all pairs: holm, bonferroni or none.")

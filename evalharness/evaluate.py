@@ -112,13 +112,15 @@ def run_evaluation(
         terminology = terminology_section(req.terms, ids, sources, texts, src, tgt, prev_section)
     drift = None
     if previous is not None:
-        term_drift = None if terminology is None or prev_section is None else terminology["counts"].get("drift", 0)
+        term_drift = (
+            None if terminology is None or prev_section is None else terminology["counts"].get("drift", 0)
+        )
         stats = {m: sc.stats for m, sc in scores.items()}
         drift = drift_record(previous, texts, stats, req.metric_options or {}, term_drift)
     now = dt.datetime.now(dt.UTC)
     report = RunReport(
         run_id="19700101T000000Z-00000000",  # replaced below, once the content is known
-        created=now.isoformat(timespec="seconds"),
+        created=now.isoformat(timespec="milliseconds"),
         testset=TestSetRef(
             name=ts.name,
             version=ts.version,
@@ -186,7 +188,6 @@ def run_evaluation(
     )
     report = report.model_copy(update={"run_id": run_id})
     return report, save_report(report, runs_root, {stats_file: stats_bytes})
-
 
 
 def pair_confidence(segment, src: str, tgt: str) -> float:

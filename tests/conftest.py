@@ -75,3 +75,48 @@ def run_cli(*args, cwd=None, env_extra=None, timeout=600) -> subprocess.Complete
         env=env,
         timeout=timeout,
     )
+
+
+EVIL_NAME = '"><img src=x onerror=alert(1)>'
+EVIL_TEXT = '<script>alert(2)</script> \u202eevil\u202c "><img src=x onerror=alert(3)> ](javascript:alert(4))'
+
+
+@pytest.fixture(scope="session")
+def page_runs(tmp_path_factory):
+    """Runs for the report pages, hi -> sv on the seed test set, all from hypothesis files:
+    `a` and `b` are one system ("sys") given as two files, `b` renders the glossary's
+    "Skicklig massmobilisering" as the deprecated "Skickad massmobilisering"; `same` has a's
+    output under another name; `evil` has hostile names, text, file name and glossary."""
+    from evalharness.corpus.store import load_testset
+    from evalharness.evaluate import RunRequest, run_evaluation
+
+    work = tmp_path_factory.mktemp("pages")
+    ts = load_testset(ROOT / "references", "hoalu")
+    refs = [s.text["sv"] for s in ts.pair("hi", "sv")]
+    base = [r.replace("Skilled Mass Mobilization", "Skicklig massmobilisering") for r in refs]
+    changed = [r.replace("Skicklig massmobilisering", "Skickad massmobilisering") for r in base]
+    evil = [f"{r} {EVIL_TEXT}" for r in base]
+    files = {"base.txt": base, "changed.txt": changed, "ev<i>l.txt": evil}
+    for name, lines in files.items():
+        (work / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    glossary = ROOT / "references" / "glossary" / "hoalu.yaml"
+    evil_glossary = work / "evil<g>.yaml"
+    evil_glossary.write_text(
+        "concepts:\n  - id: 'x\"><script>alert(5)</script>'\n    terms:\n"
+        "      hi: [{term: होआ लू, status: preferred}]\n"
+        "      sv: [{term: '<script>alert(6)</script> Folkrörelsen', status: preferred}]\n",
+        encoding="utf-8",
+    )
+    runs = work / "runs"
+    out = {}
+    for key, name, backend, terms in (
+        ("a", "sys", "base.txt", glossary),
+        ("b", "sys", "changed.txt", glossary),
+        ("same", "other", "base.txt", glossary),
+        ("evil", EVIL_NAME, "ev<i>l.txt", evil_glossary),
+    ):
+        req = RunRequest(
+            testset=ts, backend_spec=f"file:{work / backend}", src="hi", tgt="sv", name=name, glossary=terms
+        )
+        out[key] = run_evaluation(req, runs, work / "cache.sqlite", argv=["evalharness", "run"])
+    return work, runs, out

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -148,6 +149,25 @@ def test_plugin_reports_a_failing_gate_as_a_sentence(workspace):
     assert "gate sys failed: bleu: baseline 100.00, current" in proc.stdout
     assert "a significant drop of" in proc.stdout and "Traceback" not in proc.stdout
     assert "passed" in proc.stdout and "failed" in proc.stdout  # max_copy_rate and no_new_flags still pass
+    # and what to do about it: the page of the new run, a ready compare command, the one update
+    assert re.search(r"current run: runs/gates/\d{8}T\d{6}Z-[0-9a-f]{8}/report\.html", proc.stdout)
+    command = re.search(
+        r"see what changed: (evalharness compare baselines/sys\.json \S+ --format html --out \S+)",
+        proc.stdout,
+    )
+    assert command and "evalharness gate --only sys --update-baseline" in proc.stdout
+    args = command.group(1).split()[1:]
+    shown = subprocess.run(
+        [sys.executable, "-m", "evalharness", *args],
+        cwd=work,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
+    assert shown.returncode == 0, shown.stderr
+    page = (work / args[-1]).read_text(encoding="utf-8")
+    assert "Scores against the baseline" in page and "worse" in page
 
 
 def test_compare_refuses_what_is_not_comparable(workspace):

@@ -87,7 +87,9 @@ def test_schema_versions(passthrough_run, tmp_path):
     (copy / "report.json").write_text(json.dumps(raw), encoding="utf-8")
     with pytest.raises(UserError, match="newer than this evalharness reads"):
         load_report(tmp_path, report.run_id)
-    v1 = {k: v for k, v in raw.items() if k not in ("determinism", "statistics", "drift")} | {"schema_version": 1}
+    v1 = {k: v for k, v in raw.items() if k not in ("determinism", "statistics", "drift")} | {
+        "schema_version": 1
+    }
     (copy / "report.json").write_text(json.dumps(v1), encoding="utf-8")
     migrated = load_report(tmp_path, report.run_id)  # schema 1 reports still load
     assert migrated.schema_version == REPORT_SCHEMA_VERSION and migrated.determinism is None

@@ -87,6 +87,13 @@ def test_a_different_real_word_sharing_a_prefix_is_not_a_misspelling(tmp_path):
     assert _kinds(index, "proces komórkowi", "pl")[0][1] == "komórkowi"  # an inflection, exact
 
 
+def test_a_one_word_variant_never_changes_a_number(tmp_path):
+    g = _glossary(tmp_path, "concepts:\n  - id: c\n    terms: {sv: [Agenda 2030 för hållbarhet]}\n")
+    index = TermIndex(g)
+    assert _kinds(index, "enligt Agenda 2030 för miljön", "sv") == [("variant", "Agenda 2030 för miljön")]
+    assert _kinds(index, "enligt Agenda 2040 för hållbarhet", "sv") == []
+
+
 def test_languages_without_a_lexicon_fall_back_to_exact_matching_and_say_so(tmp_path):
     g = _glossary(
         tmp_path, "concepts:\n  - id: c\n    terms: {vi: [trí tuệ nhân tạo], zh: [人工智能], sv: [polis]}\n"

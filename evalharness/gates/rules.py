@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from evalharness.errors import UserError
 from evalharness.metrics.registry import get
-from evalharness.metrics.significance import ALPHA, compare_stats
+from evalharness.metrics.significance import ALPHA, compare_stats, same_score
 from evalharness.reports.compare import check_comparable
 from evalharness.reports.schema import RunReport
 from evalharness.reports.statistics import LoadedRun, statistics_for
@@ -49,8 +49,15 @@ def metric_drop(
         f"{metric}: baseline {res.baseline:.2f}, current {res.system:.2f} (± {res.half_width:.2f}), "
         f"{res.delta:+.2f}, p = {res.p_bootstrap:.3f}"
     )
-    if abs(res.delta) < 1e-9:
-        return Decision(f"max_drop[{metric}]", True, f"{head}: unchanged")
+    if same_score(res.delta):
+        changed = sum(
+            a.hypothesis != b.hypothesis for a, b in zip(baseline.segments, current.segments, strict=True)
+        )
+        return Decision(
+            f"max_drop[{metric}]",
+            True,
+            f"{metric}: baseline and current both {res.baseline:.2f}: the same score ({changed} segments differ)",
+        )
     if drop <= 0:
         return Decision(f"max_drop[{metric}]", True, f"{head}: no drop")
     if res.p_bootstrap >= ALPHA:

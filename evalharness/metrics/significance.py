@@ -39,6 +39,13 @@ _TIE = 1e-9  # AR trials this close to the real difference are re-scored exactly
 _AR_BLOCK_BYTES = 32 << 20  # float64 trial-by-segment block per chunk
 
 
+def same_score(delta: float) -> bool:
+    """A zero difference is not tested. sacrebleu's bootstrap p-value counts resampled
+    differences above the observed one; for two equal scores none is ever above zero, so it
+    reads 0.001 and would look significant. Such a pair is reported as the same score."""
+    return abs(delta) < 1e-9
+
+
 @dataclass(frozen=True)
 class PairedResult:
     metric: str

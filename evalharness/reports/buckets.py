@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from evalharness.reports.schema import RunReport, SegmentRecord
 
 
-
 @dataclass(frozen=True)
 class Bucketing:
     id: str

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from evalharness.errors import UserError
 from evalharness.metrics.registry import get, metric_ids, segment_metric, signature_key
-from evalharness.metrics.significance import ALPHA, AllPairs, compare_many
+from evalharness.metrics.significance import ALPHA, AllPairs, compare_many, same_score
 from evalharness.reports.schema import RunReport
 from evalharness.reports.statistics import LoadedRun, statistics_for
 
@@ -26,8 +26,13 @@ class MetricRow:
     identical: bool = False  # same output as the baseline: nothing to test
 
     @property
+    def untested(self) -> bool:
+        """Identical output or identical score: a p-value would only look like evidence."""
+        return self.identical or (self.delta is not None and same_score(self.delta))
+
+    @property
     def significant(self) -> bool | None:
-        if self.identical:
+        if self.untested:
             return False
         return None if self.p_bootstrap is None else self.p_bootstrap < ALPHA
 
@@ -37,8 +42,8 @@ class MetricRow:
             return "baseline"
         if self.identical:
             return "identical output"
-        if abs(self.delta) < 1e-9:
-            return "identical score"
+        if same_score(self.delta):
+            return "same score"
         if not self.significant:
             return "no measurable difference"
         return "better" if get(self.metric).better(self.delta) else "worse"

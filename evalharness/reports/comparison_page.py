@@ -83,7 +83,7 @@ def scores_table(comp: Comparison, names: list[str]) -> Table:
         verdict = row.verdict
         ci = f"± {row.half_width:.2f}" if row.half_width is not None else "–"
         delta = "–" if row.delta is None else f"{row.delta:+.2f} {display(row.metric)}"
-        identical = row.identical
+        untested = row.untested
         rows.append(
             [
                 Cell(text=display(row.metric)),
@@ -91,8 +91,8 @@ def scores_table(comp: Comparison, names: list[str]) -> Table:
                 Cell.of(row.score),
                 Cell(text=ci),
                 Cell(text=delta, sort=row.delta, tone=_tone(verdict)),
-                Cell(text="–" if identical else p_text(row.p_bootstrap), sort=row.p_bootstrap),
-                Cell(text="–" if identical else p_text(row.p_randomization), sort=row.p_randomization),
+                Cell(text="–" if untested else p_text(row.p_bootstrap), sort=row.p_bootstrap),
+                Cell(text="–" if untested else p_text(row.p_randomization), sort=row.p_randomization),
                 Cell.of(row.detectable),
                 Cell(text=verdict, tone=_tone(verdict)),
             ]
@@ -115,7 +115,7 @@ def scores_table(comp: Comparison, names: list[str]) -> Table:
         note=(
             f"Δ is this system's score minus the baseline's on the same metric; 'better'/'worse' need p < {ALPHA} "
             "(paired bootstrap). Detectable difference: about the smallest change this test set can resolve. "
-            "Identical outputs are reported as such, without a p-value."
+            "Identical outputs and identical scores are reported as such, without a p-value."
         ),
     )
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from evalharness.metrics.significance import ALPHA, compare_stats
+from evalharness.metrics.significance import ALPHA, compare_stats, same_score
 from evalharness.metrics.stats import MetricStats
 from evalharness.reports.schema import DriftRecord, RunReport, ScoreChange
 from evalharness.reports.statistics import LoadedRun, statistics_for
@@ -40,8 +40,8 @@ def score_changes(
 ) -> dict[str, ScoreChange]:
     """Each metric of `current` against the previous run, with a paired bootstrap p-value
     (from stored statistics; a metric the previous run lacks is extracted). Identical
-    outputs get no p-value: there is nothing to test, and a bootstrap p on a zero
-    difference only looks like evidence."""
+    outputs and equal scores get no p-value: there is nothing to test, and a bootstrap p on
+    a zero difference only looks like evidence (see `same_score`)."""
     metrics = [m for m in current if m in previous.report.scores]
     if not metrics:
         return {}
@@ -49,7 +49,7 @@ def score_changes(
     out = {}
     for metric in metrics:
         b, c = before[metric][0], current[metric]
-        if identical:
+        if identical or same_score(c.score - b.score):
             out[metric] = ScoreChange(
                 previous=b.score,
                 current=c.score,
@@ -64,7 +64,7 @@ def score_changes(
             current=c.score,
             delta=res.delta,
             p_bootstrap=res.p_bootstrap,
-            significant=res.p_bootstrap < ALPHA and abs(res.delta) > 1e-9,
+            significant=res.p_bootstrap < ALPHA,
         )
     return out
 

@@ -73,7 +73,10 @@ def _text_section(section: Section) -> list[str]:
         lines = []
         for row in rows[1:]:
             lines.append(
-                "  " + "  ".join(f"{rows[0][k]}: {v}" if k else v for k, v in enumerate(row) if k not in section.wide)
+                "  "
+                + "  ".join(
+                    f"{rows[0][k]}: {v}" if k else v for k, v in enumerate(row) if k not in section.wide
+                )
             )
             lines += [f"      {rows[0][k]}: {row[k]}" for k in section.wide if k < len(row)]
         table = lines
@@ -264,7 +267,9 @@ def _html_section(section: Section) -> str:
         if section.sortable
         else ""
     )
-    classes = " ".join(c for c in ("sortable" if section.sortable else "", "full" if section.wide else "") if c)
+    classes = " ".join(
+        c for c in ("sortable" if section.sortable else "", "full" if section.wide else "") if c
+    )
     cls = f' class="{classes}"' if classes else ""
     ths = "".join(f"<th>{_E(c)}</th>" for c in section.columns)
     trs = "".join(

@@ -96,6 +96,8 @@ def drift_section(report: RunReport) -> Section:
         c = d.scores[m]
         if d.identical_output:
             verdict, tone = "identical output", "muted"
+        elif c.p_bootstrap is None:
+            verdict, tone = "same score", "muted"
         elif not c.significant:
             verdict, tone = "no measurable change", "muted"
         else:
@@ -121,7 +123,7 @@ def drift_section(report: RunReport) -> Section:
         title="Change since the previous run",
         columns=["metric", "previous", "now", "Δ", "p (paired bootstrap)", "verdict"],
         rows=rows,
-        note="; ".join(parts) + f". Significant at p < {ALPHA}; identical outputs get no p-value.",
+        note="; ".join(parts) + f". Significant at p < {ALPHA}; identical outputs and scores get no p-value.",
     )
 
 

@@ -3,6 +3,7 @@ atomically. RUN_ID is a sortable UTC timestamp plus a short content hash."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import re
@@ -140,14 +141,29 @@ def _run_dirs(root: Path) -> list[Path]:
     return [p for p in sorted(root.iterdir()) if RUN_ID.match(p.name) and (p / REPORT_FILE).is_file()]
 
 
+def _when(report: RunReport) -> tuple[dt.datetime, str]:
+    """Order of runs: their creation time (milliseconds since schema 4; run ids only have
+    seconds, and two runs in one second must still come in the order they were made)."""
+    try:
+        created = dt.datetime.fromisoformat(report.created)
+    except ValueError:
+        created = dt.datetime.min.replace(tzinfo=dt.UTC)
+    if created.tzinfo is None:
+        created = created.replace(tzinfo=dt.UTC)
+    return created, report.run_id
+
+
 def latest_run(root: Path, accept) -> RunReport | None:
-    """The newest run for which `accept(report)` holds; reads reports newest first."""
-    for folder in reversed(_run_dirs(root)):
-        report = load_report_file(folder / REPORT_FILE)
-        if accept(report):
-            return report
+    """The newest run for which `accept(report)` holds; reads reports newest second first."""
+    folders = _run_dirs(root)
+    for second in sorted({p.name[:16] for p in folders}, reverse=True):
+        same_second = [load_report_file(p / REPORT_FILE) for p in folders if p.name[:16] == second]
+        chosen = [r for r in same_second if accept(r)]
+        if chosen:
+            return max(chosen, key=_when)
     return None
 
 
 def list_runs(root: Path) -> list[RunReport]:
-    return [load_report_file(p / REPORT_FILE) for p in _run_dirs(root)]
+    """Every run, oldest first."""
+    return sorted((load_report_file(p / REPORT_FILE) for p in _run_dirs(root)), key=_when)

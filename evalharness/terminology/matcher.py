@@ -145,8 +145,8 @@ class TermIndex:
         morph = self.morph.get(lang) or self.morph.setdefault(lang, Morphology(lang))
         if token == word or (lemmas and morph.same_word(token, word)):
             return SAME
-        if not lemmas or not morph.supported or morph.known(token):
-            return DIFFERENT  # no lexicon to tell typos from words; or a real, different word
+        if not lemmas or not morph.supported or morph.known(token) or _has_digit(token + word):
+            return DIFFERENT  # no lexicon to tell typos from words; a real, different word; a number
         if lang in self.words_by_lang:
             self.spelling(lang)  # makes sure the term words' forms are known
         for form in self._forms.get(lang, {}).get(word) or {word}:
@@ -213,7 +213,11 @@ class TermIndex:
             return None
         elif weakest >= TYPO:
             kind = "misspelled"
-        elif len(scores) >= 3 and sum(s < SAME for s in scores) == 1:
+        elif (
+            len(scores) >= 3
+            and sum(s < SAME for s in scores) == 1
+            and not _numbers_differ(words, compiled, start, scores)
+        ):
             kind = "variant"
         else:
             return None
@@ -234,6 +238,17 @@ class TermIndex:
                     s, e = where[i], where[i + len(needle) - 1] + 1
                     out.append(Occurrence(compiled.term, "exact", s, e, text[s:e]))
         return out
+
+
+def _has_digit(text: str) -> bool:
+    return any(ch.isdigit() for ch in text)
+
+
+def _numbers_differ(words, compiled: _Compiled, start: int, scores: list[float]) -> bool:
+    """A one-word variant may change a word, never a number ("COVID-19" is not "COVID-20");
+    nor is a changed number a misspelling (see `word_score`)."""
+    k = next(k for k, s in enumerate(scores) if s < SAME)
+    return _has_digit(words[start + k][0] + compiled.words[k])
 
 
 _KIND_RANK = {"exact": 0, "misspelled": 1, "variant": 2}

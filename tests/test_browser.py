@@ -1,0 +1,164 @@
+"""The HTML pages in a real browser: headless Chromium opens the run page and the comparison
+page from file:// with the network off, and a probe script reports what a reader would see:
+one bar per system in the chart, highlighted changed words and terms, no horizontal
+overflow at 1280 px, no console errors, no request for anything, and working sort and
+filter. `.ci/run` installs Chromium; elsewhere these tests skip and say how to get it."""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from evalharness.reports.compare import compare_runs
+from evalharness.reports.comparison_page import comparison_page
+from evalharness.reports.formats import render
+from evalharness.reports.sections import labels
+from evalharness.reports.statistics import LoadedRun
+
+
+def _chromium() -> str | None:
+    for name in (os.environ.get("EVALHARNESS_CHROMIUM", ""), "chromium", "chromium-browser", "google-chrome"):
+        if name and (path := shutil.which(name)):
+            return path
+    return None
+
+
+CHROMIUM = _chromium()
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None and not os.environ.get("EVALHARNESS_REQUIRE_BROWSER"),
+    reason="Chromium not found: install it (Debian: apt-get install chromium) or set EVALHARNESS_CHROMIUM; "
+    ".ci/run installs it",
+)
+
+# Runs first in <head>: collects errors, then, once the page has loaded, measures it and
+# exercises the tables, and writes the findings into the DOM for --dump-dom.
+PROBE = """<script>
+var probeErrors=[];
+window.addEventListener('error',function(e){probeErrors.push('error: '+e.message)});
+var consoleError=console.error;
+console.error=function(){probeErrors.push('console: '+Array.prototype.join.call(arguments,' '));consoleError.apply(console,arguments)};
+window.addEventListener('load',function(){
+  function texts(sel){return Array.prototype.map.call(document.querySelectorAll(sel),function(e){return e.textContent})}
+  var r={scrollWidth:document.documentElement.scrollWidth,innerWidth:window.innerWidth,
+    resources:performance.getEntriesByType('resource').map(function(e){return e.name}),
+    links:Array.prototype.map.call(document.querySelectorAll('[src],[href],[srcset],[poster],[action]'),function(e){
+      return e.getAttribute('src')||e.getAttribute('href')||e.getAttribute('srcset')||e.getAttribute('poster')||e.getAttribute('action')})
+      .filter(function(v){return v.charAt(0)!=='#'}),
+    bars:{},dels:texts('del'),inss:texts('ins'),marks:texts('mark'),sorted:[],visible:null};
+  Array.prototype.forEach.call(document.querySelectorAll('#score-chart rect.bar'),function(b){
+    var m=b.getAttribute('data-metric');r.bars[m]=(r.bars[m]||[]).concat([b.getAttribute('data-system')])});
+  var table=document.getElementById('t-segments')||document.querySelector('table.sortable');
+  if(table){
+    var th=table.querySelectorAll('th')[0];
+    th.click();r.sorted.push(table.tBodies[0].rows[0].cells[0].textContent);
+    th.click();r.sorted.push(table.tBodies[0].rows[0].cells[0].textContent);
+    var box=document.querySelector('input.filter[data-table="'+table.id+'"]');
+    box.value=r.sorted[0];box.dispatchEvent(new Event('input'));
+    r.visible=Array.prototype.filter.call(table.tBodies[0].rows,function(x){return x.style.display!=='none'}).length;
+  }
+  r.errors=probeErrors;
+  var pre=document.createElement('pre');pre.id='probe-result';pre.textContent=JSON.stringify(r);
+  document.body.appendChild(pre);
+});
+</script>"""
+
+
+def open_in_browser(page_html: str, folder: Path, width: int = 1280) -> dict:
+    """What the probe found, with the page opened from file:// and no network."""
+    assert CHROMIUM, "Chromium is required here (EVALHARNESS_REQUIRE_BROWSER) but not found"
+    path = folder / "page.html"
+    path.write_text(page_html.replace("<head>", "<head>" + PROBE, 1), encoding="utf-8")
+    proc = subprocess.run(
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            f"--user-data-dir={folder / 'profile'}",
+            f"--window-size={width},800",
+            "--host-resolver-rules=MAP * ~NOTFOUND",
+            "--proxy-server=127.0.0.1:9",
+            "--virtual-time-budget=5000",
+            "--dump-dom",
+            path.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    found = re.search(r'<pre id="probe-result">(.*?)</pre>', proc.stdout, re.S)
+    assert found, f"no probe result (exit {proc.returncode}): {proc.stderr[-2000:]}"
+    return json.loads(html.unescape(found.group(1)))
+
+
+def _loaded(entry) -> LoadedRun:
+    report, folder = entry
+    return LoadedRun(report, folder / "report.json")
+
+
+def _assert_clean(found: dict) -> None:
+    assert found["errors"] == [], found["errors"]
+    assert found["resources"] == [], found["resources"]  # nothing fetched: works offline, one file
+    assert found["links"] == [], found["links"]  # nothing to fetch: only links within the page
+    assert found["scrollWidth"] <= found["innerWidth"], found  # no horizontal overflow
+
+
+def _assert_self_contained(page: str) -> None:
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:|//)""", page)
+    assert "@import" not in page and "url(" not in page
+
+
+def test_run_page_in_a_browser(page_runs, tmp_path):
+    _, _, r = page_runs
+    report, folder = r["b"]
+    page = (folder / "report.html").read_text(encoding="utf-8")  # the page written with the run
+    _assert_self_contained(page)
+    found = open_in_browser(page, tmp_path)
+    _assert_clean(found)
+    assert set(found["bars"]) == {f"{m} (higher is better)" for m in ("BLEU", "chrF", "chrF++")} | {
+        "TER (lower is better)"
+    }
+    assert all(systems == ["sys"] for systems in found["bars"].values())
+    assert "Skickad massmobilisering" in found["marks"]  # the deprecated term, highlighted
+    ids = [s.id for s in report.segments]
+    assert found["sorted"] == [ids[0], ids[-1]]  # sorted ascending, then descending
+    assert found["visible"] == 1  # filtering on one id leaves its row
+
+
+def test_comparison_page_in_a_browser(page_runs, tmp_path):
+    _, _, r = page_runs
+    comp = compare_runs([_loaded(r["a"]), _loaded(r["b"]), _loaded(r["evil"])], n_ar=200)
+    page = render(comparison_page(comp), "html")
+    _assert_self_contained(page)
+    found = open_in_browser(page, tmp_path)
+    _assert_clean(found)
+    names = labels(comp.reports)
+    assert found["bars"] and all(systems == names for systems in found["bars"].values())  # one bar each
+    assert any("Skicklig" in d for d in found["dels"]) and any("Skickad" in i for i in found["inss"])
+    assert not any("alert" in e for e in found["errors"])  # the hostile run's text stayed text
+
+
+def test_pages_fit_a_narrow_window_too(page_runs, tmp_path):
+    _, _, r = page_runs
+    found = open_in_browser((r["evil"][1] / "report.html").read_text(encoding="utf-8"), tmp_path, width=800)
+    _assert_clean(found)
+
+
+def test_the_probe_sees_errors_and_requests(tmp_path):
+    """The checks above could pass vacuously if the probe saw nothing: a broken page must fail them."""
+    (tmp_path / "style.css").write_text("body{}", encoding="utf-8")
+    broken = (
+        "<!doctype html><html><head><link rel=stylesheet href='style.css'></head>"
+        "<body><div style='width:3000px'>wide</div><script>undefinedFunction()</script></body></html>"
+    )
+    found = open_in_browser(broken, tmp_path)
+    assert any("undefinedFunction" in e for e in found["errors"])
+    assert found["links"] == ["style.css"]
+    assert found["scrollWidth"] > found["innerWidth"]
