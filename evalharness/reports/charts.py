@@ -98,6 +98,10 @@ def _histogram(chart: Chart) -> str:
             f'<rect class="bin" x="{x + 1:.1f}" y="{height - bottom - h:.1f}" width="{slot - 2:.1f}" height="{h:.1f}">'
             f"<title>{_E(chart.categories[i])}: {count:g}</title></rect>"
         )
+        if count:
+            parts.append(
+                f'<text class="value" x="{x + slot / 2:.1f}" y="{height - bottom - h - 4:.1f}" text-anchor="middle">{count:g}</text>'
+            )
         if len(counts) <= 12 or i % 2 == 0:
             parts.append(
                 f'<text class="tick" x="{x + slot / 2:.1f}" y="{height - bottom + 14}" text-anchor="middle">{_E(chart.categories[i])}</text>'

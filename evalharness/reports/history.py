@@ -102,8 +102,8 @@ def history_page(history: dict[SeriesKey, list[Entry]], runs_root: str, system: 
                 ],
                 rows=rows,
                 note=(
-                    "Δ against the run before, paired bootstrap p-value; * = significant at 0.05 (green: better, "
-                    "red: worse). 'backend changed': another fingerprint (model, options or code)."
+                    "Δ against the run before, with its paired bootstrap p-value; * marks a significant change "
+                    "(p < 0.05). Backend 'changed': another fingerprint (model, options or code)."
                 ),
             )
         )
