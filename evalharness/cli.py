@@ -29,6 +29,10 @@ REFERENCES = Path("references")
 CACHE = Path("runs/.cache/translations.sqlite")
 SEEDS = Path("seeds")
 RefsOpt = Annotated[Path, typer.Option("--references", help="Where test sets live.")]
+ComputeOpt = Annotated[
+    str | None,
+    typer.Option("--compute-type", help="ct2 backend: int8, float16, float32, ... (default: auto)"),
+]
 
 
 def _echo(text: str) -> None:
@@ -186,6 +190,7 @@ def translate(
     batch_tokens: Annotated[int | None, typer.Option("--batch-tokens")] = None,
     device: Annotated[str | None, typer.Option("--device", help="auto, cpu or cuda")] = None,
     dtype: Annotated[str | None, typer.Option("--dtype", help="float32, float16 or bfloat16")] = None,
+    compute_type: ComputeOpt = None,
     via: Annotated[str, typer.Option("--via", help="Pivot language(s), comma-separated.")] = "en",
     chunk_size: Annotated[int, typer.Option("--chunk-size", help="Segments per committed batch.")] = 64,
 ) -> None:
@@ -212,6 +217,7 @@ def translate(
         batch_tokens=batch_tokens,
         device=device,
         dtype=dtype,
+        compute_type=compute_type,
     )
     if backend.startswith("pivot:"):
         options["via"] = via
@@ -245,6 +251,52 @@ def translate(
         f"{stats.from_cache} from cache, {stats.translated} translated, {flagged} flagged, {stats.seconds:.1f}s",
         err=True,
     )
+
+
+backends_app = typer.Typer(no_args_is_help=True, help="Translation backends: list them, check a conversion.")
+app.add_typer(backends_app, name="backends")
+
+
+@backends_app.command("list")
+def backends_list() -> None:
+    """Backend names usable in --backend specs (built-in and installed plug-ins)."""
+    from evalharness.backends.registry import available_backends
+
+    _echo("\n".join(sorted(available_backends())))
+
+
+@backends_app.command("check-fidelity")
+def backends_check_fidelity(
+    model: Annotated[str, typer.Argument(help="A Marian model: hub id or local directory.")],
+    testset: Annotated[str, typer.Option("--testset", help="NAME or NAME@VERSION")] = "hoalu",
+    pair: Annotated[str, typer.Option("--pair", help="SRC-TGT")] = "sv-hi",
+    compute_type: Annotated[str, typer.Option("--compute-type")] = "float32",
+    num_beams: Annotated[int, typer.Option("--beams", min=1)] = 1,
+    max_new_tokens: Annotated[int, typer.Option("--max-new-tokens", min=1)] = 256,
+    fmt: Annotated[str, typer.Option("--format", help="text or json")] = "text",
+    references: RefsOpt = REFERENCES,
+) -> None:
+    """Translate a test set's sources with transformers and with CTranslate2 and say how far
+    apart they are. Exits 1 when float32 greedy output differs, or when the converted
+    model's output is far from the original's (BLEU < 50)."""
+    from evalharness.backends.fidelity import check_fidelity
+    from evalharness.corpus.store import load_testset
+
+    if fmt not in ("text", "json"):
+        raise UserError(f"unknown format {fmt!r} (text or json)")
+    src, tgt = parse_pair(pair)
+    sources = [s.text[src] for s in load_testset(references, testset).pair(src, tgt)]
+    report = check_fidelity(model, sources, src, tgt, compute_type, num_beams, max_new_tokens)
+    if fmt == "json":
+        _echo(json.dumps({**report.model_dump(mode="json"), "ok": report.ok}, ensure_ascii=False, indent=1))
+    else:
+        _echo(report.summary())
+        for d in report.differences:
+            _echo(
+                f"  source:       {d.source}\n  transformers: {d.transformers}\n  ctranslate2:  {d.ctranslate2}"
+            )
+    if not report.ok:
+        raise typer.Exit(1)
 
 
 @fixtures_app.command("tiny-marian")
@@ -352,6 +404,7 @@ def run(
     max_new_tokens: Annotated[int | None, typer.Option("--max-new-tokens")] = None,
     device: Annotated[str | None, typer.Option("--device")] = None,
     via: Annotated[str | None, typer.Option("--via")] = None,
+    compute_type: ComputeOpt = None,
     glossary: Annotated[
         Path | None, typer.Option("--glossary", help="Terminology checks against this glossary.")
     ] = None,
@@ -383,7 +436,13 @@ def run(
         tgt=tgt,
         metrics=ids,
         metric_options=options,
-        backend_options=_options(num_beams=num_beams, max_new_tokens=max_new_tokens, device=device, via=via),
+        backend_options=_options(
+            num_beams=num_beams,
+            max_new_tokens=max_new_tokens,
+            device=device,
+            via=via,
+            compute_type=compute_type,
+        ),
         ci=ci,
         name=name,
         glossary=glossary,

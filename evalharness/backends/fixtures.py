@@ -15,7 +15,7 @@ from evalharness.errors import UserError
 from evalharness.fileio import building_dir
 
 FIXTURE_MARKER = "evalharness_untrained_fixture"
-SPECIALS = ["</s>", "<unk>", "<pad>"]  # ids 0, 1, 2 as in the opus-mt models
+SPECIALS = ["</s>", "<unk>"]  # ids 0 and 1, and <pad> last, as in the opus-mt models
 
 
 def _seed_text(seeds: Path, lang: str) -> str:
@@ -79,7 +79,9 @@ def build_tiny_marian(
         pieces = _train_spm(src_text, work / "source", 300) + _train_spm(tgt_text, work / "target", 300)
         vocab = {tok: i for i, tok in enumerate(SPECIALS)}
         for piece in pieces:
-            vocab.setdefault(piece, len(vocab))
+            if piece != "<pad>":
+                vocab.setdefault(piece, len(vocab))
+        vocab["<pad>"] = len(vocab)  # opus-mt's layout, which CTranslate2's converter expects
         (work / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
         tokenizer = MarianTokenizer(
             source_spm=str(work / "source.model"),

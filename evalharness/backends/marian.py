@@ -284,8 +284,6 @@ class MarianBackend(Backend):
         return out
 
     def translate(self, segments: Sequence[str], src_lang: str, tgt_lang: str) -> list[Hypothesis]:
-        import torch
-
         flags_all = ("untrained-fixture",) if self.is_fixture else ()
         results: list[Hypothesis] = [Hypothesis("", flags_all) for _ in segments]
         todo = [i for i, s in enumerate(segments) if s.strip()]  # empty in, empty out, no model call
@@ -303,21 +301,26 @@ class MarianBackend(Backend):
                 len(todo),
                 limit,
             )
-        for batch in self.batches([len(ids) for ids in encoded]):
-            inputs = self.tokenizer.pad({"input_ids": [encoded[k] for k in batch]}, return_tensors="pt")
-            inputs = {name: tensor.to(self.device) for name, tensor in inputs.items()}
-            with torch.inference_mode():
-                output = self.model.generate(
-                    **inputs, num_beams=self.num_beams, do_sample=False, max_new_tokens=self.new_token_limit
-                )
+        for batch in reversed(self.batches([len(ids) for ids in encoded])):  # longest first
+            texts = self.generate([encoded[k] for k in batch])
             self.generate_calls += 1
             self.segments_generated += len(batch)
-            for k, text in zip(
-                batch, self.tokenizer.batch_decode(output, skip_special_tokens=True), strict=True
-            ):
+            for k, text in zip(batch, texts, strict=True):
                 flags = flags_all + (("truncated",) if k in truncated else ())
                 results[todo[k]] = Hypothesis(text, flags)
         return results
+
+    def generate(self, batch: list[list[int]]) -> list[str]:
+        """Token ids of a batch of sources in, detokenised translations out."""
+        import torch
+
+        inputs = self.tokenizer.pad({"input_ids": batch}, return_tensors="pt")
+        inputs = {name: tensor.to(self.device) for name, tensor in inputs.items()}
+        with torch.inference_mode():
+            output = self.model.generate(
+                **inputs, num_beams=self.num_beams, do_sample=False, max_new_tokens=self.new_token_limit
+            )
+        return self.tokenizer.batch_decode(output, skip_special_tokens=True)
 
 
 MARIAN_OPTIONS = {

@@ -34,7 +34,7 @@ def register_backend(name: str) -> Callable:
 
 def _load_builtins() -> None:
     # Importing the modules runs their @register_backend decorators.
-    from evalharness.backends import file, marian, passthrough, pivot, tiny_marian  # noqa: F401
+    from evalharness.backends import ct2, file, marian, passthrough, pivot, tiny_marian  # noqa: F401
 
 
 def available_backends() -> dict[str, Callable[..., Backend]]:
