@@ -1,13 +1,24 @@
-"""The marian backend against a bare `model.generate` loop over the same model.
+"""Two measurements, each against a baseline measured in the same run:
 
-    .venv/bin/python benchmarks/bench_backends.py [--model DIR_OR_HUB_ID] [--segments 256]
-        [--batch-size 16] [--beams 1] [--max-new-tokens 64] [--device auto]
+1. overhead: the marian backend against a bare `model.generate` loop over the same model.
+   Target: the harness reaches at least 0.95 of the bare loop's speed.
+2. engines: the ct2 backend (CTranslate2, int8 on CPU) against the marian backend
+   (transformers) on an OPUS-MT-sized Marian (6+6 layers, d_model 512, 8 heads, FFN 2048,
+   vocabulary 58,101), both through the harness, same threads, batches and length. The
+   model is randomly initialised and built offline, and `</s>` is made impossible, so both
+   engines emit exactly max-new-tokens per segment (checked). Target: >= 3x transformers'
+   tokens/s. On a GPU (`--device cuda`): float16 on both sides, batch 32 and 256, also as a
+   share of the GPU's peak FLOP/s (2 x parameters FLOP per generated token; `--peak-tflops`).
 
-Without --model it builds an untrained Marian model of realistic width offline (real
+    .venv/bin/python benchmarks/bench_backends.py [--only overhead|engines] [--model DIR_OR_HUB_ID]
+        [--segments 256] [--batch-size 16] [--beams 1] [--max-new-tokens 64] [--device auto]
+        [--threads 2] [--engine-segments 64]
+
+Without --model, part 1 builds an untrained Marian model of realistic width offline (real
 SentencePiece tokenizers, d_model 256, 2+2 layers): its output is noise, but the compute
 per token is real. Both sides use the same model, batch size, beams and max_new_tokens;
 the harness runs with its cache (a fresh, empty one: every segment is translated), length
-sorting and progress. Target: the harness reaches at least 0.95 of the bare loop's speed.
+sorting and progress.
 """
 
 from __future__ import annotations
@@ -48,22 +59,9 @@ def bare_loop(model, tokenizer, texts, batch_size, beams, max_new_tokens, device
     return out_tokens
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--model", help="model directory or hub id (default: build an untrained one)")
-    parser.add_argument("--segments", type=int, default=256)
-    parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--beams", type=int, default=1)
-    parser.add_argument("--max-new-tokens", type=int, default=64)
-    parser.add_argument("--device", default="auto")
-    parser.add_argument("--repeats", type=int, default=3, help="alternating runs; the best of each is kept")
-    args = parser.parse_args()
-
+def overhead(args, tmp: Path) -> None:
     import torch
 
-    tmp = Path(tempfile.mkdtemp(prefix="bench-backends-"))
     model_ref = args.model
     if model_ref is None:
         from evalharness.backends.fixtures import build_tiny_marian
@@ -116,6 +114,102 @@ def main() -> None:
     print(f"{'evalharness marian':<22} {harness:8.2f} {len(texts) / harness:11.1f} {tokens / harness:9.0f}")
     ratio = bare / harness
     print(f"ratio harness/bare (speed): {ratio:.3f}  target >= 0.95: {'met' if ratio >= 0.95 else 'MISSED'}")
+
+
+def _timed(backend, texts: list[str], repeats: int) -> tuple[float, list[str]]:
+    backend.prepare(texts, "sv", "hi")
+    backend.translate(texts[:2], "sv", "hi")  # warm-up: loads the model
+    best, out = float("inf"), []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        hyps, _ = translate_segments(backend, texts, "sv", "hi", cache=None, chunk_size=len(texts))
+        best = min(best, time.perf_counter() - start)
+        out = [h.text for h in hyps]
+    return best, out
+
+
+def engines(args, tmp: Path) -> None:
+    import torch
+
+    from evalharness.backends.ct2 import CT2Backend
+    from evalharness.backends.fixtures import build_tiny_marian
+
+    model_dir = build_tiny_marian(
+        tmp / "opus-sized", "sv", "hi", ROOT / "seeds", d_model=512, layers=6, heads=8, ffn_dim=2048,
+        vocab_size=58101, never_stop=True,
+    )  # fmt: skip
+    params = sum(p.numel() for p in MarianBackend(str(model_dir)).model.parameters())
+    gpu = args.device.startswith("cuda")
+    torch.set_num_threads(args.threads)
+    texts = segments(args.engine_segments)
+    length = args.max_new_tokens
+    batches = (32, 256) if gpu else (args.batch_size,)
+    print(
+        f"model: OPUS-MT-sized Marian, random weights, {params / 1e6:.1f}M parameters; {len(texts)} segments, "
+        f"{length} new tokens each, greedy; device {args.device}, {args.threads} CPU threads; "
+        f"torch {torch.__version__}, ctranslate2 {__import__('ctranslate2').__version__}"
+    )
+    common = {"num_beams": 1, "max_new_tokens": length, "batch_tokens": 10**9, "device": args.device}
+    print(f"{'engine':<30} {'batch':>5} {'seconds':>8} {'tokens/s':>9} {'vs transformers':>16}")
+    for batch in batches:
+        hf = MarianBackend(
+            str(model_dir), max_batch_size=batch, dtype="float16" if gpu else "float32", **common
+        )
+        ct2 = CT2Backend(
+            str(model_dir),
+            compute_type="float16" if gpu else "int8",
+            threads=args.threads,
+            max_batch_size=batch,
+            **common,
+        )
+        rows = []
+        for name, backend in (
+            (f"transformers {hf.dtype_name}", hf),
+            (f"ctranslate2 {ct2.compute_type}", ct2),
+        ):
+            seconds, out = _timed(backend, texts, args.repeats)
+            emitted = sum(len(backend.tokenizer(t, add_special_tokens=False)["input_ids"]) for t in out)
+            tokens = len(texts) * (length - 1)  # every segment runs to the limit: </s> is impossible
+            rows.append((name, seconds, tokens / seconds, emitted))
+        base = rows[0][2]
+        for name, seconds, rate, _ in rows:
+            extra = ""
+            if gpu and args.peak_tflops:
+                extra = f"  {rate * 2 * params / (args.peak_tflops * 1e12):.2%} of peak"
+            print(f"{name:<30} {batch:>5} {seconds:8.2f} {rate:9.0f} {rate / base:15.2f}x{extra}")
+        target = 5.0 if gpu else 3.0
+        ratio = rows[1][2] / base
+        print(
+            f"ratio ct2/transformers: {ratio:.2f}  target >= {target:.0f}x: {'met' if ratio >= target else 'MISSED'}"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--only", choices=("overhead", "engines"))
+    parser.add_argument("--model", help="part 1: model directory or hub id (default: build an untrained one)")
+    parser.add_argument("--segments", type=int, default=256)
+    parser.add_argument("--engine-segments", type=int, default=64)
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--beams", type=int, default=1)
+    parser.add_argument("--max-new-tokens", type=int, default=64)
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--threads", type=int, default=2, help="part 2: CPU threads for both engines")
+    parser.add_argument("--peak-tflops", type=float, help="part 2 on GPU: the card's dense fp16 peak")
+    parser.add_argument("--repeats", type=int, default=3, help="alternating runs; the best of each is kept")
+    args = parser.parse_args()
+    if args.device == "auto":
+        import torch
+
+        args.device = "cuda" if torch.cuda.is_available() else "cpu"
+    tmp = Path(tempfile.mkdtemp(prefix="bench-backends-"))
+    if args.only in (None, "overhead"):
+        overhead(args, tmp)
+    if args.only in (None, "engines"):
+        print()
+        engines(args, tmp)
 
 
 if __name__ == "__main__":

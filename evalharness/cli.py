@@ -608,13 +608,40 @@ def run_eval(
     rebuild: Annotated[
         bool, typer.Option("--rebuild", help="Align the test set again even when its inputs are unchanged.")
     ] = False,
+    executor: Annotated[
+        str,
+        typer.Option("--executor", help="local (in this process) or ray (pip install 'evalharness[ray]')."),
+    ] = "local",
+    address: Annotated[
+        str | None,
+        typer.Option("--address", help="ray: the cluster to join (default: RAY_ADDRESS, else a local Ray)."),
+    ] = None,
+    actors: Annotated[
+        int, typer.Option("--actors", min=1, help="ray: at most this many actors per job.")
+    ] = 1,
 ) -> None:
     """The default evaluation (`make eval`): build or reuse the test set, run every system of
     eval.toml on every pair, write one report each and print a summary. Exits 1 when a
     system failed or none ran."""
     from evalharness.suite import load_suite, run_suite
 
-    result = run_suite(load_suite(config), references, runs, cache, argv=sys.argv, rebuild=rebuild)
+    if executor not in ("local", "ray"):
+        raise UserError(f"unknown executor {executor!r} (local or ray)")
+    settings = None
+    if executor == "ray":
+        from evalharness.backends.ray_runner import RaySettings
+
+        settings = RaySettings(address=address, actors=actors)
+    result = run_suite(
+        load_suite(config),
+        references,
+        runs,
+        cache,
+        argv=sys.argv,
+        rebuild=rebuild,
+        executor=executor,
+        ray_settings=settings,
+    )
     ts = result.testset
     _echo(f"test set {ts.name}@{ts.version}: {result.testset_state}")
     _echo("")

@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import evalharness
+from evalharness.backends.base import Hypothesis
 from evalharness.backends.cache import TranslationCache
 from evalharness.backends.registry import create_backend
-from evalharness.backends.runner import translate_segments
+from evalharness.backends.runner import TranslationStats, translate_segments
 from evalharness.corpus.store import TestSet
 from evalharness.errors import UserError
 from evalharness.fileio import dumps_json, ensure_writable_dir
@@ -73,30 +74,61 @@ def git_commit() -> str | None:
     return out.stdout.strip() or None if out.returncode == 0 else None
 
 
-def run_evaluation(
-    req: RunRequest, runs_root: Path, cache_path: Path, argv: list[str] | None = None
-) -> tuple[RunReport, Path]:
-    ts, src, tgt = req.testset, req.src, req.tgt
-    segments = ts.pair(src, tgt)
-    if not segments:
-        raise UserError(
-            f"test set {ts.name} has no {src}-{tgt} segments (languages: {', '.join(ts.manifest.languages)})"
-        )
-    ensure_writable_dir(runs_root)
+@dataclass(frozen=True)
+class Translation:
+    """A backend's output for a request's sources, and what produced it. Made here, in this
+    process, or by another executor (`backends/ray_runner.py`); scored the same way."""
+
+    hypotheses: list[Hypothesis]
+    stats: TranslationStats
+    fingerprint: dict  # Fingerprint.as_dict() of the backend as it ran
+    determinism: dict
+
+
+def translate_in_process(req: RunRequest, sources: list[str], cache_path: Path) -> Translation:
     backend = create_backend(req.backend_spec, **(req.backend_options or {}))
-    sources = [s.text[src] for s in segments]
-    references = [s.text[tgt] for s in segments]
     cache = TranslationCache(cache_path) if req.use_cache else None
     try:
-        hyps, tstats = translate_segments(
-            backend, sources, src, tgt, cache, label=req.name or req.backend_spec
+        hyps, stats = translate_segments(
+            backend, sources, req.src, req.tgt, cache, label=req.name or req.backend_spec
         )
-        fingerprint = backend.fingerprint().as_dict()
-        determinism = backend.determinism()
+        return Translation(hyps, stats, backend.fingerprint().as_dict(), backend.determinism())
     finally:
         if cache is not None:
             cache.close()
         backend.close()
+
+
+def request_sources(req: RunRequest) -> list[str]:
+    """The request's source segments, in test-set order; a clear error for a missing pair."""
+    ts = req.testset
+    segments = ts.pair(req.src, req.tgt)
+    if not segments:
+        raise UserError(
+            f"test set {ts.name} has no {req.src}-{req.tgt} segments (languages: {', '.join(ts.manifest.languages)})"
+        )
+    return [s.text[req.src] for s in segments]
+
+
+def run_evaluation(
+    req: RunRequest,
+    runs_root: Path,
+    cache_path: Path,
+    argv: list[str] | None = None,
+    translation: Translation | None = None,
+) -> tuple[RunReport, Path]:
+    """Translate (unless `translation` is given), score, check, and store one run."""
+    ts, src, tgt = req.testset, req.src, req.tgt
+    sources = request_sources(req)
+    segments = ts.pair(src, tgt)
+    ensure_writable_dir(runs_root)
+    references = [s.text[tgt] for s in segments]
+    if translation is not None and len(translation.hypotheses) != len(sources):
+        raise RuntimeError(f"{len(translation.hypotheses)} hypotheses for {len(sources)} segments")
+    if translation is None:
+        translation = translate_in_process(req, sources, cache_path)
+    hyps, tstats = translation.hypotheses, translation.stats
+    fingerprint, determinism = translation.fingerprint, translation.determinism
     texts = [h.text for h in hyps]
     scores = score_all(req.metrics, texts, [references], tgt, req.metric_options, ci=req.ci)
     stats_file = Path(REPORT_FILE).with_suffix(SUFFIX).name

@@ -137,20 +137,16 @@ def plan_jobs(suite: Suite, testset: TestSet) -> list[Job]:
     ]
 
 
-def run_job(
+def job_request(
     job: Job,
-    runs: Path,
-    cache: Path,
     metrics: Sequence[str] = default_metrics(),
     ci: bool = True,
     glossary: Path | None = None,
     use_cache: bool = True,
-    argv: list[str] | None = None,
-) -> LoadedRun:
-    """Translate, score and store one run (report and statistics); raises UserError when it cannot."""
-    from evalharness.evaluate import RunRequest, run_evaluation
+):
+    from evalharness.evaluate import RunRequest
 
-    request = RunRequest(
+    return RunRequest(
         testset=job.testset,
         backend_spec=job.system.backend,
         src=job.src,
@@ -162,8 +158,37 @@ def run_job(
         glossary=glossary,
         use_cache=use_cache,
     )
-    report, folder = run_evaluation(request, runs, cache, argv=argv)
+
+
+def run_job(
+    job: Job,
+    runs: Path,
+    cache: Path,
+    metrics: Sequence[str] = default_metrics(),
+    ci: bool = True,
+    glossary: Path | None = None,
+    use_cache: bool = True,
+    argv: list[str] | None = None,
+    translation=None,
+) -> LoadedRun:
+    """Translate (unless an executor did), score and store one run (report and statistics);
+    raises UserError when it cannot."""
+    from evalharness.evaluate import run_evaluation
+
+    request = job_request(job, metrics, ci, glossary, use_cache)
+    report, folder = run_evaluation(request, runs, cache, argv=argv, translation=translation)
     return LoadedRun(report, folder / REPORT_FILE)
+
+
+def _outcome(job: Job, run) -> Outcome:
+    """A job's outcome from its result: a report, or the error that stopped it."""
+    if isinstance(run, ModelUnavailable):
+        return Outcome(job.system.name, job.pair, "skipped", reason=str(run))
+    if isinstance(run, UserError):
+        return Outcome(job.system.name, job.pair, "failed", reason=str(run))
+    if isinstance(run, BaseException):
+        raise run
+    return Outcome(job.system.name, job.pair, "ok", report=run.report)
 
 
 def run_suite(
@@ -173,21 +198,44 @@ def run_suite(
     cache: Path,
     argv: list[str] | None = None,
     rebuild: bool = False,
+    executor: Literal["local", "ray"] = "local",
+    ray_settings=None,
 ) -> SuiteResult:
+    """Every job of the suite. `local` translates job after job in this process; `ray`
+    translates all jobs at once on Ray (see backends/ray_runner.py). Either way the runs are
+    scored and written here, one after the other, by the same code."""
     glossary = Path(suite.glossary) if suite.glossary else None
     if glossary is not None:
         from evalharness.terminology.glossary import load_glossary
 
         load_glossary(glossary)  # a broken glossary fails before any work
     testset, state = prepare_testset(suite, references, rebuild)
+    jobs = plan_jobs(suite, testset)
+    translations: list = [None] * len(jobs)
+    if executor == "ray":
+        translations = _translate_on_ray(jobs, suite, cache, ray_settings)
     outcomes = []
-    for job in plan_jobs(suite, testset):
+    for job, translation in zip(jobs, translations, strict=True):
+        if isinstance(translation, BaseException):
+            outcomes.append(_outcome(job, translation))
+            continue
         try:
-            report = run_job(job, runs, cache, suite.metrics, suite.ci, glossary, argv=argv).report
-        except ModelUnavailable as exc:
-            outcomes.append(Outcome(job.system.name, job.pair, "skipped", reason=str(exc)))
+            run = run_job(
+                job, runs, cache, suite.metrics, suite.ci, glossary, argv=argv, translation=translation
+            )
         except UserError as exc:
-            outcomes.append(Outcome(job.system.name, job.pair, "failed", reason=str(exc)))
-        else:
-            outcomes.append(Outcome(job.system.name, job.pair, "ok", report=report))
+            run = exc
+        outcomes.append(_outcome(job, run))
     return SuiteResult(testset, state, outcomes)
+
+
+def _translate_on_ray(jobs: list[Job], suite: Suite, cache: Path, settings) -> list:
+    from evalharness.backends.ray_runner import RayJob, RaySettings, translate_all
+    from evalharness.evaluate import request_sources
+
+    requests = [job_request(job, suite.metrics, suite.ci) for job in jobs]
+    ray_jobs = [
+        RayJob(r.backend_spec, dict(r.backend_options or {}), request_sources(r), r.src, r.tgt, r.use_cache)
+        for r in requests
+    ]
+    return translate_all(ray_jobs, cache, settings or RaySettings())

@@ -1,18 +1,26 @@
 """Translation cache: (fingerprint, language pair, source hash) -> hypothesis, in SQLite.
 
 Every finished batch is one transaction, so a crash (Ctrl-C, kill -9, power loss) loses at
-most the batch in flight and never damages what is stored; the next run resumes from it."""
+most the batch in flight and never damages what is stored; the next run resumes from it.
+
+Several processes may share one cache (parallel `eval`s, executor threads): WAL mode lets
+readers and a writer work at once, each batch takes the write lock up front (`BEGIN
+IMMEDIATE`) and holds it only for its insert, and a writer that finds the lock taken waits
+(SQLite's busy timeout) and then retries. A key is stored once; writing it again updates it."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import sqlite3
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from evalharness.backends.base import Hypothesis
 from evalharness.errors import UserError
+
+WRITE_ATTEMPTS = 20  # after SQLite's own 30 s busy wait each
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS translations (
@@ -71,13 +79,26 @@ class TranslationCache:
             )
             for key, h in items
         ]
-        with self.db:  # one transaction per batch
-            self.db.execute("BEGIN")
-            self.db.executemany(
-                "INSERT INTO translations (fingerprint, src_lang, tgt_lang, source_sha256, hypothesis) VALUES (?,?,?,?,?) "
-                "ON CONFLICT DO UPDATE SET hypothesis=excluded.hypothesis, times_translated=times_translated+1",
-                rows,
-            )
+        for attempt in range(WRITE_ATTEMPTS):
+            try:
+                self.db.execute("BEGIN IMMEDIATE")  # one short transaction per batch
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc) or attempt == WRITE_ATTEMPTS - 1:
+                    raise
+                time.sleep(0.05 * (attempt + 1))
+                continue
+            try:
+                self.db.executemany(
+                    "INSERT INTO translations (fingerprint, src_lang, tgt_lang, source_sha256, hypothesis) "
+                    "VALUES (?,?,?,?,?) ON CONFLICT DO UPDATE SET hypothesis=excluded.hypothesis, "
+                    "times_translated=times_translated+1",
+                    rows,
+                )
+                self.db.execute("COMMIT")
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+            return
 
     def close(self) -> None:
         self.db.close()

@@ -66,9 +66,13 @@ def build_tiny_marian(
     layers: int = 1,
     heads: int = 2,
     ffn_dim: int = 64,
+    vocab_size: int | None = None,
+    never_stop: bool = False,
 ) -> Path:
     """Write config, safetensors weights and tokenizer files for a src->tgt toy model
-    (benchmarks ask for a bigger one so that compute, not overhead, dominates)."""
+    (benchmarks ask for a bigger one so that compute, not overhead, dominates: `vocab_size`
+    pads the vocabulary to a real model's size with unused entries, and `never_stop` makes
+    `</s>` impossible so every engine decodes to its length limit)."""
     import torch
     from transformers import MarianConfig, MarianMTModel, MarianTokenizer
 
@@ -81,6 +85,8 @@ def build_tiny_marian(
         for piece in pieces:
             if piece != "<pad>":
                 vocab.setdefault(piece, len(vocab))
+        while vocab_size is not None and len(vocab) < vocab_size - 1:
+            vocab[f"<unused{len(vocab)}>"] = len(vocab)
         vocab["<pad>"] = len(vocab)  # opus-mt's layout, which CTranslate2's converter expects
         (work / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
         tokenizer = MarianTokenizer(
@@ -112,6 +118,9 @@ def build_tiny_marian(
         )
         setattr(config, FIXTURE_MARKER, True)
         model = MarianMTModel(config)
+        if never_stop:
+            with torch.no_grad():
+                model.final_logits_bias[0, vocab["</s>"]] = -1e4
         model.save_pretrained(tmp, safe_serialization=True)
         tokenizer.save_pretrained(tmp)
         shutil.rmtree(work)

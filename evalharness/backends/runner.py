@@ -37,6 +37,45 @@ def _progress(total: int, label: str):
     )
 
 
+@dataclass
+class Plan:
+    """What a translation job needs: unique sources, what the cache already holds, the rest."""
+
+    keys: list[str]  # per segment, in order
+    unique: dict[str, str]  # key -> source text
+    done: dict[str, Hypothesis]  # key -> hypothesis (from the cache, or empty in -> empty out)
+    todo: list[str]  # keys to translate, longest source first
+    from_cache: int
+    start: float
+
+    def finish(self) -> tuple[list[Hypothesis], TranslationStats]:
+        missing = [k for k in self.keys if k not in self.done]
+        if missing:
+            raise RuntimeError(f"{len(missing)} segments came back without a hypothesis")
+        stats = TranslationStats(
+            len(self.keys),
+            len(self.unique),
+            self.from_cache,
+            len(self.todo),
+            time.perf_counter() - self.start,
+        )
+        return [self.done[k] for k in self.keys], stats
+
+
+def plan_translation(
+    sources: Sequence[str], fingerprint: str, src_lang: str, tgt_lang: str, cache: TranslationCache | None
+) -> Plan:
+    start = time.perf_counter()
+    keys = [source_key(s) for s in sources]
+    unique = dict(zip(keys, sources, strict=True))
+    done = cache.get_many(fingerprint, src_lang, tgt_lang, list(unique)) if cache is not None else {}
+    for key, text in unique.items():
+        if key not in done and not text.strip():
+            done[key] = Hypothesis("")  # empty in, empty out: never sent to a backend
+    todo = sorted((k for k in unique if k not in done), key=lambda k: -len(unique[k]))
+    return Plan(keys, unique, done, todo, len(done), start)
+
+
 def translate_segments(
     backend: Backend,
     sources: Sequence[str],
@@ -49,17 +88,10 @@ def translate_segments(
     """Hypotheses for `sources`, in order. Only segments missing from the cache reach the
     backend, longest-first chunks of similar length, each chunk committed as it finishes.
     With `cache=None` every segment is translated (what a regression gate needs)."""
-    start = time.perf_counter()
     backend.prepare(sources, src_lang, tgt_lang)  # fail before any work
     fingerprint = backend.fingerprint().digest
-    keys = [source_key(s) for s in sources]
-    unique = dict(zip(keys, sources, strict=True))
-    done = cache.get_many(fingerprint, src_lang, tgt_lang, list(unique)) if cache is not None else {}
-    for key, text in unique.items():
-        if key not in done and not text.strip():
-            done[key] = Hypothesis("")  # empty in, empty out: never sent to a backend
-    from_cache = len(done)
-    todo = sorted((k for k in unique if k not in done), key=lambda k: -len(unique[k]))
+    plan = plan_translation(sources, fingerprint, src_lang, tgt_lang, cache)
+    todo, unique = plan.todo, plan.unique
     with _progress(len(todo), label) as progress:
         task = progress.add_task(label, total=len(todo), rate="-")
         for i in range(0, len(todo), chunk_size):
@@ -72,8 +104,7 @@ def translate_segments(
             hyps = [as_hypothesis(h) for h in out]
             if cache is not None:
                 cache.put_many(fingerprint, src_lang, tgt_lang, list(zip(chunk, hyps, strict=True)))
-            done.update(zip(chunk, hyps, strict=True))
-            elapsed = time.perf_counter() - start
+            plan.done.update(zip(chunk, hyps, strict=True))
+            elapsed = time.perf_counter() - plan.start
             progress.update(task, advance=len(chunk), rate=f"{(i + len(chunk)) / max(elapsed, 1e-9):.1f}")
-    stats = TranslationStats(len(sources), len(unique), from_cache, len(todo), time.perf_counter() - start)
-    return [done[k] for k in keys], stats
+    return plan.finish()

@@ -22,7 +22,11 @@ class TinyMarian(Backend):
     def prepare(self, sources: Sequence[str], src_lang: str, tgt_lang: str) -> None:
         folder = fixtures_dir() / f"tiny-marian-{src_lang}-{tgt_lang}"
         if not (folder / "model.safetensors").is_file():
-            build_tiny_marian(folder, src_lang, tgt_lang)
+            try:
+                build_tiny_marian(folder, src_lang, tgt_lang)
+            except (OSError, UserError):
+                if not (folder / "model.safetensors").is_file():  # not another process building it
+                    raise
         self.inner = MarianBackend(str(folder), **self.options)
         self.inner.prepare(sources, src_lang, tgt_lang)
 
