@@ -66,5 +66,6 @@ def test_concurrent_writers_and_a_killed_one(tmp_path):
         if k.startswith("victim-"):
             batch = k.rsplit("-", 1)[0]
             victim_batches[batch] = victim_batches.get(batch, 0) + 1
-    assert victim_batches and set(victim_batches.values()) == {25}  # the killed writer's batches: whole or absent
+    # the killed writer's batches: whole or absent
+    assert victim_batches and set(victim_batches.values()) == {25}
     assert len([k for k in keys if k.startswith("shared-")]) == 50

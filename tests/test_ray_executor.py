@@ -114,7 +114,9 @@ def test_a_backend_error_on_ray_is_one_line(ray_work):
         SystemEntry(name="copy", backend="passthrough"),
         pairs=("sv-hi",),
     )
-    result = run_suite(suite, ray_work / "references", ray_work / "runs-err", ray_work / "err.sqlite", executor="ray")
+    result = run_suite(
+        suite, ray_work / "references", ray_work / "runs-err", ray_work / "err.sqlite", executor="ray"
+    )
     by = _by_job(result)
     assert by[("missing", "sv-hi")].status == "failed"
     assert by[("missing", "sv-hi")].reason == "nowhere.txt: no such hypothesis file"
