@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -35,8 +37,17 @@ ComputeOpt = Annotated[
 ]
 
 
-def _echo(text: str) -> None:
-    typer.echo(text)
+# Control characters (C0 but tab and newline, DEL, C1) and bidi overrides: a hypothesis,
+# system name or file name carrying ESC sequences must not drive the user's terminal.
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def terminal_safe(text: str) -> str:
+    return _UNSAFE.sub("", text)
+
+
+def _echo(text: str, err: bool = False) -> None:
+    typer.echo(terminal_safe(text), err=err)
 
 
 @app.command()
@@ -185,22 +196,35 @@ def translate(
     ] = None,
     references: RefsOpt = REFERENCES,
     cache: Annotated[Path, typer.Option("--cache", help="SQLite translation cache.")] = CACHE,
-    num_beams: Annotated[int | None, typer.Option("--beams")] = None,
-    max_new_tokens: Annotated[int | None, typer.Option("--max-new-tokens")] = None,
-    batch_tokens: Annotated[int | None, typer.Option("--batch-tokens")] = None,
+    num_beams: Annotated[int | None, typer.Option("--beams", min=1)] = None,
+    max_new_tokens: Annotated[int | None, typer.Option("--max-new-tokens", min=1)] = None,
+    batch_tokens: Annotated[int | None, typer.Option("--batch-tokens", min=1)] = None,
     device: Annotated[str | None, typer.Option("--device", help="auto, cpu or cuda")] = None,
     dtype: Annotated[str | None, typer.Option("--dtype", help="float32, float16 or bfloat16")] = None,
     compute_type: ComputeOpt = None,
     via: Annotated[str, typer.Option("--via", help="Pivot language(s), comma-separated.")] = "en",
-    chunk_size: Annotated[int, typer.Option("--chunk-size", help="Segments per committed batch.")] = 64,
+    chunk_size: Annotated[
+        int, typer.Option("--chunk-size", min=1, help="Segments per committed batch.")
+    ] = 64,
 ) -> None:
     """Translate a test set's segments with a backend (cached, resumable)."""
     from evalharness.backends.cache import TranslationCache
     from evalharness.backends.registry import create_backend
     from evalharness.backends.runner import translate_segments
     from evalharness.corpus.store import load_testset
-    from evalharness.fileio import dumps_jsonl, ensure_writable_dir, write_text_atomic
+    from evalharness.fileio import (
+        check_output_file,
+        dumps_jsonl,
+        ensure_writable_dir,
+        one_line,
+        write_text_atomic,
+    )
 
+    if out is not None and details is not None and out.resolve() == details.resolve():
+        raise UserError("--out and --details name the same file; give two", out)
+    for target in (out, details):
+        if target is not None:
+            check_output_file(target)
     src, tgt = parse_pair(pair)
     ts = load_testset(references, testset)
     segments = ts.pair(src, tgt)
@@ -228,7 +252,7 @@ def translate(
     finally:
         store.close()
         engine.close()
-    text = "".join(h.text.replace("\n", " ") + "\n" for h in hyps)
+    text = "".join(one_line(h.text) + "\n" for h in hyps)
     if out is None:
         sys.stdout.write(text)
     else:
@@ -325,11 +349,9 @@ OptOpt = Annotated[
 
 def _read_lines(path: Path) -> list[str]:
     """Lines as sacrebleu's command line reads them (trailing whitespace stripped)."""
-    from evalharness.corpus.ingest import decode_utf8, split_lines
+    from evalharness.corpus.ingest import read_text_input, split_lines
 
-    if not path.is_file():
-        raise UserError("no such file", path)
-    return [line.rstrip() for line in split_lines(decode_utf8(path.read_bytes(), path))]
+    return [line.rstrip() for line in split_lines(read_text_input(path))]
 
 
 def _score_json(scores: dict) -> dict:
@@ -354,7 +376,7 @@ def score(
     opt: OptOpt = None,
     ci: Annotated[bool, typer.Option("--ci", help="95% bootstrap intervals (1000, seed 12345).")] = False,
     fmt: Annotated[str, typer.Option("--format", help="text or json")] = "text",
-    width: Annotated[int, typer.Option("--width", help="Decimals in text output.")] = 1,
+    width: Annotated[int, typer.Option("--width", min=0, max=10, help="Decimals in text output.")] = 1,
 ) -> None:
     """Score files directly, with sacrebleu's numbers and signatures."""
     from evalharness.metrics.registry import parse_metrics, parse_options
@@ -400,8 +422,8 @@ def run(
     references: RefsOpt = REFERENCES,
     runs: RunsOpt = RUNS,
     cache: Annotated[Path, typer.Option("--cache")] = CACHE,
-    num_beams: Annotated[int | None, typer.Option("--beams")] = None,
-    max_new_tokens: Annotated[int | None, typer.Option("--max-new-tokens")] = None,
+    num_beams: Annotated[int | None, typer.Option("--beams", min=1)] = None,
+    max_new_tokens: Annotated[int | None, typer.Option("--max-new-tokens", min=1)] = None,
     device: Annotated[str | None, typer.Option("--device")] = None,
     via: Annotated[str | None, typer.Option("--via")] = None,
     compute_type: ComputeOpt = None,
@@ -485,7 +507,7 @@ def _emit(text: str, out: Path | None) -> None:
         sys.stdout.write(text)
         return
     write_text_atomic(out, text)
-    typer.echo(f"wrote {out}", err=True)
+    _echo(f"wrote {out}", err=True)
 
 
 def _check_format(fmt: str) -> None:
@@ -650,7 +672,7 @@ def run_eval(
     if result.reports:
         _echo(f"\neach run's page: {runs}/RUN_ID/report.html; scores over time: evalharness runs history")
     for o in result.failed:
-        typer.echo(f"failed: {o.system} ({o.pair}): {o.reason}", err=True)
+        _echo(f"failed: {o.system} ({o.pair}): {o.reason}", err=True)
     if result.failed or not result.reports:
         why = f"{len(result.failed)} system(s) failed" if result.failed else "no system ran"
         typer.echo(f"error: {why}", err=True)
@@ -666,10 +688,13 @@ def compare(
     out: OutOpt = None,
     metrics: Annotated[str | None, typer.Option("--metrics")] = None,
     n_ar: Annotated[
-        int, typer.Option("--ar-trials", min=0, help="Approximate randomisation trials (0: skip).")
+        int,
+        typer.Option(
+            "--ar-trials", min=0, max=10_000_000, help="Approximate randomisation trials (0: skip)."
+        ),
     ] = 10_000,
     n_bootstrap: Annotated[
-        int, typer.Option("--bootstrap", min=1, help="Paired bootstrap resamples.")
+        int, typer.Option("--bootstrap", min=1, max=1_000_000, help="Paired bootstrap resamples.")
     ] = 1000,
     all_pairs: Annotated[
         bool,
@@ -737,7 +762,7 @@ def gate(
             _echo(f"FAIL {g.name}: {exc}")
             continue
         for message in result.warnings:
-            typer.echo(f"warning: {message}", err=True)
+            _echo(f"warning: {message}", err=True)
         for d in result.decisions:
             failed += not d.passed
             _echo(f"{'PASS' if d.passed else 'FAIL'} {g.name} {d.rule}: {d.message}")
@@ -814,7 +839,7 @@ def terms_check(
     _print_flags([{k: v for k, v in f.items() if k in keep} for f in section["flags"]], fmt)
     if fmt == "text":
         for line in _term_summary(section, str(file)):
-            typer.echo(line, err=True)
+            _echo(line, err=True)
 
 
 def _term_summary(section: dict, name: str) -> list[str]:
@@ -875,7 +900,7 @@ def terms_suggest(
     out: Annotated[
         Path | None, typer.Option("--out", help="Write the draft YAML here (default: stdout).")
     ] = None,
-    min_count: Annotated[int, typer.Option("--min-count")] = 2,
+    min_count: Annotated[int, typer.Option("--min-count", min=1)] = 2,
     references: RefsOpt = REFERENCES,
 ) -> None:
     """Propose a draft glossary from an aligned test set."""
@@ -895,6 +920,9 @@ def terms_suggest(
 
 
 def main() -> None:
+    """Exit codes: 0 success, 1 a failed check or an operating-system error (disk full,
+    permission denied), 2 bad input or usage, 130 interrupted. Never a traceback: an error we
+    did not foresee is one line saying so (EVALHARNESS_TRACEBACK=1 shows the traceback)."""
     try:
         # Without standalone mode, click returns the exit code of `typer.Exit` instead of
         # exiting with it: pass it on, or a failing command would exit 0.
@@ -902,20 +930,31 @@ def main() -> None:
         if isinstance(code, int) and code:
             sys.exit(code)
     except UserError as exc:
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(f"error: {terminal_safe(str(exc))}", err=True)
         sys.exit(exc.exit_code)
-    except typer.Abort:
+    except (typer.Abort, KeyboardInterrupt):
         typer.echo("aborted", err=True)
         sys.exit(130)
     except (typer.Exit, SystemExit) as exc:
         code = getattr(exc, "exit_code", getattr(exc, "code", 0))
         sys.exit(code)
+    except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename else ""
+        typer.echo(f"error: {terminal_safe(where + (exc.strerror or str(exc)))}", err=True)
+        sys.exit(1)
     except Exception as exc:
         # Usage errors (typer vendors click, so match by shape): one line, exit 2.
         if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):
-            typer.echo(f"error: {exc.format_message()}", err=True)
+            typer.echo(f"error: {terminal_safe(exc.format_message())}", err=True)
             sys.exit(2)
-        raise
+        if os.environ.get("EVALHARNESS_TRACEBACK"):
+            raise
+        typer.echo(
+            f"error: internal error ({type(exc).__name__}: {terminal_safe(str(exc))[:300]}); this is a bug "
+            "in evalharness: rerun with EVALHARNESS_TRACEBACK=1 and report the traceback",
+            err=True,
+        )
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -17,6 +19,15 @@ from evalharness.errors import UserError
 def dumps_json(obj: Any) -> str:
     """Canonical JSON: sorted keys, real Unicode, trailing newline; same object, same bytes."""
     return json.dumps(obj, ensure_ascii=False, sort_keys=True, indent=2) + "\n"
+
+
+_LINE_BREAKS = re.compile(r"[\r\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029]+")
+
+
+def one_line(text: str) -> str:
+    """`text` with every line break (also the ones str.splitlines and other tools honour) as
+    a space: one hypothesis per line must stay one line for every reader."""
+    return _LINE_BREAKS.sub(" ", text)
 
 
 def dumps_jsonl(rows: Iterable[Any]) -> str:
@@ -38,11 +49,31 @@ def ensure_writable_dir(path: Path) -> None:
         raise UserError(f"cannot write here ({exc.strerror or exc})", path) from exc
 
 
+def _umask() -> int:
+    """The process umask (read by setting it and putting it back: there is no getter)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _normal_mode(path: str | Path, directory: bool) -> None:
+    """mkstemp/mkdtemp create 0600/0700 entries; what we publish gets the mode a plain
+    open()/mkdir() would give (0666/0777 less the umask), so teammates and CI can read it."""
+    os.chmod(path, (0o777 if directory else 0o666) & ~_umask())
+
+
+def check_output_file(path: Path) -> None:
+    """A file we are asked to write must not be an existing directory."""
+    if path.is_dir():
+        raise UserError("is a directory; give a file name", path)
+
+
 def write_text_atomic(path: Path, text: str) -> None:
     write_bytes_atomic(path, text.encode("utf-8"))
 
 
 def write_bytes_atomic(path: Path, data: bytes) -> None:
+    check_output_file(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -50,6 +81,7 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
+        _normal_mode(tmp, directory=False)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -59,8 +91,9 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
 def publish_dir_atomic(files: dict[str, str | bytes], target: Path) -> bool:
     """Write `files` (text or bytes) into a temp dir beside `target`, then rename it into place.
 
-    Returns False (and writes nothing) when `target` already exists: published
-    directories are immutable.
+    Returns False (and writes nothing) when `target` already exists, also when another
+    writer published it between our check and our rename: published directories are
+    immutable, and the first one to land wins.
     """
     if target.exists():
         return False
@@ -72,7 +105,13 @@ def publish_dir_atomic(files: dict[str, str | bytes], target: Path) -> bool:
                 (tmp / name).write_bytes(content)
             else:
                 (tmp / name).write_text(content, encoding="utf-8", newline="\n")
+        _normal_mode(tmp, directory=True)
         os.rename(tmp, target)
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if exc.errno in (errno.EEXIST, errno.ENOTEMPTY) and target.exists():
+            return False
+        raise
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -83,11 +122,14 @@ def publish_dir_atomic(files: dict[str, str | bytes], target: Path) -> bool:
 def building_dir(out: Path) -> Iterator[Path]:
     """Yield a temporary directory beside `out`; on success it becomes `out` (which must be
     missing or empty), on any error it is removed: no half-built directory is ever visible."""
+    if out.exists() and not out.is_dir():
+        raise UserError("exists and is not a directory; give a directory to create", out)
     if out.exists() and any(out.iterdir()):
         raise UserError("output directory exists and is not empty", out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
     try:
+        _normal_mode(tmp, directory=True)
         yield tmp
         if out.exists():
             out.rmdir()

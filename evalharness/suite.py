@@ -18,6 +18,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from evalharness.backends.registry import check_spec
 from evalharness.corpus.language import parse_pair
 from evalharness.corpus.store import TestSet, load_testset
 from evalharness.errors import ModelUnavailable, UserError
@@ -74,6 +75,11 @@ def load_suite(path: Path) -> Suite:
         raise UserError(f"{where}: {first['msg']}", path) from exc
     for pair in suite.pairs + tuple(p for s in suite.systems for p in s.pairs or ()):
         parse_pair(pair, path)
+    for n, system in enumerate(suite.systems, start=1):
+        try:
+            check_spec(system.backend)
+        except UserError as exc:
+            raise UserError(f"systems.{n} ({system.name}): {exc}", path) from None
     return suite
 
 

@@ -120,3 +120,27 @@ def page_runs(tmp_path_factory):
         )
         out[key] = run_evaluation(req, runs, work / "cache.sqlite", argv=["evalharness", "run"])
     return work, runs, out
+
+
+def cli_main(monkeypatch, capsys, *args) -> tuple[int, str, str]:
+    """`evalharness ARGS` in this process, through `cli.main` (the function the script
+    calls): (exit code, stdout, stderr)."""
+    from evalharness import cli
+
+    monkeypatch.setattr(sys, "argv", ["evalharness", *map(str, args)])
+    try:
+        cli.main()
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def work(tmp_path, monkeypatch):
+    """A repo-like folder with the committed seed test set and a small hypothesis file."""
+    shutil.copytree(ROOT / "references" / "hoalu", tmp_path / "references" / "hoalu")
+    (tmp_path / "hyp.txt").write_text("a\nb\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path

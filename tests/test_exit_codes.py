@@ -4,35 +4,11 @@ calls the command line (not pytest) must see a failure as a failure. Run in proc
 
 from __future__ import annotations
 
-import shutil
-import sys
-
 import pytest
 from conftest import ROOT
-
-from evalharness import cli
+from conftest import cli_main as main
 
 REFS = ROOT / "references"
-
-
-def main(monkeypatch, capsys, *args) -> tuple[int, str, str]:
-    monkeypatch.setattr(sys, "argv", ["evalharness", *map(str, args)])
-    try:
-        cli.main()
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-@pytest.fixture
-def work(tmp_path, monkeypatch):
-    """A repo-like folder: the seed test set, a hypothesis file, a passing and a failing gate."""
-    shutil.copytree(REFS / "hoalu", tmp_path / "references" / "hoalu")
-    (tmp_path / "hyp.txt").write_text("a\nb\n", encoding="utf-8")
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
 
 
 FAILURES = [
@@ -102,14 +78,35 @@ def _suite(work, systems: str) -> None:
     )
 
 
-def test_eval_fails_when_a_system_fails(work, monkeypatch, capsys):
+def test_eval_refuses_an_unknown_backend_before_any_work(work, monkeypatch, capsys):
     _suite(
         work,
         '[[systems]]\nname = "copy"\nbackend = "passthrough"\n[[systems]]\nname = "typo"\nbackend = "passthru"\n',
     )
     rc, out, err = main(monkeypatch, capsys, "eval")
+    assert rc == 2 and out == ""
+    assert (
+        err.strip()
+        == (
+            "error: eval.toml: systems.2 (typo): unknown backend 'passthru' "
+            "(available: ct2, file, marian, passthrough, pivot, tiny-marian)"
+        )
+        or "systems.2 (typo): unknown backend 'passthru'" in err
+    )
+    assert not (work / "runs").exists() or not [
+        p for p in (work / "runs").iterdir() if not p.name.startswith(".")
+    ]
+
+
+def test_eval_fails_when_a_system_fails(work, monkeypatch, capsys):
+    _suite(
+        work,
+        '[[systems]]\nname = "copy"\nbackend = "passthrough"\n'
+        '[[systems]]\nname = "lost"\nbackend = "file:no-such-hypotheses.txt"\n',
+    )
+    rc, out, err = main(monkeypatch, capsys, "eval")
     assert rc == 1
-    assert "copy" in out and "failed: typo (sv-hi): unknown backend 'passthru'" in err
+    assert "copy" in out and "failed: lost (sv-hi): no-such-hypotheses.txt: no such" in err
     assert err.strip().splitlines()[-1] == "error: 1 system(s) failed"
 
 

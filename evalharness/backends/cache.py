@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -35,6 +36,20 @@ CREATE TABLE IF NOT EXISTS translations (
 """
 
 
+EXPECTED_COLUMNS = {"fingerprint", "src_lang", "tgt_lang", "source_sha256", "hypothesis", "times_translated"}
+
+
+def _decode(raw: object) -> Hypothesis | None:
+    try:
+        data = json.loads(raw)  # type: ignore[arg-type]
+        text, flags, intermediate = data["text"], data["flags"], data["intermediate"]
+        if not isinstance(text, str) or not all(isinstance(x, str) for x in [*flags, *intermediate]):
+            return None
+        return Hypothesis(text, tuple(flags), tuple(intermediate))
+    except (TypeError, ValueError, KeyError):
+        return None
+
+
 def source_key(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -48,8 +63,19 @@ class TranslationCache:
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.execute(SCHEMA)
+            columns = {row[1] for row in self.db.execute("PRAGMA table_info(translations)")}
         except (OSError, sqlite3.Error) as exc:
-            raise UserError(f"cannot open the translation cache ({exc})", path) from exc
+            raise UserError(
+                f"cannot open the translation cache ({exc}); delete it to start an empty one", path
+            ) from exc
+        if columns != EXPECTED_COLUMNS:
+            self.db.close()
+            raise UserError(
+                "not an evalharness translation cache (its table has other columns); "
+                "delete it or pass another --cache",
+                path,
+            )
+        self.ignored_rows = 0
 
     def get_many(self, fingerprint: str, src: str, tgt: str, keys: Sequence[str]) -> dict[str, Hypothesis]:
         found: dict[str, Hypothesis] = {}
@@ -61,8 +87,16 @@ class TranslationCache:
                 (fingerprint, src, tgt, *chunk),
             )
             for key, raw in rows:
-                data = json.loads(raw)
-                found[key] = Hypothesis(data["text"], tuple(data["flags"]), tuple(data["intermediate"]))
+                hypothesis = _decode(raw)
+                if hypothesis is None:  # damaged row: a miss, translated again and overwritten
+                    if not self.ignored_rows:
+                        print(
+                            f"warning: {self.path}: unreadable cache rows are ignored (translated again)",
+                            file=sys.stderr,
+                        )
+                    self.ignored_rows += 1
+                    continue
+                found[key] = hypothesis
         return found
 
     def put_many(self, fingerprint: str, src: str, tgt: str, items: Sequence[tuple[str, Hypothesis]]) -> None:

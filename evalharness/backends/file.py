@@ -8,7 +8,7 @@ from pathlib import Path
 
 from evalharness.backends.base import Backend
 from evalharness.backends.registry import register_backend
-from evalharness.corpus.ingest import decode_utf8, split_lines
+from evalharness.corpus.ingest import decode_utf8, read_input, split_lines
 from evalharness.errors import UserError
 
 
@@ -19,7 +19,7 @@ class FileBackend(Backend):
         self.path = path
         if not path.is_file():
             raise UserError("no such hypothesis file", path)
-        data = path.read_bytes()
+        data = read_input(path)
         self.sha256 = hashlib.sha256(data).hexdigest()
         text = decode_utf8(data, path)
         self.lines = split_lines(text)

@@ -18,7 +18,7 @@ from evalharness.backends.base import Backend
 from evalharness.errors import UserError
 
 ENTRY_POINT_GROUP = "evalharness.backends"
-_NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
+_NAME = re.compile(r"[a-z][a-z0-9_-]*")
 _BUILTIN: dict[str, Callable[..., Backend]] = {}
 
 
@@ -48,18 +48,30 @@ def available_backends() -> dict[str, Callable[..., Backend]]:
 
 def parse_spec(spec: str) -> tuple[str, str | None]:
     name, sep, argument = spec.strip().partition(":")
-    if not _NAME.match(name):
+    if not _NAME.fullmatch(name):
         raise UserError(f"malformed backend spec {spec!r}: expected NAME or NAME:ARGUMENT")
     if sep and not argument:
         raise UserError(f"malformed backend spec {spec!r}: nothing after ':'")
     return name, (argument if sep else None)
 
 
-def create_backend(spec: str, **options) -> Backend:
+def check_spec(spec: str) -> str:
+    """Fail before any work on a spec that names no known backend (also inside
+    `pivot:A+B`): a typo must be an error at once, not a failed system after a long build."""
     name, argument = parse_spec(spec)
     backends = available_backends()
     if name not in backends:
         raise UserError(f"unknown backend {name!r} (available: {', '.join(sorted(backends))})")
+    if name == "pivot" and argument:
+        for part in argument.split("+"):
+            check_spec(part)
+    return spec
+
+
+def create_backend(spec: str, **options) -> Backend:
+    name, argument = parse_spec(spec)
+    check_spec(spec)
+    backends = available_backends()
     factory = backends[name]
     if hasattr(factory, "load"):  # an entry point
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -34,9 +35,58 @@ class Document:
         return [ln for ln in self.lines if ln.text.strip()]
 
 
+# Inside a line, control characters (C0 and C1: tab, vertical tab, form feed, NEL U+0085,
+# escape, ...) and the Unicode line and paragraph separators (U+2028, U+2029) become one
+# space: other tools split lines on them, and terminals act on them.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+
+
 def normalize_text(text: str) -> str:
-    """NFC, no zero-width characters, no stray outer whitespace."""
-    return _ZERO_WIDTH.sub("", unicodedata.normalize("NFC", text)).strip()
+    """NFC, no zero-width characters, control characters and line separators as a space, no
+    stray outer whitespace. A segment is one line in every file we write."""
+    return _CONTROL.sub(" ", _ZERO_WIDTH.sub("", unicodedata.normalize("NFC", text))).strip()
+
+
+DEFAULT_MAX_LINE_BYTES = 1_000_000
+
+
+def max_line_bytes() -> int:
+    """The longest input line we read (EVALHARNESS_MAX_LINE_BYTES, default 1 MB): far above
+    any sentence or paragraph, far below what makes matching and alignment blow up."""
+    raw = os.environ.get("EVALHARNESS_MAX_LINE_BYTES", "")
+    try:
+        return int(raw) if raw else DEFAULT_MAX_LINE_BYTES
+    except ValueError:
+        raise UserError(f"EVALHARNESS_MAX_LINE_BYTES={raw!r} is not a number of bytes") from None
+
+
+def read_input(path: Path) -> bytes:
+    """A text input's bytes, read line by line so that one enormous line is refused before it
+    is held in memory (a 200 MB line once cost 8 GB downstream)."""
+    path = Path(path)
+    if not path.exists():
+        raise UserError("no such file", path)
+    if not path.is_file():
+        raise UserError("not a regular file", path)
+    cap = max_line_bytes()
+    chunks = []
+    try:
+        with path.open("rb") as fh:
+            for n, line in enumerate(iter(lambda: fh.readline(cap + 2), b""), start=1):
+                if len(line.rstrip(b"\r\n")) > cap:
+                    raise UserError(
+                        f"line {n} is longer than {cap:,} bytes (EVALHARNESS_MAX_LINE_BYTES raises the limit)",
+                        path,
+                    )
+                chunks.append(line)
+    except OSError as exc:
+        raise UserError(f"cannot read ({exc.strerror or exc})", path) from exc
+    return b"".join(chunks)
+
+
+def read_text_input(path: Path) -> str:
+    """read_input, then decode_utf8."""
+    return decode_utf8(read_input(path), Path(path))
 
 
 def decode_utf8(data: bytes, path: Path) -> str:
@@ -65,11 +115,7 @@ def split_lines(text: str) -> list[str]:
 
 def read_document(path: str | Path) -> Document:
     path = Path(path)
-    if not path.exists():
-        raise UserError("no such file", path)
-    if not path.is_file():
-        raise UserError("not a regular file", path)
-    data = path.read_bytes()
+    data = read_input(path)
     text = decode_utf8(data, path)
     lines = tuple(Line(i + 1, normalize_text(t)) for i, t in enumerate(split_lines(text)))
     if not any(ln.text for ln in lines):

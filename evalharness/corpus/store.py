@@ -103,6 +103,10 @@ def resolve(root: Path, ref: str) -> Path:
         if not (base / LATEST_FILE).is_file():
             raise UserError(f"no test set named {name!r} (build or import it first)", root)
         version = latest_version(root, name) or ""
+        if not re.fullmatch(r"[0-9a-f]{6,64}", version):
+            raise UserError(
+                "does not name a version (damaged? build or import the test set again)", base / LATEST_FILE
+            )
     if not re.fullmatch(r"[0-9a-f]{6,64}", version):
         raise UserError(f"invalid test-set version {version!r}", base)
     folder = base / version
@@ -171,5 +175,5 @@ def list_testsets(root: Path) -> list[tuple[str, str]]:
     out = []
     if root.is_dir():
         for latest in sorted(root.glob(f"*/{LATEST_FILE}")):
-            out.append((latest.parent.name, latest.read_text(encoding="utf-8").strip()))
+            out.append((latest.parent.name, latest_version(root, latest.parent.name) or "(damaged LATEST)"))
     return out

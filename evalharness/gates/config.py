@@ -12,6 +12,9 @@ max_drop = { bleu = 1.0, chrf = 2.0 }   # fails only for a significant (p < 0.05
 no_new_flags = ["deprecated", "untranslated"]
 max_copy_rate = 0.1
 min_term_accuracy = 0.5
+
+The whole file is validated (typed models, unknown keys refused) before any gate runs, so a
+bad value is one line naming the gate and the key, not an error after minutes of translation.
 """
 
 from __future__ import annotations
@@ -20,10 +23,58 @@ import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from evalharness.errors import UserError
 
 RULES = ("max_drop", "no_new_flags", "max_copy_rate", "min_term_accuracy")
+FlagKind = Literal["deprecated", "misspelled", "untranslated", "missing", "inconsistent", "drift"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Rules(_Strict):
+    max_drop: dict[str, float] | None = None
+    no_new_flags: list[FlagKind] | None = None
+    max_copy_rate: float | None = Field(default=None, ge=0, le=1)
+    min_term_accuracy: float | None = Field(default=None, ge=0, le=1)
+
+    @field_validator("max_drop")
+    @classmethod
+    def _metrics_known(cls, value: dict[str, float] | None) -> dict[str, float] | None:
+        from evalharness.metrics.registry import parse_metrics
+
+        if value is not None:
+            try:
+                parse_metrics(",".join(value))
+            except UserError as exc:
+                raise ValueError(str(exc)) from None
+            if any(v < 0 for v in value.values()):
+                raise ValueError("allowed drops must not be negative")
+        return value
+
+
+class GateEntry(_Strict):
+    name: str | None = Field(default=None, min_length=1)
+    backend: str = Field(min_length=1)
+    testset: str = "hoalu"
+    pair: str
+    baseline: str = Field(min_length=1)
+    glossary: str | None = None
+    options: dict = Field(default_factory=dict)
+    rules: Rules = Field(default_factory=Rules)
+
+
+class GatesFile(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    gate: list[GateEntry] = Field(min_length=1)
+    references: str = "references"
+    runs: str = "runs/gates"
+    cache: str = "runs/.cache/translations.sqlite"
 
 
 @dataclass(frozen=True)
@@ -48,47 +99,65 @@ class GateConfig:
     cache: Path
 
 
+def _where(loc: tuple, data: dict) -> str:
+    """`gate 2 (name): rules.max_copy_rate` from a pydantic error location."""
+    if len(loc) >= 2 and loc[0] == "gate" and isinstance(loc[1], int):
+        entries = data.get("gate", [])
+        entry = entries[loc[1]] if loc[1] < len(entries) else {}
+        name = entry.get("name") if isinstance(entry, dict) else None
+        rest = ".".join(str(p) for p in loc[2:])
+        return f"gate {loc[1] + 1}{f' ({name})' if name else ''}" + (f": {rest}" if rest else "")
+    return ".".join(str(p) for p in loc) or "(top level)"
+
+
 def load_gates(path: Path) -> GateConfig:
+    from evalharness.backends.registry import check_spec
+    from evalharness.corpus.language import parse_pair
+    from evalharness.corpus.store import check_name
+
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise UserError("no gates file", path) from exc
-    except tomllib.TOMLDecodeError as exc:
+    except IsADirectoryError as exc:
+        raise UserError("is a directory, not a gates file", path) from exc
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise UserError(f"invalid TOML ({exc})", path) from exc
     if path.name == "pyproject.toml":
         data = data.get("tool", {}).get("evalharness", {}).get("gates", {})
+    if not data.get("gate"):
+        raise UserError("no [[gate]] entries", path)
+    try:
+        parsed = GatesFile.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise UserError(f"{_where(first['loc'], data)}: {first['msg']}", path) from None
     root = Path(os.path.relpath(path.parent))  # reports record paths; keep them relative
     gates = []
-    for n, g in enumerate(data.get("gate", []), start=1):
+    for n, g in enumerate(parsed.gate, start=1):
         try:
-            rules = dict(g.get("rules", {}))
-            unknown = set(rules) - set(RULES)
-            if unknown:
-                raise UserError(
-                    f"gate {n}: unknown rule(s) {', '.join(sorted(unknown))} (known: {', '.join(RULES)})",
-                    path,
-                )
-            gates.append(
-                Gate(
-                    name=g.get("name") or f"{g['backend']}-{g['pair']}",
-                    backend=g["backend"],
-                    testset=g.get("testset", "hoalu"),
-                    pair=g["pair"],
-                    baseline=root / g["baseline"],
-                    rules=rules,
-                    glossary=root / g["glossary"] if g.get("glossary") else None,
-                    options=dict(g.get("options", {})),
-                )
+            parse_pair(g.pair)
+            check_name(g.testset.partition("@")[0])
+            check_spec(g.backend)
+        except UserError as exc:
+            raise UserError(f"gate {n}: {exc}", path) from None
+        gates.append(
+            Gate(
+                name=g.name or f"{g.backend}-{g.pair}",
+                backend=g.backend,
+                testset=g.testset,
+                pair=g.pair,
+                baseline=root / g.baseline,
+                rules=g.rules.model_dump(exclude_none=True),
+                glossary=root / g.glossary if g.glossary else None,
+                options=dict(g.options),
             )
-        except KeyError as exc:
-            raise UserError(f"gate {n}: missing key {exc}", path) from exc
-    if not gates:
-        raise UserError("no [[gate]] entries", path)
+        )
     return GateConfig(
         path=path,
         root=root,
         gates=gates,
-        references=root / data.get("references", "references"),
-        runs=root / data.get("runs", "runs/gates"),
-        cache=root / data.get("cache", "runs/.cache/translations.sqlite"),
+        references=root / parsed.references,
+        runs=root / parsed.runs,
+        cache=root / parsed.cache,
     )

@@ -7,17 +7,18 @@ import datetime as dt
 import hashlib
 import json
 import re
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
 from pydantic import ValidationError
 
 from evalharness.errors import UserError
-from evalharness.fileio import dumps_json, publish_dir_atomic
+from evalharness.fileio import dumps_json, one_line, publish_dir_atomic
 from evalharness.reports.schema import REPORT_SCHEMA_VERSION, RunReport
 from evalharness.reports.statistics import LoadedRun
 
-RUN_ID = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{8}$")
+RUN_ID = re.compile(r"\d{8}T\d{6}Z-[0-9a-f]{8}")  # always fullmatch: `$` passes a final "\n"
 REPORT_FILE, PAGE_FILE, HTML_FILE, HYPS_FILE = "report.json", "report.md", "report.html", "hypotheses.txt"
 
 # schema_version -> function upgrading a raw dict by one version
@@ -34,7 +35,7 @@ def make_run_id(created_compact: str, content: str) -> str:
 
 def check_run_id(run_id: str) -> str:
     """Run ids come from users: only the exact shape we write is accepted (no paths)."""
-    if not RUN_ID.match(run_id):
+    if not RUN_ID.fullmatch(run_id):
         raise UserError(f"invalid run id {run_id!r} (expected e.g. 20261123T120000Z-1a2b3c4d)")
     return run_id
 
@@ -52,7 +53,7 @@ def save_report(report: RunReport, root: Path, extra: dict[str, bytes] | None = 
         REPORT_FILE: dumps_json(report.model_dump(mode="json")),
         PAGE_FILE: render(page, "md"),
         HTML_FILE: render(page, "html"),
-        HYPS_FILE: "".join(s.hypothesis.replace("\n", " ") + "\n" for s in report.segments),
+        HYPS_FILE: "".join(one_line(s.hypothesis) + "\n" for s in report.segments),
         **(extra or {}),
     }
     if not publish_dir_atomic(files, target):
@@ -96,7 +97,7 @@ def load_run(root: Path, run_id: str) -> LoadedRun:
 def resolve_run(ref: str, root: Path) -> LoadedRun:
     """A run named by id (under `root`), by its folder, or by a report file anywhere (e.g. a
     gate baseline in gates/baselines/)."""
-    if RUN_ID.match(ref):
+    if RUN_ID.fullmatch(ref):
         return load_run(root, ref)
     path = Path(ref)
     if path.is_dir():
@@ -138,7 +139,7 @@ def load_report_file(path: Path) -> RunReport:
 def _run_dirs(root: Path) -> list[Path]:
     if not root.is_dir():
         return []
-    return [p for p in sorted(root.iterdir()) if RUN_ID.match(p.name) and (p / REPORT_FILE).is_file()]
+    return [p for p in sorted(root.iterdir()) if RUN_ID.fullmatch(p.name) and (p / REPORT_FILE).is_file()]
 
 
 def _when(report: RunReport) -> tuple[dt.datetime, str]:
@@ -153,17 +154,29 @@ def _when(report: RunReport) -> tuple[dt.datetime, str]:
     return created, report.run_id
 
 
+def _readable(path: Path) -> RunReport | None:
+    """A report, or None after one warning line naming it: one damaged run must not stop
+    commands about other runs (listing, history, drift against the previous run)."""
+    try:
+        return load_report_file(path)
+    except UserError as exc:
+        print(f"warning: {exc} (skipped)", file=sys.stderr)
+        return None
+
+
 def latest_run(root: Path, accept) -> RunReport | None:
-    """The newest run for which `accept(report)` holds; reads reports newest second first."""
+    """The newest run for which `accept(report)` holds; reads reports newest second first.
+    Unreadable reports are skipped with a warning."""
     folders = _run_dirs(root)
     for second in sorted({p.name[:16] for p in folders}, reverse=True):
-        same_second = [load_report_file(p / REPORT_FILE) for p in folders if p.name[:16] == second]
-        chosen = [r for r in same_second if accept(r)]
+        same_second = [_readable(p / REPORT_FILE) for p in folders if p.name[:16] == second]
+        chosen = [r for r in same_second if r is not None and accept(r)]
         if chosen:
             return max(chosen, key=_when)
     return None
 
 
 def list_runs(root: Path) -> list[RunReport]:
-    """Every run, oldest first."""
-    return sorted((load_report_file(p / REPORT_FILE) for p in _run_dirs(root)), key=_when)
+    """Every readable run, oldest first (unreadable ones are skipped with a warning)."""
+    reports = (_readable(p / REPORT_FILE) for p in _run_dirs(root))
+    return sorted((r for r in reports if r is not None), key=_when)

@@ -52,12 +52,12 @@ class SegmentTerms:
 
 def load_annotations(path: Path) -> list[SegmentTerms]:
     """Read and validate an annotation file; errors name the file and the line."""
-    from evalharness.corpus.ingest import decode_utf8
+    from evalharness.corpus.ingest import read_text_input
 
     if not path.is_file():
         raise UserError("no such annotation file", path)
     out = []
-    for n, line in enumerate(decode_utf8(path.read_bytes(), path).split("\n"), start=1):
+    for n, line in enumerate(read_text_input(path).split("\n"), start=1):
         if not line.strip():
             continue
         try:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from xml.etree import ElementTree as ET
@@ -20,6 +21,8 @@ _TBX_STATUS = {
     "supersededterm-admn-sts": "deprecated",
 }
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+# A language tag as glossaries write them: ISO 639 code, optional subtags (pt-BR, zh-Hant).
+_LANG_TAG = re.compile(r"[a-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*")
 
 
 @dataclass(frozen=True)
@@ -62,12 +65,26 @@ class Glossary:
 
 
 def _add(concepts: dict[str, Concept], term: Term, where: str) -> None:
+    """Add one term, refusing what would make matching ambiguous or silently wrong: an
+    unknown status, an empty term, a language key that is not a language tag (YAML turns
+    `1:` and `null:` into numbers and None), and a term listed twice in a language, in one
+    concept or in two (which concept would a match count for?)."""
     if term.status not in STATUSES:
         raise UserError(f"{where}: unknown status {term.status!r} (use {', '.join(STATUSES)})")
     if not term.text.strip():
         raise UserError(f"{where}: empty term")
     if not term.lang.strip():
         raise UserError(f"{where}: term without a language")
+    if not _LANG_TAG.fullmatch(term.lang):
+        raise UserError(f"{where}: {term.lang!r} is not a language code (use e.g. sv, hi, pt-BR)")
+    key = (term.lang, " ".join(term.text.casefold().split()))
+    for other in concepts.values():
+        for t in other.terms:
+            if (t.lang, " ".join(t.text.casefold().split())) == key:
+                place = (
+                    "twice in this concept" if other.id == term.concept else f"also in concept {other.id!r}"
+                )
+                raise UserError(f"{where}: term {term.text!r} ({term.lang}) is listed {place}")
     concepts.setdefault(term.concept, Concept(term.concept)).terms.append(term)
 
 
@@ -75,9 +92,25 @@ def _read_yaml(path: Path, text: str) -> dict[str, Concept]:
     import yaml
 
     class LineLoader(yaml.SafeLoader):
-        pass
+        """SafeLoader that refuses aliases (`*name`): nested aliases expand exponentially
+        (a 400-byte file can ask for gigabytes), and a glossary has no use for them."""
+
+        def compose_node(self, parent, index):
+            if self.check_event(yaml.AliasEvent):
+                mark = self.peek_event().start_mark
+                raise yaml.composer.ComposerError(
+                    None, None, "aliases (*name) are not allowed in a glossary", mark
+                )
+            return super().compose_node(parent, index)
 
     def mapping_with_line(loader, node):
+        keys = [loader.construct_object(k, deep=True) for k, _ in node.value]
+        for i, key in enumerate(keys):
+            if isinstance(key, str | int | float | bool | None) and key in keys[:i]:
+                mark = node.value[i][0].start_mark
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {key!r} appears twice in one mapping", mark
+                )
         data = loader.construct_mapping(node, deep=True)
         data["__line__"] = node.start_mark.line + 1
         return data
@@ -106,6 +139,8 @@ def _read_yaml(path: Path, text: str) -> dict[str, Concept]:
         for lang, items in entry["terms"].items():
             if lang == "__line__":
                 continue
+            if not isinstance(lang, str):
+                raise UserError(f"{where}: {lang!r} is not a language code (use e.g. sv, hi, pt-BR)")
             if not isinstance(items, list):
                 raise UserError(f"{where}: terms for {lang!r} must be a list")
             for item in items:
@@ -129,7 +164,10 @@ def _read_yaml(path: Path, text: str) -> dict[str, Concept]:
 
 
 def _read_tsv(path: Path, text: str) -> dict[str, Concept]:
-    rows = list(csv.reader(io.StringIO(text), delimiter="\t"))
+    # Cells are literal: a quote is a character of the term, never a quoting mark (with csv's
+    # default dialect `"Polisen"` lost its quotes and an unbalanced quote swallowed every
+    # following row). A cell cannot hold a tab or a line break.
+    rows = list(csv.reader(io.StringIO(text), delimiter="\t", quoting=csv.QUOTE_NONE))
     if not rows or [c.strip().lower() for c in rows[0][:4]] != ["concept", "lang", "status", "term"]:
         raise UserError("line 1: expected the header concept<TAB>lang<TAB>status<TAB>term", path)
     concepts: dict[str, Concept] = {}
@@ -185,12 +223,12 @@ def _local(tag: str) -> str:
 
 
 def load_glossary(path: str | Path) -> Glossary:
-    from evalharness.corpus.ingest import decode_utf8
+    from evalharness.corpus.ingest import read_text_input
 
     path = Path(path)
     if not path.is_file():
         raise UserError("no such glossary", path)
-    text = decode_utf8(path.read_bytes(), path)
+    text = read_text_input(path)
     suffix = path.suffix.lower()
     if suffix in (".yaml", ".yml"):
         concepts = _read_yaml(path, text)

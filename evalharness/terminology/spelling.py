@@ -42,7 +42,11 @@ def deletions(word: str, depth: int) -> set[str]:
 class DeletionIndex:
     def __init__(self, words: Iterable[str]) -> None:
         self.index: dict[str, set[str]] = defaultdict(set)
-        for word in set(words):
+        words = set(words)
+        # A token longer than every indexed word by more than MAX_EDITS is near none of them;
+        # skipping it keeps a pathological token (a 3 MB "word") from costing length² work.
+        self.longest = max((len(w) for w in words), default=0)
+        for word in words:
             for variant in deletions(word, allowed_edits(len(word))):
                 self.index[variant].add(word)
         self._memo: dict[str, tuple[tuple[str, int], ...]] = {}
@@ -53,7 +57,7 @@ class DeletionIndex:
         if hit is not None:
             return hit
         found: set[str] = set()
-        if len(token) >= 3:
+        if 3 <= len(token) <= self.longest + MAX_EDITS:
             for variant in deletions(token, min(MAX_EDITS, allowed_edits(len(token) + MAX_EDITS))):
                 found |= self.index.get(variant, set())
         out = []

@@ -94,6 +94,28 @@ def _repeated_names(segments, languages, min_count, already) -> list[dict]:
     return out
 
 
+def _distinct_terms(concepts: list[dict]) -> list[dict[str, list[tuple[str, int]]]]:
+    """Per concept and language, the surfaces as a glossary may list them: spellings that
+    differ only in case or spacing are one term (counts summed), and a term already listed
+    for an earlier concept is left out (a glossary lists a term once)."""
+    taken: set[tuple[str, str]] = set()
+    out = []
+    for c in concepts:
+        by_lang: dict[str, list[tuple[str, int]]] = {}
+        for lang, renditions in c["renditions"].items():
+            merged: dict[str, list] = {}
+            for surface, n in renditions.items():
+                key = " ".join(surface.casefold().split())
+                if (lang, key) in taken and key not in merged:
+                    continue
+                merged.setdefault(key, [surface, 0])[1] += n
+            taken |= {(lang, key) for key in merged}
+            if merged:
+                by_lang[lang] = [(surface, n) for surface, n in merged.values()]
+        out.append(by_lang)
+    return out
+
+
 def draft_yaml(concepts: list[dict]) -> str:
     import yaml
 
@@ -106,12 +128,13 @@ def draft_yaml(concepts: list[dict]) -> str:
                 "terms": {
                     lang: [
                         {"term": s, "status": "preferred" if k == 0 else "admitted", "note": f"seen {n}x"}
-                        for k, (s, n) in enumerate(r.items())
+                        for k, (s, n) in enumerate(surfaces)
                     ]
-                    for lang, r in c["renditions"].items()
+                    for lang, surfaces in terms.items()
                 },
             }
-            for c in concepts
+            for c, terms in zip(concepts, _distinct_terms(concepts), strict=True)
+            if terms
         ]
     }
     header = "# Draft glossary proposed by `evalharness terms suggest`: review every entry, set statuses\n# (preferred / admitted / deprecated) and delete what is not a term.\n"
