@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: eval test lint bench clean
+.PHONY: eval test fuzz lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,6 +18,10 @@ eval: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
+
+# The fuzz suite's long profile (thousands of generated inputs; `make test` runs a few hundred).
+fuzz: $(STAMP)
+	EVALHARNESS_FUZZ=long $(BIN)/python -m pytest tests/test_fuzz.py -p no:cacheprovider
 
 lint: $(STAMP)
 	$(BIN)/ruff check evalharness tests benchmarks

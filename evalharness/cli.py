@@ -46,6 +46,11 @@ def terminal_safe(text: str) -> str:
     return _UNSAFE.sub("", text)
 
 
+def _error_line(message: str) -> str:
+    """An error is one line, whatever a library put in its message."""
+    return "error: " + terminal_safe(re.sub(r"\s*\n\s*", " ", message.strip()))
+
+
 def _echo(text: str, err: bool = False) -> None:
     typer.echo(terminal_safe(text), err=err)
 
@@ -523,11 +528,13 @@ def runs_show(run_id: str, runs: RunsOpt = RUNS, fmt: FormatOpt = "text", out: O
     buckets, segments, provenance. RUN_ID may also be a run folder or a report file."""
     from evalharness.reports.formats import render
     from evalharness.reports.run_page import run_page
-    from evalharness.reports.store import resolve_run
+    from evalharness.reports.store import reading, resolve_run
 
     _check_format(fmt)
     run = resolve_run(run_id, runs)
-    _emit(render(run_page(run.report, str(run.path) if run.path else None), fmt), out)
+    with reading([run.path]):
+        page = render(run_page(run.report, str(run.path) if run.path else None), fmt)
+    _emit(page, out)
 
 
 @runs_app.command("history")
@@ -541,9 +548,12 @@ def runs_history(
     against the previous run (paired bootstrap) and terminology drift."""
     from evalharness.reports.formats import render
     from evalharness.reports.history import history_page, load_history
+    from evalharness.reports.store import REPORT_FILE, reading
 
     _check_format(fmt)
-    _emit(render(history_page(load_history(runs, system), str(runs), system), fmt), out)
+    with reading(sorted(runs.glob(f"*/{REPORT_FILE}"))):
+        page = render(history_page(load_history(runs, system), str(runs), system), fmt)
+    _emit(page, out)
 
 
 def _fmt_score(sc) -> str:
@@ -713,21 +723,23 @@ def compare(
     from evalharness.reports.compare import compare_runs
     from evalharness.reports.comparison_page import comparison_page
     from evalharness.reports.formats import render
-    from evalharness.reports.store import resolve_run
+    from evalharness.reports.store import reading, resolve_run
 
     _check_format(fmt)
     if correction not in CORRECTIONS:
         raise UserError(f"unknown correction {correction!r} ({', '.join(CORRECTIONS)})")
     loaded = [resolve_run(r, runs) for r in run_ids]
-    comp = compare_runs(
-        loaded,
-        parse_metrics(metrics) if metrics else None,
-        n_bootstrap=n_bootstrap,
-        n_ar=n_ar,
-        pairs=all_pairs or len(loaded) > 2,
-        correction=correction,
-    )
-    _emit(render(comparison_page(comp, [str(r.path) if r.path else None for r in loaded]), fmt), out)
+    with reading([r.path for r in loaded if r.path]):
+        comp = compare_runs(
+            loaded,
+            parse_metrics(metrics) if metrics else None,
+            n_bootstrap=n_bootstrap,
+            n_ar=n_ar,
+            pairs=all_pairs or len(loaded) > 2,
+            correction=correction,
+        )
+        page = render(comparison_page(comp, [str(r.path) if r.path else None for r in loaded]), fmt)
+    _emit(page, out)
 
 
 @app.command()
@@ -930,7 +942,7 @@ def main() -> None:
         if isinstance(code, int) and code:
             sys.exit(code)
     except UserError as exc:
-        typer.echo(f"error: {terminal_safe(str(exc))}", err=True)
+        typer.echo(_error_line(str(exc)), err=True)
         sys.exit(exc.exit_code)
     except (typer.Abort, KeyboardInterrupt):
         typer.echo("aborted", err=True)
@@ -940,18 +952,20 @@ def main() -> None:
         sys.exit(code)
     except OSError as exc:
         where = f"{exc.filename}: " if exc.filename else ""
-        typer.echo(f"error: {terminal_safe(where + (exc.strerror or str(exc)))}", err=True)
+        typer.echo(_error_line(where + (exc.strerror or str(exc))), err=True)
         sys.exit(1)
     except Exception as exc:
         # Usage errors (typer vendors click, so match by shape): one line, exit 2.
         if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):
-            typer.echo(f"error: {terminal_safe(exc.format_message())}", err=True)
+            typer.echo(_error_line(exc.format_message()), err=True)
             sys.exit(2)
         if os.environ.get("EVALHARNESS_TRACEBACK"):
             raise
         typer.echo(
-            f"error: internal error ({type(exc).__name__}: {terminal_safe(str(exc))[:300]}); this is a bug "
-            "in evalharness: rerun with EVALHARNESS_TRACEBACK=1 and report the traceback",
+            _error_line(
+                f"internal error ({type(exc).__name__}: {str(exc)[:300]}); this is a bug in evalharness: "
+                "rerun with EVALHARNESS_TRACEBACK=1 and report the traceback"
+            ),
             err=True,
         )
         sys.exit(1)

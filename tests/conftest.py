@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import shutil
 import subprocess
 import sys
+from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import pytest
@@ -64,17 +67,39 @@ def fixture_models(tmp_path_factory):
     }
 
 
-def run_cli(*args, cwd=None, env_extra=None, timeout=600) -> subprocess.CompletedProcess:
-    """`evalharness ARGS` as a user runs it, in a fresh process."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT), **(env_extra or {})}
-    return subprocess.run(
-        [sys.executable, "-m", "evalharness", *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=env,
-        timeout=timeout,
-    )
+def run_cli(*args, cwd=None, env_extra=None, timeout=600, fresh=False) -> subprocess.CompletedProcess:
+    """`evalharness ARGS` as a user runs it: through `cli.main`, the function the script calls,
+    with its own argv, working directory, environment, stdout and stderr. In this process by
+    default (models and encoders load once per session); `fresh=True` starts a new Python,
+    for what only a real process shows (signals, the installed script, import side effects)."""
+    if fresh:
+        env = {**os.environ, "PYTHONPATH": str(ROOT), **(env_extra or {})}
+        return subprocess.run(
+            [sys.executable, "-m", "evalharness", *map(str, args)],
+            capture_output=True,
+            text=True,
+            cwd=cwd,
+            env=env,
+            timeout=timeout,
+        )
+    from evalharness import cli
+
+    out, err = io.StringIO(), io.StringIO()
+    saved_env, saved_argv = dict(os.environ), sys.argv
+    os.environ.update(env_extra or {})
+    sys.argv = ["evalharness", *map(str, args)]
+    try:
+        with contextlib.chdir(cwd or os.getcwd()), redirect_stdout(out), redirect_stderr(err):
+            try:
+                cli.main()
+                code = 0
+            except SystemExit as exc:
+                code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    finally:
+        sys.argv = saved_argv
+        os.environ.clear()
+        os.environ.update(saved_env)
+    return subprocess.CompletedProcess(list(args), code, out.getvalue(), err.getvalue())
 
 
 EVIL_NAME = '"><img src=x onerror=alert(1)>'

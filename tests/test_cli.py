@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import EN_OTHER, HI, SV, content_lines, run_cli
+from conftest import EN_OTHER, HI, SV, cli_main, content_lines, run_cli
 
 
 def assert_one_line_error(proc, *needles):
@@ -16,25 +16,24 @@ def assert_one_line_error(proc, *needles):
         assert str(needle) in err, err
 
 
-def test_build_show_and_list(tmp_path):
+def test_build_show_and_list(tmp_path, encoder, monkeypatch, capsys):
+    # In process (cli.main, as the script calls it) so the session's encoder is loaded once.
     refs = tmp_path / "refs"
-    proc = run_cli("testset", "build", SV, HI, EN_OTHER, "--name", "hoalu", "--references", refs)
-    assert proc.returncode == 0, proc.stderr
-    assert "is not parallel to" in proc.stdout and "written" in proc.stdout
-    show = run_cli("testset", "show", "hoalu", "--references", refs)
-    assert show.returncode == 0
-    out = show.stdout
+    build = ["testset", "build", SV, HI, EN_OTHER, "--name", "hoalu", "--references", refs]
+    rc, out, err = cli_main(monkeypatch, capsys, *build)
+    assert rc == 0, err
+    assert "is not parallel to" in out and "written" in out
+    rc, out, _ = cli_main(monkeypatch, capsys, "testset", "show", "hoalu", "--references", refs)
+    assert rc == 0
     assert "segments: 10  sv-hi: 10" in out
     assert f"NOT {EN_OTHER.name} (en) is not parallel to" in out
     assert "dropped as boilerplate" in out and "counter line" in out and "LEFT OUT" in out
-    listing = run_cli("testset", "list", "--references", refs)
-    assert listing.stdout.startswith("hoalu\t")
-    again = run_cli("testset", "build", SV, HI, EN_OTHER, "--name", "hoalu", "--references", refs)
-    assert "reused (inputs unchanged" in again.stdout
-    forced = run_cli(
-        "testset", "build", SV, HI, EN_OTHER, "--name", "hoalu", "--references", refs, "--rebuild"
-    )
-    assert "unchanged (rebuilt: same segments, same version)" in forced.stdout
+    rc, out, _ = cli_main(monkeypatch, capsys, "testset", "list", "--references", refs)
+    assert out.startswith("hoalu\t")
+    rc, out, _ = cli_main(monkeypatch, capsys, *build)
+    assert "reused (inputs unchanged" in out
+    rc, out, _ = cli_main(monkeypatch, capsys, *build, "--rebuild")
+    assert "unchanged (rebuilt: same segments, same version)" in out
 
 
 def test_import_and_export(tmp_path):

@@ -8,7 +8,7 @@ import json
 import tomllib
 
 import pytest
-from conftest import ROOT, SV, content_lines, run_cli
+from conftest import ROOT, SV, cli_main, content_lines
 
 from evalharness.backends.registry import create_backend
 from evalharness.errors import UserError
@@ -90,10 +90,11 @@ def test_bad_options_are_user_errors(fixture_models, options, needle):
         create_backend(f"ct2:{fixture_models['sv-hi']}", **options)
 
 
-def test_fidelity_check_cli(fixture_models, tmp_path):
+def test_fidelity_check_cli(fixture_models, tmp_path, monkeypatch, capsys):
+    # In process, through cli.main as the script calls it (torch and CTranslate2 load once).
     model = fixture_models["sv-hi"]
-    env = {"EVALHARNESS_CT2_CACHE": str(tmp_path / "ct2")}
-    proc = run_cli(
+    monkeypatch.setenv("EVALHARNESS_CT2_CACHE", str(tmp_path / "ct2"))
+    check = [
         "backends",
         "check-fidelity",
         model,
@@ -101,32 +102,17 @@ def test_fidelity_check_cli(fixture_models, tmp_path):
         ROOT / "references",
         "--max-new-tokens",
         "32",
-        "--format",
-        "json",
-        env_extra=env,
-    )
-    assert proc.returncode == 0, proc.stderr
-    report = json.loads(proc.stdout)
+    ]
+    rc, out, err = cli_main(monkeypatch, capsys, *check, "--format", "json")
+    assert rc == 0, err
+    report = json.loads(out)
     assert (
         report["ok"]
         and report["identical"] == report["segments"] == 10
         and report["bleu"] == pytest.approx(100.0)
     )
-    int8 = run_cli(
-        "backends",
-        "check-fidelity",
-        model,
-        "--references",
-        ROOT / "references",
-        "--max-new-tokens",
-        "32",
-        "--compute-type",
-        "int8",
-        "--beams",
-        "2",
-        env_extra=env,
-    )
-    assert int8.returncode in (0, 1) and "(int8, beams 2)" in int8.stdout and "BLEU" in int8.stdout
+    rc, out, _ = cli_main(monkeypatch, capsys, *check, "--compute-type", "int8", "--beams", "2")
+    assert rc in (0, 1) and "(int8, beams 2)" in out and "BLEU" in out
 
 
 def test_the_base_install_stays_lean():

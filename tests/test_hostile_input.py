@@ -90,7 +90,9 @@ def test_a_segment_with_a_line_separator_or_control_char_round_trips(work, monke
 def test_hypotheses_with_line_breaks_stay_one_per_line(work, monkeypatch, capsys):
     from evalharness.backends.passthrough import Passthrough
 
-    monkeypatch.setattr(Passthrough, "translate", lambda self, texts, s, t: [f"a\rb\u2028c {x}" for x in texts])
+    monkeypatch.setattr(
+        Passthrough, "translate", lambda self, texts, s, t: [f"a\rb\u2028c {x}" for x in texts]
+    )
     out_file = work / "out.txt"
     args = [
         "translate",

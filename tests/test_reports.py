@@ -6,7 +6,7 @@ import json
 import shutil
 
 import pytest
-from conftest import ROOT, run_cli
+from conftest import ROOT, cli_main, run_cli
 
 from evalharness.corpus.store import load_testset
 from evalharness.errors import UserError
@@ -118,9 +118,12 @@ def test_markdown_escapes_user_text(passthrough_run):
     assert md_escape("[x](javascript:alert(1))") == "\\[x\\](javascript:alert(1))"
 
 
-def test_eval_runs_the_suite_and_lists_skipped_systems(tmp_path):
+def test_eval_runs_the_suite_and_lists_skipped_systems(tmp_path, encoder, monkeypatch, capsys):
+    # In process (cli.main, as the script calls it): the session's encoder is loaded once.
     work = tmp_path / "work"
     work.mkdir()
+    monkeypatch.chdir(work)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     shutil.copytree(ROOT / "seeds", work / "seeds")
     (work / "eval.toml").write_text(
         f'testset = "hoalu"\ndocuments = ["seeds/*.txt"]\npairs = ["sv-hi", "hi-sv"]\nmetrics = ["bleu", "chrf"]\nci = true\n'
@@ -130,9 +133,8 @@ def test_eval_runs_the_suite_and_lists_skipped_systems(tmp_path):
         '[[systems]]\nname = "opus"\nbackend = "marian:Helsinki-NLP/opus-mt-sv-hi"\npairs = ["sv-hi"]\n',
         encoding="utf-8",
     )
-    proc = run_cli("eval", cwd=work, env_extra={"HF_HUB_OFFLINE": "1"})
-    assert proc.returncode == 0, proc.stderr
-    out = proc.stdout
+    rc, out, err = cli_main(monkeypatch, capsys, "eval")
+    assert rc == 0, err
     assert out.startswith("test set hoalu@") and ": written" in out.splitlines()[0]
     assert out.count("passthrough") >= 2 and "fixture" in out
     rows = {
@@ -151,8 +153,8 @@ def test_eval_runs_the_suite_and_lists_skipped_systems(tmp_path):
     fixture = next(r for r in reports if r.backend.name == "fixture")
     assert fixture.backend.fingerprint["untrained_fixture"] is True
     assert all("untrained-fixture" in s.flags for s in fixture.segments)
-    listing = run_cli("runs", "list", cwd=work)
-    assert listing.returncode == 0 and len(listing.stdout.splitlines()) == 3 and "hoalu@" in listing.stdout
+    rc, listing, _ = cli_main(monkeypatch, capsys, "runs", "list")
+    assert rc == 0 and len(listing.splitlines()) == 3 and "hoalu@" in listing
     copy = next(r for r in reports if r.backend.name == "passthrough" and r.testset.tgt_lang == "hi")
     assert copy.terminology["counts"].get("untranslated", 0) > 0  # a copied source leaves Swedish terms in
     assert (
@@ -160,9 +162,9 @@ def test_eval_runs_the_suite_and_lists_skipped_systems(tmp_path):
         and copy.terminology["previous_run"] is None
     )
     latest = (work / "references" / "hoalu" / "LATEST").stat()
-    again = run_cli("eval", cwd=work, env_extra={"HF_HUB_OFFLINE": "1"})
-    assert again.returncode == 0
-    assert ": reused" in again.stdout.splitlines()[0]  # nothing embedded or aligned again
+    rc, again, _ = cli_main(monkeypatch, capsys, "eval")
+    assert rc == 0
+    assert ": reused" in again.splitlines()[0]  # nothing embedded or aligned again
     assert (work / "references" / "hoalu" / "LATEST").stat().st_mtime_ns == latest.st_mtime_ns
     second = [
         r for r in list_runs(work / "runs") if r.backend.name == "passthrough" and r.testset.tgt_lang == "hi"

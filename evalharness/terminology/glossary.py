@@ -5,7 +5,6 @@ reader; translate-toolkit is GPL). Errors name the file and the line."""
 from __future__ import annotations
 
 import csv
-import io
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -167,7 +166,12 @@ def _read_tsv(path: Path, text: str) -> dict[str, Concept]:
     # Cells are literal: a quote is a character of the term, never a quoting mark (with csv's
     # default dialect `"Polisen"` lost its quotes and an unbalanced quote swallowed every
     # following row). A cell cannot hold a tab or a line break.
-    rows = list(csv.reader(io.StringIO(text), delimiter="\t", quoting=csv.QUOTE_NONE))
+    from evalharness.corpus.ingest import split_lines
+
+    try:  # lines are split first, on LF, CRLF or CR alike, so no cell can hold a line break
+        rows = list(csv.reader(split_lines(text), delimiter="\t", quoting=csv.QUOTE_NONE))
+    except csv.Error as exc:
+        raise UserError(f"unreadable TSV ({exc})", path) from exc
     if not rows or [c.strip().lower() for c in rows[0][:4]] != ["concept", "lang", "status", "term"]:
         raise UserError("line 1: expected the header concept<TAB>lang<TAB>status<TAB>term", path)
     concepts: dict[str, Concept] = {}
