@@ -39,7 +39,7 @@ ComputeOpt = Annotated[
 
 # Control characters (C0 but tab and newline, DEL, C1) and bidi overrides: a hypothesis,
 # system name or file name carrying ESC sequences must not drive the user's terminal.
-_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
 def terminal_safe(text: str) -> str:

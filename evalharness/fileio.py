@@ -16,6 +16,20 @@ from typing import Any
 from evalharness.errors import UserError
 
 
+def read_toml(path: Path, what: str) -> dict:
+    """A TOML configuration file, or one line saying why not (`what`: "evaluation config")."""
+    import tomllib
+
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise UserError(f"no {what}", path) from exc
+    except IsADirectoryError as exc:
+        raise UserError(f"is a directory, not a {what}", path) from exc
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise UserError(f"invalid TOML ({exc})", path) from exc
+
+
 def dumps_json(obj: Any) -> str:
     """Canonical JSON: sorted keys, real Unicode, trailing newline; same object, same bytes."""
     return json.dumps(obj, ensure_ascii=False, sort_keys=True, indent=2) + "\n"

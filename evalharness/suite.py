@@ -10,7 +10,6 @@ caller (the `eval` command) exits non-zero."""
 from __future__ import annotations
 
 import glob
-import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ from evalharness.backends.registry import check_spec
 from evalharness.corpus.language import parse_pair
 from evalharness.corpus.store import TestSet, load_testset
 from evalharness.errors import ModelUnavailable, UserError
+from evalharness.fileio import read_toml
 from evalharness.metrics.registry import default_metrics, parse_metrics
 from evalharness.reports.schema import RunReport
 from evalharness.reports.statistics import LoadedRun
@@ -59,14 +59,7 @@ class Suite(_Config):
 
 def load_suite(path: Path) -> Suite:
     """Read and validate the whole suite before any work; one line per problem."""
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise UserError("no evaluation config", path) from exc
-    except IsADirectoryError as exc:
-        raise UserError("is a directory, not an evaluation config", path) from exc
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise UserError(f"invalid TOML ({exc})", path) from exc
+    data = read_toml(path, "evaluation config")
     try:
         suite = Suite.model_validate(data)
     except ValidationError as exc:

@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import ROOT
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 settings.register_profile(
@@ -144,6 +144,8 @@ GLOSSARY_TEXT = st.one_of(
 
 
 @given(GLOSSARY_TEXT, st.sampled_from(["g.yaml", "g.tsv", "g.tbx"]))
+@example("\x1b[31m", "g.yaml")  # found by this test: a two-line YAML error
+@example("concept\tlang\tstatus\tterm\n\r polisen", "g.tsv")  # found: csv.Error on a stray CR
 def test_any_glossary_text_is_read_or_refused_in_one_line(text, name):
     with workdir() as work:
         (work / name).write_bytes(text.encode("utf-8", "surrogatepass"))
@@ -159,17 +161,16 @@ def test_any_glossary_text_is_read_or_refused_in_one_line(text, name):
 
 
 @given(st.lists(st.tuples(TEXT, TEXT), min_size=1, max_size=6))
+@example([("polisen", "0\x1f\n polisen")])
 def test_line_parallel_files_import_and_load_back(rows):
     from evalharness.corpus.ingest import normalize_text
     from evalharness.corpus.store import load_testset
 
+    rows = [tuple(t.replace("\n", " ").replace("\r", " ") for t in r) for r in rows]  # one line each
     with workdir() as work:
         for k, lang in enumerate(("sv", "hi")):
-            (work / f"{lang}.txt").write_bytes(
-                "".join(r[k].replace("\n", " ").replace("\r", " ") + "\n" for r in rows).encode(
-                    "utf-8", "surrogatepass"
-                )
-            )
+            text = "".join(r[k] + "\n" for r in rows)
+            (work / f"{lang}.txt").write_bytes(text.encode("utf-8", "surrogatepass"))
         code, _, err = run("testset", "import", "--lang", "sv=sv.txt", "--lang", "hi=hi.txt", "--name", "fz")
         if code != 0:
             assert code == 2, err
@@ -279,6 +280,7 @@ VALUES = st.one_of(
     st.lists(st.tuples(st.sampled_from(OPTIONS), VALUES), max_size=3),
     st.lists(VALUES, max_size=2),
 )
+@example(COMMANDS[0], [], ["\u2028"])  # found: a line separator split the error line
 def test_any_argument_list_exits_0_1_or_2_without_a_traceback(command, options, extra):
     with workdir():
         args = [*command, *[x for pair in options for x in pair], *extra]

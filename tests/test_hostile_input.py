@@ -408,3 +408,16 @@ def test_a_rewritten_manifest_version_does_not_load_under_the_old_folder(work, m
     (refs / version / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     rc, _, err = main(monkeypatch, capsys, "testset", "show", "hoalu")
     assert rc == 2 and "do not match" in _one_error_line(err)
+
+
+@pytest.mark.parametrize("record", [None, {"file": None}, {"file": "../../etc/passwd", "sha256": "x"}, ["x"]])
+def test_a_damaged_statistics_record_is_recomputed_not_followed(work, monkeypatch, capsys, record):
+    # found by the fuzz suite: a report whose statistics record lost its file name
+    assert main(monkeypatch, capsys, *RUN, "--backend", "passthrough")[0] == 0
+    run_id, raw = _report(work)
+    raw["statistics"] = record
+    (work / "runs" / run_id / "report.json").write_text(json.dumps(raw), encoding="utf-8")
+    rc, out, err = main(monkeypatch, capsys, "compare", run_id, run_id, "--ar-trials", "0")
+    assert rc in (0, 2) and "Traceback" not in err and "internal error" not in err, err
+    if rc == 0:
+        assert "chrF" in out

@@ -26,6 +26,7 @@ from evalharness.backends.marian import (
     TOKENIZER_EXTRA,
     TOKENIZER_FILES,
     MarianBackend,
+    determinism_record,
     files_sha256,
     marian_options,
 )
@@ -188,13 +189,7 @@ class CT2Backend(MarianBackend):
 
     def determinism(self) -> dict:
         settings = {"device": self.device, "compute_type": self.compute_type, "beam_size": self.num_beams}
-        if self.device.startswith("cuda"):
-            return {
-                "deterministic": False,
-                "settings": settings,
-                "note": "on GPU, kernels may give other results between runs and GPU models",
-            }
-        return {"deterministic": True, "settings": settings}
+        return determinism_record(self.device, settings)
 
 
 @register_backend("ct2")

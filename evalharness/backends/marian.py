@@ -259,13 +259,7 @@ class MarianBackend(Backend):
 
     def determinism(self) -> dict:
         settings = self.torch_settings or {"device": self.device, "note": "model not loaded (all from cache)"}
-        if self.device.startswith("cuda"):
-            return {
-                "deterministic": False,
-                "settings": settings,
-                "note": "on GPU, kernels may give other results between runs and GPU models",
-            }
-        return {"deterministic": True, "settings": settings}
+        return determinism_record(self.device, settings)
 
     def batches(self, lengths: list[int]) -> list[list[int]]:
         """Indices sorted by length, packed so that padded tokens stay within the budget."""
@@ -321,6 +315,18 @@ class MarianBackend(Backend):
                 **inputs, num_beams=self.num_beams, do_sample=False, max_new_tokens=self.new_token_limit
             )
         return self.tokenizer.batch_decode(output, skip_special_tokens=True)
+
+
+def determinism_record(device: str, settings: dict) -> dict:
+    """Greedy or beam decoding never samples: the same on CPU run after run; on GPU, kernels
+    may differ between runs and cards, and the report says so."""
+    if device.startswith("cuda"):
+        return {
+            "deterministic": False,
+            "settings": settings,
+            "note": "on GPU, kernels may give other results between runs and GPU models",
+        }
+    return {"deterministic": True, "settings": settings}
 
 
 MARIAN_OPTIONS = {

@@ -20,7 +20,6 @@ bad value is one line naming the gate and the key, not an error after minutes of
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -28,6 +27,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from evalharness.errors import UserError
+from evalharness.fileio import read_toml
 
 RULES = ("max_drop", "no_new_flags", "max_copy_rate", "min_term_accuracy")
 FlagKind = Literal["deprecated", "misspelled", "untranslated", "missing", "inconsistent", "drift"]
@@ -115,14 +115,7 @@ def load_gates(path: Path) -> GateConfig:
     from evalharness.corpus.language import parse_pair
     from evalharness.corpus.store import check_name
 
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise UserError("no gates file", path) from exc
-    except IsADirectoryError as exc:
-        raise UserError("is a directory, not a gates file", path) from exc
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise UserError(f"invalid TOML ({exc})", path) from exc
+    data = read_toml(path, "gates file")
     if path.name == "pyproject.toml":
         data = data.get("tool", {}).get("evalharness", {}).get("gates", {})
     if not data.get("gate"):

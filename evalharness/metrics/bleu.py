@@ -17,7 +17,7 @@ import numpy as np
 from sacrebleu.metrics import BLEU
 from sacrebleu.tokenizers.tokenizer_13a import Tokenizer13a
 
-from evalharness.metrics.ngrams import clipped_counts, word_symbols
+from evalharness.metrics.ngrams import CorpusExtraction, clipped_counts, word_symbols
 
 # sacrebleu's first 13a rule: one ASCII character class, each match replaced by " \1 ".
 FIRST_RULE = (r"([\{-\~\[-\` -\&\(-\+\:-\@\/])", r" \1 ")
@@ -50,7 +50,7 @@ class Fast13a(Tokenizer13a):
         return " ".join(line.split())
 
 
-class FastBLEU(BLEU):
+class FastBLEU(CorpusExtraction, BLEU):
     """sacrebleu's BLEU (same options, signature and scores), corpus-wide statistics."""
 
     def __init__(self, *args, **kwargs) -> None:
@@ -82,10 +82,3 @@ class FastBLEU(BLEU):
             stats[:, :, 2 + j] = c.match
             stats[:, :, 2 + order + j] = c.hyp_total
         return [s.tolist() for s in stats]
-
-    def _extract_corpus_statistics(self, hypotheses, references):
-        if not references or any(r is None for stream in references for r in stream):
-            return super()._extract_corpus_statistics(
-                hypotheses, references
-            )  # reference cache / missing refs
-        return self.extract_systems([list(hypotheses)], [list(s) for s in references])[0]

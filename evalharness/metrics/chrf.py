@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from sacrebleu.metrics import CHRF
 
-from evalharness.metrics.ngrams import char_symbols, clipped_counts, word_symbols
+from evalharness.metrics.ngrams import CorpusExtraction, char_symbols, clipped_counts, word_symbols
 
 
 def stream_statistics(
@@ -30,7 +30,7 @@ def stream_statistics(
     return out
 
 
-class FastCHRF(CHRF):
+class FastCHRF(CorpusExtraction, CHRF):
     """sacrebleu's chrF/chrF++ (same options, signature and scores), corpus-wide statistics."""
 
     def _char_lines(self, lines: list[str]) -> list[str]:
@@ -62,10 +62,3 @@ class FastCHRF(CHRF):
             flat = np.stack([s.reshape(-1, width) for s in streams])
             best = flat[choice, np.arange(flat.shape[1])].reshape(best.shape)
         return [b.tolist() for b in best]
-
-    def _extract_corpus_statistics(self, hypotheses, references):
-        if not references or any(r is None for stream in references for r in stream):
-            return super()._extract_corpus_statistics(
-                hypotheses, references
-            )  # reference cache / missing refs
-        return self.extract_systems([list(hypotheses)], [list(s) for s in references])[0]

@@ -96,3 +96,14 @@ def _max_over_streams(keys: np.ndarray, stream: np.ndarray, streams: int) -> tup
     key = pair // streams
     starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
     return key[starts], np.maximum.reduceat(counts, starts)
+
+
+class CorpusExtraction:
+    """Mixin for sacrebleu metric subclasses with an `extract_systems(systems, references)`:
+    a whole corpus's statistics go through it, the cases it does not cover (sacrebleu's
+    reference cache, missing references) through sacrebleu's own code."""
+
+    def _extract_corpus_statistics(self, hypotheses, references):
+        if not references or any(r is None for stream in references for r in stream):
+            return super()._extract_corpus_statistics(hypotheses, references)  # type: ignore[misc]
+        return self.extract_systems([list(hypotheses)], [list(s) for s in references])[0]  # type: ignore[attr-defined]

@@ -60,7 +60,11 @@ def read_stored(report: RunReport, report_path: Path | None) -> tuple[dict[str, 
     ref = report.statistics
     if ref is None or report_path is None:
         return {}, None
-    path = report_path.parent / ref["file"]
+    name = ref.get("file") if isinstance(ref, dict) else None
+    if not isinstance(name, str) or not name or Path(name).name != name or name.startswith("."):
+        # a file name beside the report, nothing else: a report must not point anywhere on disk
+        return {}, f"{report_path}: the statistics record is damaged; computing them from the hypotheses"
+    path = report_path.parent / name
     try:
         data = path.read_bytes()
     except OSError:
