@@ -8,6 +8,7 @@ no training corpus is given): a word seen once there is rare."""
 
 from __future__ import annotations
 
+import string
 import unicodedata
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -54,18 +55,30 @@ def _is_punct(ch: str) -> bool:
     return unicodedata.category(ch)[0] in "PS"
 
 
+# Punctuation common at word edges, stripped in C by str.strip; whatever is left at an edge
+# that is not a letter or digit goes through the Unicode categories.
+_EDGE_PUNCT = string.punctuation + "“”‘’«»„–—…¿¡·।॥"
+
+
+def _strip_edges(token: str) -> str:
+    start, end = 0, len(token)
+    while start < end and not token[start].isalnum() and _is_punct(token[start]):
+        start += 1
+    while end > start and not token[end - 1].isalnum() and _is_punct(token[end - 1]):
+        end -= 1
+    return token[start:end]
+
+
 def _words(text: str) -> list[str]:
-    """Whitespace tokens without surrounding punctuation, case-folded (a regex `\\w+` would
-    split Devanagari words at their vowel signs)."""
+    """Whitespace tokens without surrounding punctuation (Unicode categories P and S),
+    case-folded; a regex `\\w+` would split Devanagari words at their vowel signs."""
     out = []
-    for token in text.split():
-        start, end = 0, len(token)
-        while start < end and _is_punct(token[start]):
-            start += 1
-        while end > start and _is_punct(token[end - 1]):
-            end -= 1
-        if start < end:
-            out.append(token[start:end].casefold())
+    for token in text.casefold().split():
+        word = token.strip(_EDGE_PUNCT)
+        if word and not (word[0].isalnum() and word[-1].isalnum()):
+            word = _strip_edges(word)
+        if word:
+            out.append(word)
     return out
 
 
@@ -74,11 +87,12 @@ def source_length(segments: Sequence[SegmentRecord]) -> list[float | None]:
 
 
 def rare_word_share(segments: Sequence[SegmentRecord]) -> list[float | None]:
-    counts = Counter(w for s in segments for ref in s.references for w in _words(ref))
+    words = [[_words(ref) for ref in s.references] for s in segments]  # each text split once
+    counts = Counter(w for refs in words for ref in refs for w in ref)
     out: list[float | None] = []
-    for s in segments:
-        words = [w for ref in s.references[:1] for w in _words(ref)]
-        out.append(sum(counts[w] == 1 for w in words) / len(words) if words else None)
+    for refs in words:
+        first = refs[0] if refs else []
+        out.append(sum(counts[w] == 1 for w in first) / len(first) if first else None)
     return out
 
 
