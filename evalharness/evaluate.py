@@ -24,14 +24,15 @@ from evalharness.metrics.scoring import score_all
 from evalharness.reports.drift import drift_record, previous_run
 from evalharness.reports.schema import (
     BackendRef,
+    DriftRecord,
     IntervalRecord,
     RunReport,
     ScoreRecord,
     SegmentRecord,
     TestSetRef,
 )
-from evalharness.reports.statistics import SUFFIX, encode, sha256
-from evalharness.reports.store import REPORT_FILE, make_run_id, save_report
+from evalharness.reports.statistics import SUFFIX, LoadedRun, encode, sha256
+from evalharness.reports.store import REPORT_FILE, is_pristine, make_run_id, save_report
 from evalharness.terminology.section import TermSource, terminology_section
 from evalharness.versions import library_versions
 
@@ -110,6 +111,25 @@ def request_sources(req: RunRequest) -> list[str]:
     return [s.text[req.src] for s in segments]
 
 
+def _against(
+    previous: LoadedRun | None, req: RunRequest, ids, sources, texts, stats
+) -> tuple[dict | None, DriftRecord | None]:
+    """The terminology section and the drift record, against the previous run when there is one."""
+    src, tgt = req.src, req.tgt
+    prev_section = None
+    terminology = None
+    if req.terms is not None:
+        if previous is not None and previous.report.terminology:
+            prev_section = dict(previous.report.terminology, run_id=previous.run_id)
+        terminology = terminology_section(req.terms, ids, sources, texts, src, tgt, prev_section)
+    if previous is None:
+        return terminology, None
+    term_drift = (
+        None if terminology is None or prev_section is None else terminology["counts"].get("drift", 0)
+    )
+    return terminology, drift_record(previous, texts, stats, req.metric_options or {}, term_drift)
+
+
 def run_evaluation(
     req: RunRequest,
     runs_root: Path,
@@ -136,19 +156,22 @@ def run_evaluation(
     sanity = sanity_checks(sources, texts, references, tgt)
     name = req.name or req.backend_spec
     previous = previous_run(runs_root, (name, ts.name, ts.version, src, tgt))
-    terminology = prev_section = None
-    if req.terms is not None:
-        if previous is not None and previous.report.terminology:
-            prev_section = dict(previous.report.terminology, run_id=previous.run_id)
-        ids = [s.id for s in segments]
-        terminology = terminology_section(req.terms, ids, sources, texts, src, tgt, prev_section)
-    drift = None
-    if previous is not None:
-        term_drift = (
-            None if terminology is None or prev_section is None else terminology["counts"].get("drift", 0)
+    stats = {m: sc.stats for m, sc in scores.items()}
+    ids = [s.id for s in segments]
+    try:
+        terminology, drift = _against(previous, req, ids, sources, texts, stats)
+    except UserError:
+        raise
+    except Exception as exc:
+        # A previous report edited into a shape we never write must not stop this run.
+        if previous is None or previous.path is None or is_pristine(previous.path):
+            raise
+        print(
+            f"warning: {previous.path}: not as evalharness writes it ({type(exc).__name__}: {exc}); "
+            "no drift against it",
+            file=sys.stderr,
         )
-        stats = {m: sc.stats for m, sc in scores.items()}
-        drift = drift_record(previous, texts, stats, req.metric_options or {}, term_drift)
+        terminology, drift = _against(None, req, ids, sources, texts, stats)
     now = dt.datetime.now(dt.UTC)
     report = RunReport(
         run_id="19700101T000000Z-00000000",  # replaced below, once the content is known

@@ -190,6 +190,7 @@ def two_runs(tmp_path_factory):
     """Two real runs of the seed test set, made once; each example damages a copy."""
     base = tmp_path_factory.mktemp("runs")
     shutil.copytree(ROOT / "references" / "hoalu", base / "references" / "hoalu")
+    (base / "g.yaml").write_text(GLOSSARY, encoding="utf-8")
     with contextlib.chdir(base):
         for name in ("a", "b"):
             args = [
@@ -203,8 +204,14 @@ def two_runs(tmp_path_factory):
                 "--metrics",
                 "chrf,bleu",
             ]
-            assert run(*args, "--name", name, "--no-ci")[0] == 0
+            assert run(*args, "--name", name, "--no-ci", "--glossary", "g.yaml")[0] == 0
     return base
+
+
+GLOSSARY = (
+    "concepts:\n  - id: smm\n    terms:\n      sv: [Skicklig massmobilisering]\n      hi: [कुशल जन जुटाव]\n"
+)
+RUN_B = ["run", "--testset", "hoalu", "--pair", "sv-hi", "--backend", "passthrough", "--metrics", "chrf,bleu"]
 
 
 def _mutate(value, path: list, new):
@@ -228,9 +235,10 @@ JSON_VALUES = st.recursive(
 
 
 @given(st.lists(st.integers(0, 50), min_size=1, max_size=4), JSON_VALUES, st.booleans())
+@example([33], [], False)  # found: a report whose segments were emptied broke drift in `run`
 def test_damaged_reports_are_shown_compared_or_refused(two_runs, path, new, truncate):
     with tempfile.TemporaryDirectory(prefix="fuzz-") as tmp, contextlib.chdir(tmp):
-        shutil.copytree(two_runs / "runs", "runs")
+        shutil.copytree(two_runs, tmp, dirs_exist_ok=True)
         run_a, run_b = sorted(p.name for p in Path("runs").iterdir() if not p.name.startswith("."))
         report = Path("runs") / run_b / "report.json"
         raw = json.loads(report.read_text(encoding="utf-8"))
@@ -241,6 +249,7 @@ def test_damaged_reports_are_shown_compared_or_refused(two_runs, path, new, trun
             ["compare", run_a, run_b, "--ar-trials", "0", "--bootstrap", "10"],
             ["runs", "list"],
             ["runs", "history"],
+            [*RUN_B, "--name", "b", "--no-ci", "--glossary", "g.yaml"],  # drift against the damaged run
         ):
             run(*args)
 

@@ -15,6 +15,7 @@ import pytest
 from conftest import cli_main as main
 
 RUN = ["run", "--testset", "hoalu", "--pair", "sv-hi", "--metrics", "chrf", "--no-ci"]
+TRANSLATE = ["translate", "--testset", "hoalu", "--backend", "passthrough", "--pair", "sv-hi"]
 
 
 def _one_error_line(err: str) -> str:
@@ -94,17 +95,7 @@ def test_hypotheses_with_line_breaks_stay_one_per_line(work, monkeypatch, capsys
         Passthrough, "translate", lambda self, texts, s, t: [f"a\rb\u2028c {x}" for x in texts]
     )
     out_file = work / "out.txt"
-    args = [
-        "translate",
-        "--testset",
-        "hoalu",
-        "--backend",
-        "passthrough",
-        "--pair",
-        "sv-hi",
-        "--out",
-        out_file,
-    ]
+    args = [*TRANSLATE, "--out", out_file]
     assert main(monkeypatch, capsys, *args, "--cache", work / "c.sqlite")[0] == 0
     assert len(out_file.read_bytes().split(b"\n")) == 11  # ten lines and the final newline
 
@@ -114,8 +105,7 @@ def test_hypotheses_with_line_breaks_stay_one_per_line(work, monkeypatch, capsys
 
 def test_translate_refuses_out_and_details_naming_one_file(work, monkeypatch, capsys):
     (work / "h.txt").write_text("keep me\n", encoding="utf-8")
-    args = ["translate", "--testset", "hoalu", "--backend", "passthrough", "--pair", "sv-hi"]
-    rc, _, err = main(monkeypatch, capsys, *args, "--out", "h.txt", "--details", "./h.txt")
+    rc, _, err = main(monkeypatch, capsys, *TRANSLATE, "--out", "h.txt", "--details", "./h.txt")
     assert rc == 2 and "name the same file" in _one_error_line(err)
     assert (work / "h.txt").read_text(encoding="utf-8") == "keep me\n"
 
@@ -226,17 +216,7 @@ def test_files_and_folders_follow_the_umask(work, monkeypatch, capsys):
 
 
 def test_a_damaged_cache_row_is_translated_again(work, monkeypatch, capsys):
-    args = [
-        "translate",
-        "--testset",
-        "hoalu",
-        "--backend",
-        "passthrough",
-        "--pair",
-        "sv-hi",
-        "--cache",
-        "c.sqlite",
-    ]
+    args = [*TRANSLATE, "--cache", "c.sqlite"]
     assert main(monkeypatch, capsys, *args)[0] == 0
     with sqlite3.connect(work / "c.sqlite") as db:
         db.execute("UPDATE translations SET hypothesis = '{bad'")
@@ -250,17 +230,7 @@ def test_a_foreign_cache_file_gets_a_hint(work, monkeypatch, capsys):
         db.execute("CREATE TABLE translations (x)")
     (work / "junk.sqlite").write_bytes(b"not a database at all" * 100)
     for name in ("c.sqlite", "junk.sqlite"):
-        args = [
-            "translate",
-            "--testset",
-            "hoalu",
-            "--backend",
-            "passthrough",
-            "--pair",
-            "sv-hi",
-            "--cache",
-            name,
-        ]
+        args = [*TRANSLATE, "--cache", name]
         rc, _, err = main(monkeypatch, capsys, *args)
         assert rc == 2 and "delete it" in _one_error_line(err) and name in err
 
@@ -318,20 +288,7 @@ def test_bad_gate_values_fail_before_any_translation(work, monkeypatch, capsys, 
     [
         (["score", "--hyp", "hyp.txt", "--ref", "hyp.txt", "--width", "-3"], "--width"),
         (["compare", "20990101T000000Z-00000000", "--ar-trials", "-5"], "--ar-trials"),
-        (
-            [
-                "translate",
-                "--testset",
-                "hoalu",
-                "--backend",
-                "passthrough",
-                "--pair",
-                "sv-hi",
-                "--chunk-size",
-                "0",
-            ],
-            "--chunk-size",
-        ),  # fmt: skip
+        ([*TRANSLATE, "--chunk-size", "0"], "--chunk-size"),
         (["score", "--hyp", "hyp.txt", "--ref", "hyp.txt", "--opt", "char_order=-1"], "must not be negative"),
         ([*RUN, "--backend", "passthrough", "--opt", "tokenise=intl"], "unknown metric option 'tokenise'"),
         (
@@ -362,17 +319,7 @@ def test_disk_full_is_one_line_and_leaves_nothing_half_written(work, monkeypatch
 
     (work / "out.txt").write_text("old\n", encoding="utf-8")
     monkeypatch.setattr(fileio.os, "fsync", full)
-    args = [
-        "translate",
-        "--testset",
-        "hoalu",
-        "--backend",
-        "passthrough",
-        "--pair",
-        "sv-hi",
-        "--out",
-        "out.txt",
-    ]
+    args = [*TRANSLATE, "--out", "out.txt"]
     rc, _, err = main(monkeypatch, capsys, *args)
     assert rc == 1 and "No space left on device" in _one_error_line(err)
     assert (work / "out.txt").read_text(encoding="utf-8") == "old\n"

@@ -156,7 +156,9 @@ def reading(paths: list[Path]):
     error with pristine reports is our bug and is let through."""
     try:
         yield
-    except (TypeError, KeyError, AttributeError, ValueError, IndexError) as exc:
+    except UserError:
+        raise
+    except Exception as exc:
         edited = [p for p in paths if not is_pristine(p)]
         if not edited:
             raise
