@@ -16,3 +16,14 @@ class UserError(Exception):
 class ModelUnavailable(UserError):
     """A model that is neither cached nor downloadable here. `eval` lists the system as
     skipped (with the command that fetches it) instead of failing the suite."""
+
+
+def optional_module(name: str, install_hint: str):
+    """Import an optional extra (ctranslate2, ray), or fail with one line saying how to
+    install it."""
+    import importlib
+
+    try:
+        return importlib.import_module(name)
+    except ImportError as exc:
+        raise UserError(install_hint) from exc

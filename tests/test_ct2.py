@@ -122,3 +122,16 @@ def test_the_base_install_stays_lean():
     extras = project["optional-dependencies"]
     assert any("ctranslate2" in d for d in extras["ct2"]) and any(d.startswith("ray") for d in extras["ray"])
     assert {"ctranslate2", "ray[data]"} <= {d.split(">")[0] for d in extras["dev"]}
+
+
+def test_a_missing_extra_is_one_line_saying_how_to_install_it(fixture_models, monkeypatch):
+    import sys
+
+    from evalharness.backends.ray_runner import RaySettings, start
+
+    monkeypatch.setitem(sys.modules, "ctranslate2", None)  # as if the extra were not installed
+    monkeypatch.setitem(sys.modules, "ray", None)
+    with pytest.raises(UserError, match=r"pip install 'evalharness\[ct2\]'"):
+        create_backend(f"ct2:{fixture_models['sv-hi']}")
+    with pytest.raises(UserError, match=r"pip install 'evalharness\[ray\]'"):
+        start(RaySettings())

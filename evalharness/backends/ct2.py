@@ -31,7 +31,7 @@ from evalharness.backends.marian import (
     marian_options,
 )
 from evalharness.backends.registry import register_backend
-from evalharness.errors import UserError
+from evalharness.errors import UserError, optional_module
 from evalharness.fileio import building_dir
 
 log = logging.getLogger(__name__)
@@ -55,11 +55,7 @@ def ct2_cache_dir() -> Path:
 
 
 def _ctranslate2():
-    try:
-        import ctranslate2
-    except ImportError as exc:
-        raise UserError(INSTALL_HINT) from exc
-    return ctranslate2
+    return optional_module("ctranslate2", INSTALL_HINT)
 
 
 def conversion_key(model_dir: Path) -> str:

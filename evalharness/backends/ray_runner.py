@@ -31,7 +31,7 @@ from evalharness.backends.base import Hypothesis, as_hypothesis
 from evalharness.backends.cache import TranslationCache
 from evalharness.backends.registry import create_backend
 from evalharness.backends.runner import plan_translation
-from evalharness.errors import UserError
+from evalharness.errors import optional_module
 
 log = logging.getLogger(__name__)
 INSTALL_HINT = "the ray executor needs Ray: pip install 'evalharness[ray]'"
@@ -56,11 +56,7 @@ class RayJob:
 
 
 def _ray():
-    try:
-        import ray
-    except ImportError as exc:
-        raise UserError(INSTALL_HINT) from exc
-    return ray
+    return optional_module("ray", INSTALL_HINT)
 
 
 def start(settings: RaySettings) -> None:
