@@ -294,3 +294,35 @@ def test_any_argument_list_exits_0_1_or_2_without_a_traceback(command, options, 
     with workdir():
         args = [*command, *[x for pair in options for x in pair], *extra]
         run(*[a.replace("\x00", "") for a in args])  # argv cannot hold NUL
+
+
+# --------------------------------------------------------------- configuration
+
+CONFIG_LINES = st.one_of(
+    st.sampled_from(["[[systems]]", "[[gate]]", "[gate.rules]", "[tool.evalharness.gates]", "[[tool.evalharness.gates.gate]]"]),
+    st.builds(
+        "{} = {}".format,
+        st.sampled_from(["testset", "documents", "pairs", "metrics", "ci", "glossary", "name", "backend", "options",
+                         "pair", "baseline", "max_drop", "no_new_flags", "max_copy_rate", "min_term_accuracy",
+                         "references", "runs", "cache", "systems", "rules", "gate", "unknown_key"]),
+        st.sampled_from(['"hoalu"', '["sv-hi"]', '["sv-xx"]', "1", "-1", "2.0", "true", "[]", "{}", '"x"', "[[1]]",
+                        '"passthru"', '"passthrough"', '"pivot:passthrough+nope"', '{ bleu = "one" }',
+                        "{ bleu = 1.0 }", "{ blue = 1.0 }", '["deprecated"]', '["wrong"]', '"../../etc"',
+                        '"hoalu\\n"', '"b.json"', '{ num_beams = 0 }', '["bleu", "ter"]', '["bleu", "bleu"]']),
+    ),
+)  # fmt: skip
+
+
+@given(st.lists(CONFIG_LINES, max_size=12), st.sampled_from(["eval.toml", "gates.toml", "pyproject.toml"]))
+def test_any_configuration_is_loaded_or_refused_in_one_line(lines, name):
+    from evalharness.errors import UserError
+    from evalharness.gates.config import load_gates
+    from evalharness.suite import load_suite
+
+    with workdir() as work:
+        (work / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
+        loader = load_suite if name == "eval.toml" else load_gates
+        try:
+            loader(work / name)
+        except UserError as exc:
+            assert "\n" not in str(exc) and name in str(exc), exc
