@@ -253,12 +253,23 @@ def test_damaged_reports_and_test_sets_get_one_line(work, monkeypatch, capsys):
     assert rc == 0, err  # pages are rendered from report.json
     refs = work / "references" / "hoalu"
     version = (refs / "LATEST").read_text(encoding="utf-8").strip()
+    manifest = (refs / version / "manifest.json").read_bytes()
     (refs / version / "manifest.json").write_text("[1]", encoding="utf-8")
     rc, _, err = main(monkeypatch, capsys, "testset", "show", "hoalu")
     assert rc == 2 and "manifest.json: test-set schema version None" in _one_error_line(err)
     (refs / "LATEST").write_bytes(b"\xff\xfe\n")
     rc, _, err = main(monkeypatch, capsys, "testset", "show", "hoalu")
     assert rc == 2 and "LATEST" in _one_error_line(err)
+    (refs / "LATEST").write_text(version + "\n", encoding="utf-8")
+    (refs / version / "manifest.json").write_bytes(manifest)
+    seg = refs / version / "segments.jsonl"
+    seg.write_bytes(seg.read_bytes() + b"\xff\n")
+    rc, _, err = main(monkeypatch, capsys, "testset", "show", "hoalu")
+    assert rc == 2 and "segments.jsonl: unreadable segments ('utf-8' codec" in _one_error_line(err)
+    report = work / "runs" / _runs(work)[0] / "report.json"
+    report.write_text("[1, 2]", encoding="utf-8")
+    rc, _, err = main(monkeypatch, capsys, "compare", *_runs(work))
+    assert rc == 2 and "not a run report (not a JSON object)" in _one_error_line(err)
 
 
 @pytest.mark.parametrize(
