@@ -21,6 +21,7 @@ from evalharness.fileio import dumps_json, ensure_writable_dir
 from evalharness.metrics.registry import default_metrics
 from evalharness.metrics.sanity import sanity_checks
 from evalharness.metrics.scoring import score_all
+from evalharness.metrics.stats import MetricStats
 from evalharness.reports.drift import drift_record, previous_run
 from evalharness.reports.schema import (
     BackendRef,
@@ -112,7 +113,12 @@ def request_sources(req: RunRequest) -> list[str]:
 
 
 def _against(
-    previous: LoadedRun | None, req: RunRequest, ids, sources, texts, stats
+    previous: LoadedRun | None,
+    req: RunRequest,
+    ids: list[str],
+    sources: list[str],
+    texts: list[str],
+    stats: dict[str, MetricStats],
 ) -> tuple[dict | None, DriftRecord | None]:
     """The terminology section and the drift record, against the previous run when there is one."""
     src, tgt = req.src, req.tgt
