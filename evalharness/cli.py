@@ -15,6 +15,7 @@ from evalharness.corpus.language import parse_pair
 from evalharness.errors import UserError
 from evalharness.metrics.registry import default_metrics, headline_metrics, metric_ids
 from evalharness.metrics.registry import get as get_metric
+from evalharness.reports.formats import terminal_safe
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -35,15 +36,6 @@ ComputeOpt = Annotated[
     str | None,
     typer.Option("--compute-type", help="ct2 backend: int8, float16, float32, ... (default: auto)"),
 ]
-
-
-# Control characters (C0 but tab and newline, DEL, C1) and bidi overrides: a hypothesis,
-# system name or file name carrying ESC sequences must not drive the user's terminal.
-_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
-
-
-def terminal_safe(text: str) -> str:
-    return _UNSAFE.sub("", text)
 
 
 def _error_line(message: str) -> str:
@@ -230,16 +222,10 @@ def translate(
     for target in (out, details):
         if target is not None:
             check_output_file(target)
+            ensure_writable_dir(target.parent)
     src, tgt = parse_pair(pair)
     ts = load_testset(references, testset)
-    segments = ts.pair(src, tgt)
-    if not segments:
-        raise UserError(
-            f"test set {ts.name} has no {src}-{tgt} segments (languages: {', '.join(ts.manifest.languages)})"
-        )
-    for target in (out, details):
-        if target is not None:
-            ensure_writable_dir(target.parent)
+    segments = ts.segments_for(src, tgt)
     options = dict(
         num_beams=num_beams,
         max_new_tokens=max_new_tokens,
@@ -314,7 +300,7 @@ def backends_check_fidelity(
     if fmt not in ("text", "json"):
         raise UserError(f"unknown format {fmt!r} (text or json)")
     src, tgt = parse_pair(pair)
-    sources = [s.text[src] for s in load_testset(references, testset).pair(src, tgt)]
+    sources = [s.text[src] for s in load_testset(references, testset).segments_for(src, tgt)]
     report = check_fidelity(model, sources, src, tgt, compute_type, num_beams, max_new_tokens)
     if fmt == "json":
         _echo(json.dumps({**report.model_dump(mode="json"), "ok": report.ok}, ensure_ascii=False, indent=1))

@@ -103,13 +103,7 @@ def translate_in_process(req: RunRequest, sources: list[str], cache_path: Path) 
 
 def request_sources(req: RunRequest) -> list[str]:
     """The request's source segments, in test-set order; a clear error for a missing pair."""
-    ts = req.testset
-    segments = ts.pair(req.src, req.tgt)
-    if not segments:
-        raise UserError(
-            f"test set {ts.name} has no {req.src}-{req.tgt} segments (languages: {', '.join(ts.manifest.languages)})"
-        )
-    return [s.text[req.src] for s in segments]
+    return [s.text[req.src] for s in req.testset.segments_for(req.src, req.tgt)]
 
 
 def _against(
@@ -145,8 +139,8 @@ def run_evaluation(
 ) -> tuple[RunReport, Path]:
     """Translate (unless `translation` is given), score, check, and store one run."""
     ts, src, tgt = req.testset, req.src, req.tgt
-    sources = request_sources(req)
-    segments = ts.pair(src, tgt)
+    segments = ts.segments_for(src, tgt)
+    sources = [s.text[src] for s in segments]
     ensure_writable_dir(runs_root)
     references = [s.text[tgt] for s in segments]
     if translation is not None and len(translation.hypotheses) != len(sources):

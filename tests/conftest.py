@@ -148,18 +148,10 @@ def page_runs(tmp_path_factory):
 
 
 def cli_main(monkeypatch, capsys, *args) -> tuple[int, str, str]:
-    """`evalharness ARGS` in this process, through `cli.main` (the function the script
-    calls): (exit code, stdout, stderr)."""
-    from evalharness import cli
-
-    monkeypatch.setattr(sys, "argv", ["evalharness", *map(str, args)])
-    try:
-        cli.main()
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    out, err = capsys.readouterr()
-    return code, out, err
+    """`evalharness ARGS` in this process (see `run_cli`): (exit code, stdout, stderr). Takes
+    the fixtures its callers hold so that their monkeypatched environment applies."""
+    proc = run_cli(*args)
+    return proc.returncode, proc.stdout, proc.stderr
 
 
 @pytest.fixture

@@ -14,17 +14,15 @@ profile (EVALHARNESS_FUZZ=long, thousands of examples)."""
 from __future__ import annotations
 
 import contextlib
-import io
 import json
 import os
 import shutil
-import sys
 import tempfile
 from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ROOT
+from conftest import ROOT, run_cli
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -63,21 +61,8 @@ def workdir():
 
 def run(*args) -> tuple[int, str, str]:
     """`evalharness ARGS` in process; asserts the invariants every command keeps."""
-    from evalharness import cli
-
-    out, err = io.StringIO(), io.StringIO()
-    argv = sys.argv
-    sys.argv = ["evalharness", *map(str, args)]
-    try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            try:
-                cli.main()
-                code = 0
-            except SystemExit as exc:
-                code = exc.code if isinstance(exc.code, int) else 1
-    finally:
-        sys.argv = argv
-    stderr = err.getvalue()
+    proc = run_cli(*args)
+    code, stderr = proc.returncode, proc.stderr
     assert code in (0, 1, 2), (args, code, stderr)
     assert "Traceback" not in stderr and "internal error" not in stderr, (args, stderr)
     errors = [line for line in stderr.splitlines() if line.startswith("error: ")]
@@ -85,7 +70,7 @@ def run(*args) -> tuple[int, str, str]:
         assert len(errors) == 1 and stderr.strip().splitlines()[-1] == errors[0], (args, stderr)
     leftovers = [p for p in Path.cwd().rglob("*.tmp")]
     assert not leftovers, (args, leftovers)
-    return code, out.getvalue(), stderr
+    return code, proc.stdout, stderr
 
 
 # ------------------------------------------------------------------ glossaries

@@ -48,6 +48,15 @@ class TestSet:
         """Segments usable for translating src into tgt."""
         return [s for s in self.segments if s.has(src, tgt)]
 
+    def segments_for(self, src: str, tgt: str) -> list[Segment]:
+        """`pair`, or one clear line when the test set has no such segments."""
+        segments = self.pair(src, tgt)
+        if not segments:
+            raise UserError(
+                f"test set {self.name} has no {src}-{tgt} segments (languages: {', '.join(self.manifest.languages)})"
+            )
+        return segments
+
 
 def check_name(name: str) -> str:
     """Names become directory names: no separators, no '..', nothing hidden."""

@@ -24,6 +24,12 @@ _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u20
 _BIDI = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
+def terminal_safe(text: str) -> str:
+    """Multi-line text safe for a terminal: lines and tabs kept, control characters, bidi
+    overrides and the Unicode line separators (which would start a line of their own) not."""
+    return _CONTROL.sub("", text.replace("\u2028", " ").replace("\u2029", " "))
+
+
 def clean(text: object, strip: bool = True) -> str:
     """Text safe for a terminal: no escape sequences, no bidi overrides, one line."""
     out = _CONTROL.sub("", re.sub(r"\s+", " ", str(text)))

@@ -63,11 +63,12 @@ class Glossary:
         return {t.lang for t in self.terms}
 
 
-def _add(concepts: dict[str, Concept], term: Term, where: str) -> None:
+def _add(concepts: dict[str, Concept], term: Term, where: str, seen: dict[tuple[str, str], str]) -> None:
     """Add one term, refusing what would make matching ambiguous or silently wrong: an
     unknown status, an empty term, a language key that is not a language tag (YAML turns
     `1:` and `null:` into numbers and None), and a term listed twice in a language, in one
-    concept or in two (which concept would a match count for?)."""
+    concept or in two (which concept would a match count for?). `seen` maps (language,
+    folded term) to its concept for the glossary being read."""
     if term.status not in STATUSES:
         raise UserError(f"{where}: unknown status {term.status!r} (use {', '.join(STATUSES)})")
     if not term.text.strip():
@@ -77,13 +78,10 @@ def _add(concepts: dict[str, Concept], term: Term, where: str) -> None:
     if not _LANG_TAG.fullmatch(term.lang):
         raise UserError(f"{where}: {term.lang!r} is not a language code (use e.g. sv, hi, pt-BR)")
     key = (term.lang, " ".join(term.text.casefold().split()))
-    for other in concepts.values():
-        for t in other.terms:
-            if (t.lang, " ".join(t.text.casefold().split())) == key:
-                place = (
-                    "twice in this concept" if other.id == term.concept else f"also in concept {other.id!r}"
-                )
-                raise UserError(f"{where}: term {term.text!r} ({term.lang}) is listed {place}")
+    if key in seen:
+        place = "twice in this concept" if seen[key] == term.concept else f"also in concept {seen[key]!r}"
+        raise UserError(f"{where}: term {term.text!r} ({term.lang}) is listed {place}")
+    seen[key] = term.concept
     concepts.setdefault(term.concept, Concept(term.concept)).terms.append(term)
 
 
@@ -124,6 +122,7 @@ def _read_yaml(path: Path, text: str) -> dict[str, Concept]:
     if not isinstance(data, dict) or not isinstance(data.get("concepts"), list):
         raise UserError("expected a mapping with a 'concepts' list", path)
     concepts: dict[str, Concept] = {}
+    seen: dict[tuple[str, str], str] = {}
     for entry in data["concepts"]:
         line = entry.get("__line__", "?") if isinstance(entry, dict) else "?"
         where = f"{path}: line {line}"
@@ -158,6 +157,7 @@ def _read_yaml(path: Path, text: str) -> dict[str, Concept]:
                         str(item.get("note", "")),
                     ),
                     term_where,
+                    seen,
                 )
     return concepts
 
@@ -175,6 +175,7 @@ def _read_tsv(path: Path, text: str) -> dict[str, Concept]:
     if not rows or [c.strip().lower() for c in rows[0][:4]] != ["concept", "lang", "status", "term"]:
         raise UserError("line 1: expected the header concept<TAB>lang<TAB>status<TAB>term", path)
     concepts: dict[str, Concept] = {}
+    seen: dict[tuple[str, str], str] = {}
     for n, row in enumerate(rows[1:], start=2):
         if not any(cell.strip() for cell in row):
             continue
@@ -185,6 +186,7 @@ def _read_tsv(path: Path, text: str) -> dict[str, Concept]:
             concepts,
             Term(concept, lang, term, status, row[4].strip() if len(row) > 4 else ""),
             f"{path}: line {n}",
+            seen,
         )
     return concepts
 
@@ -198,6 +200,7 @@ def _read_tbx(path: Path, text: str) -> dict[str, Concept]:
             f"line {line}: invalid TBX/XML ({exc.msg if hasattr(exc, 'msg') else exc})", path
         ) from exc
     concepts: dict[str, Concept] = {}
+    seen: dict[tuple[str, str], str] = {}
     entries = [e for e in root.iter() if _local(e.tag) in ("termEntry", "conceptEntry")]
     if not entries:
         raise UserError("no termEntry/conceptEntry elements", path)
@@ -218,6 +221,7 @@ def _read_tbx(path: Path, text: str) -> dict[str, Concept]:
                     concepts,
                     Term(cid, lang, "".join(term_el.itertext()).strip(), status),
                     f"{path}: concept {cid}",
+                    seen,
                 )
     return concepts
 
