@@ -249,8 +249,8 @@ def _systems(n=150, seed=11):
 @pytest.mark.parametrize("metric_id", ["bleu", "chrf", "ter"])
 def test_randomisation_p_values_are_sacrebleus_in_chunks(metric_id, monkeypatch):
     refs, systems = _systems()
-    monkeypatch.setattr(significance, "_AR_BLOCK_BYTES", 8 * len(refs) * 64)  # 64 trials per chunk
-    assert len(significance._ar_chunk_sizes(10_000, len(refs))) > 100
+    monkeypatch.setattr(significance, "_AR_BLOCK_BYTES", 4 * len(refs) * 64)  # at most 64 trials per chunk
+    assert significance._ar_chunk(len(refs), 3, 18) <= 64
     stats = [extract(metric_id, h, [refs]) for h in systems]
     ours = randomization_p(stats, [(0, 1), (0, 2), (1, 2)], 10_000)
     for (i, j), p in zip([(0, 1), (0, 2), (1, 2)], ours, strict=True):
@@ -259,6 +259,18 @@ def test_randomisation_p_values_are_sacrebleus_in_chunks(metric_id, monkeypatch)
         )
         _, scores = test()
         assert p == list(scores.values())[1][1].p_value, (i, j)
+
+
+@pytest.mark.parametrize(
+    ("n_trials", "n_segments", "chunk"), [(10_000, 150, 64), (1000, 2001, 96), (77, 33, 32), (5, 7, 32)]
+)
+def test_ar_draws_are_numpys_boolean_draws(n_trials, n_segments, chunk):
+    """The unpacked raw stream equals sacrebleu's `rng.integers(2, size=..., dtype=bool)`,
+    across chunks that leave half of a 64-bit output pending and a last partial chunk."""
+    expected = np.random.default_rng(12345).integers(2, size=(n_trials, n_segments), dtype=bool)
+    got = np.concatenate(list(significance.ar_draws(n_trials, n_segments, 12345, chunk)))
+    assert got.dtype == np.uint8 and got.shape == expected.shape
+    assert np.array_equal(got.astype(bool), expected)
 
 
 @pytest.mark.parametrize("metric_id", ["bleu", "chrf", "ter"])

@@ -17,7 +17,7 @@ sufficient statistics, for all systems at once.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,7 +36,7 @@ ALPHA = 0.05
 AR_TRIALS = 10_000
 BOOTSTRAP_RESAMPLES = 1000
 _TIE = 1e-9  # AR trials this close to the real difference are re-scored exactly
-_AR_BLOCK_BYTES = 32 << 20  # float64 trial-by-segment block per chunk
+_AR_BLOCK_BYTES = 32 << 20  # bound on the trial-by-segment draws and the shuffled sums per chunk
 
 
 def same_score(delta: float) -> bool:
@@ -88,6 +88,18 @@ class _Stack:
         exact32 = integral and float(matrix.sum(axis=0).max(initial=0.0)) < 2**24
         return cls(matrix.astype(np.float32) if exact32 else matrix, blocks)
 
+    def distinct_columns(self) -> tuple[np.ndarray, np.ndarray]:
+        """The matrix without repeated columns, and for each column its distinct one. Columns
+        the systems share (reference lengths and n-gram counts) are multiplied once."""
+        seen: dict[bytes, int] = {}
+        keep: list[int] = []
+        inverse = np.empty(self.matrix.shape[1], dtype=np.intp)
+        for k, col in enumerate(self.matrix.T):
+            inverse[k] = seen.setdefault(col.tobytes(), len(seen))
+            if inverse[k] == len(keep):
+                keep.append(k)
+        return np.ascontiguousarray(self.matrix[:, keep]), inverse
+
 
 def resampled_scores_many(
     by_metric: Mapping[str, Sequence[MetricStats]],
@@ -122,12 +134,33 @@ def bootstrap_p(resampled: np.ndarray, i: int, j: int, real_difference: float) -
     return _p_value(sample - sample.mean(), real_difference)
 
 
-def _ar_chunk_sizes(n_trials: int, n_segments: int) -> list[int]:
-    per = max(32, (_AR_BLOCK_BYTES // (8 * max(n_segments, 1))) // 32 * 32)  # multiple of 32
-    sizes = [per] * (n_trials // per)
-    if n_trials % per:
-        sizes.append(n_trials % per)
-    return sizes
+def _ar_chunk(n_segments: int, n_pairs: int, width: int) -> int:
+    """Trials per chunk (a multiple of 32): the draws as float32 and the shuffled sums of
+    every pair each stay within _AR_BLOCK_BYTES."""
+    by_draws = _AR_BLOCK_BYTES // (4 * max(n_segments, 1))
+    by_sums = _AR_BLOCK_BYTES // (8 * 2 * max(n_pairs * width, 1))
+    return max(32, min(by_draws, by_sums) // 32 * 32)
+
+
+def ar_draws(n_trials: int, n_segments: int, seed: int, chunk: int) -> Iterator[np.ndarray]:
+    """sacrebleu's trials, `default_rng(seed).integers(2, size=(n_trials, n_segments),
+    dtype=bool)`, as 0/1 uint8 rows, `chunk` trials (a multiple of 32) at a time.
+
+    numpy fills a boolean array from 32-bit words, lowest bit first, and PCG64 hands out the
+    low and then the high half of each 64-bit output; unpacking raw outputs in that order
+    gives the same bits several times faster than the boolean draw (a test pins them)."""
+    bitgen = np.random.default_rng(seed).bit_generator
+    pending = np.zeros(0, dtype="<u4")  # the unused high half of the last 64-bit output
+    done = 0
+    while done < n_trials:
+        size = min(chunk, n_trials - done)
+        bits = size * n_segments
+        fresh = -(-bits // 32) - len(pending)
+        raw = bitgen.random_raw(-(-fresh // 2)).astype("<u8").view("<u4")
+        words = np.concatenate([pending, raw[: max(fresh, 0)]])
+        pending = raw[max(fresh, 0) :]
+        yield np.unpackbits(words.view(np.uint8), bitorder="little")[:bits].reshape(size, n_segments)
+        done += size
 
 
 def randomization_p_many(
@@ -139,25 +172,33 @@ def randomization_p_many(
     """metric -> sacrebleu's approximate-randomisation p-value for each pair (i, j), every
     metric and pair on the same trials (sacrebleu seeds each comparison identically)."""
     stack = _Stack.of(by_metric)
+    distinct, inverse = stack.distinct_columns()
     totals = stack.matrix.astype(np.float64).sum(axis=0)
     above = {m: np.zeros(len(pairs), dtype=np.int64) for m in by_metric}
-    real = {m: [abs(s[i].score - s[j].score) for i, j in pairs] for m, s in by_metric.items()}
-    rng = np.random.default_rng(seed)
-    for size in _ar_chunk_sizes(n_trials, len(stack.matrix)):
-        chosen = rng.integers(2, size=(size, len(stack.matrix)), dtype=bool)
-        picked = (chosen.astype(stack.matrix.dtype) @ stack.matrix).astype(np.float64)  # (trials, columns)
+    real = {m: np.array([abs(s[i].score - s[j].score) for i, j in pairs]) for m, s in by_metric.items()}
+    first, second = [i for i, _ in pairs], [j for _, j in pairs]
+    widest = max(b[0].stop - b[0].start for b in stack.blocks.values())
+    chunk = _ar_chunk(len(distinct), len(pairs), widest)
+    for chosen in ar_draws(n_trials, len(distinct), seed, chunk):
+        picked = (chosen.astype(distinct.dtype) @ distinct).astype(np.float64)[
+            :, inverse
+        ]  # (trials, columns)
         for metric_id, systems in by_metric.items():
-            spec, metric, blocks = get(metric_id), systems[0].metric, stack.blocks[metric_id]
-            for n, (i, j) in enumerate(pairs):
-                pi, pj = picked[:, blocks[i]], picked[:, blocks[j]]
-                a = pi + (totals[blocks[j]] - pj)
-                b = (totals[blocks[i]] - pi) + pj
-                diff = np.abs(spec.scores(metric, a, exact=False) - spec.scores(metric, b, exact=False))
-                limit = real[metric_id][n]
-                near = np.abs(diff - limit) <= _TIE * max(1.0, limit)
-                if near.any():  # too close to call with numpy's log/exp: sacrebleu's arithmetic decides
-                    diff[near] = np.abs(spec.scores(metric, a[near]) - spec.scores(metric, b[near]))
-                above[metric_id][n] += int(np.sum(diff > limit))
+            spec, metric = get(metric_id), systems[0].metric
+            # (pairs, trials, width): each pair's shuffled sums, all scored in one call
+            per_system = np.stack([picked[:, b] for b in stack.blocks[metric_id]])
+            system_totals = np.stack([totals[b] for b in stack.blocks[metric_id]])[:, None, :]
+            pi, pj = per_system[first], per_system[second]
+            a = pi + (system_totals[second] - pj)
+            b = (system_totals[first] - pi) + pj
+            width = a.shape[-1]
+            scores = spec.scores(metric, np.concatenate([a, b]).reshape(-1, width), exact=False)
+            diff = np.abs(np.subtract(*scores.reshape(2, len(pairs), -1)))
+            limit = real[metric_id][:, None]
+            near = np.abs(diff - limit) <= _TIE * np.maximum(1.0, limit)
+            if near.any():  # too close to call with numpy's log/exp: sacrebleu's arithmetic decides
+                diff[near] = np.abs(spec.scores(metric, a[near]) - spec.scores(metric, b[near]))
+            above[metric_id] += np.sum(diff > limit, axis=1)
     return {m: [(int(c) + 1) / (n_trials + 1) for c in counts] for m, counts in above.items()}
 
 
@@ -178,7 +219,7 @@ def _paired_results(
     out = []
     for k in range(1, len(systems)):
         stats = systems[k]
-        iv = interval_from(resampled[k].tolist(), seed)
+        iv = interval_from(resampled[k], seed)
         real = abs(base.score - stats.score)
         out.append(
             PairedResult(

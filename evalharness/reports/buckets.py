@@ -13,8 +13,11 @@ import unicodedata
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from itertools import chain
 
-from evalharness.reports.schema import RunReport, SegmentRecord
+import numpy as np
+
+from evalharness.reports.schema import SegmentRecord
 
 
 @dataclass(frozen=True)
@@ -69,17 +72,13 @@ def _strip_edges(token: str) -> str:
     return token[start:end]
 
 
-def _words(text: str) -> list[str]:
-    """Whitespace tokens without surrounding punctuation (Unicode categories P and S),
-    case-folded; a regex `\\w+` would split Devanagari words at their vowel signs."""
-    out = []
-    for token in text.casefold().split():
-        word = token.strip(_EDGE_PUNCT)
-        if word and not (word[0].isalnum() and word[-1].isalnum()):
-            word = _strip_edges(word)
-        if word:
-            out.append(word)
-    return out
+def _word(token: str) -> str:
+    """A case-folded whitespace token without surrounding punctuation (Unicode categories P
+    and S); a regex `\\w+` would split Devanagari words at their vowel signs."""
+    word = token.strip(_EDGE_PUNCT)
+    if word and not (word[0].isalnum() and word[-1].isalnum()):
+        word = _strip_edges(word)
+    return word
 
 
 def source_length(segments: Sequence[SegmentRecord]) -> list[float | None]:
@@ -87,12 +86,21 @@ def source_length(segments: Sequence[SegmentRecord]) -> list[float | None]:
 
 
 def rare_word_share(segments: Sequence[SegmentRecord]) -> list[float | None]:
-    words = [[_words(ref) for ref in s.references] for s in segments]  # each text split once
-    counts = Counter(w for refs in words for ref in refs for w in ref)
+    """Share of the first reference's words seen once in all references. Each text is split
+    once and each distinct token cleaned once; the per-token work is counting, in C."""
+    tokens = [[ref.casefold().split() for ref in s.references] for s in segments]
+    token_counts = Counter(chain.from_iterable(chain.from_iterable(tokens)))
+    word_of = {t: _word(t) for t in token_counts}
+    word_counts: Counter[str] = Counter()
+    for t, n in token_counts.items():
+        word_counts[word_of[t]] += n
+    rare = {t for t, w in word_of.items() if w and word_counts[w] == 1}
+    empty = {t for t, w in word_of.items() if not w}
     out: list[float | None] = []
-    for refs in words:
+    for refs in tokens:
         first = refs[0] if refs else []
-        out.append(sum(counts[w] == 1 for w in first) / len(first) if first else None)
+        n_words = len(first) - sum(map(empty.__contains__, first))
+        out.append(sum(map(rare.__contains__, first)) / n_words if n_words else None)
     return out
 
 
@@ -114,28 +122,21 @@ class BucketRow:
     means: list[float | None]  # one per (run, metric) column
 
 
-def _index(b: Bucketing, value: float) -> int:
-    return next((k for k, edge in enumerate(b.edges) if value < edge), len(b.edges))
-
-
-def bucketize(
-    b: Bucketing,
-    values: Sequence[float | None],
-    runs: Sequence[RunReport],
-    metrics: Sequence[str],
-) -> list[BucketRow]:
+def bucketize(b: Bucketing, values: Sequence[float | None], scores: Sequence[np.ndarray]) -> list[BucketRow]:
     """Rows of non-empty buckets (plus 'unknown' for segments without a value); each row has
-    the mean sentence score of every (run, metric) in that order."""
-    groups: dict[int, list[int]] = {}
-    for i, value in enumerate(values):
-        groups.setdefault(-1 if value is None else _index(b, value), []).append(i)
+    the mean sentence score of every column of `scores` (one per run and metric, NaN where a
+    segment has no score) over that bucket's segments."""
+    known = np.array([v is not None for v in values], dtype=bool)
+    numbers = np.array([v if v is not None else 0.0 for v in values], dtype=np.float64)
+    # bucket k holds edges[k-1] <= value < edges[k]; -1: no value
+    index = np.where(known, np.searchsorted(b.edges, numbers, side="right"), -1)
     rows = []
-    for k in sorted(groups, key=lambda k: (k < 0, k)):
-        members = groups[k]
+    for k in sorted(set(index.tolist()), key=lambda k: (k < 0, k)):
+        members = index == k
         means: list[float | None] = []
-        for run in runs:
-            for metric in metrics:
-                scores = [run.segments[i].scores[metric] for i in members if metric in run.segments[i].scores]
-                means.append(sum(scores) / len(scores) if scores else None)
-        rows.append(BucketRow("unknown" if k < 0 else b.labels[k], len(members), means))
+        for column in scores:
+            picked = column[members]
+            picked = picked[~np.isnan(picked)]
+            means.append(float(picked.mean()) if len(picked) else None)
+        rows.append(BucketRow("unknown" if k < 0 else b.labels[k], int(members.sum()), means))
     return rows

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from evalharness.errors import UserError
 from evalharness.metrics.registry import get, metric_ids, segment_metric, signature_key
 from evalharness.metrics.significance import ALPHA, AllPairs, compare_many, same_score
-from evalharness.reports.schema import RunReport
+from evalharness.reports.schema import RunReport, segment_scores
 from evalharness.reports.statistics import LoadedRun, statistics_for
 
 
@@ -172,33 +174,32 @@ def _same_output(a: RunReport, b: RunReport) -> bool:
     return [s.hypothesis for s in a.segments] == [s.hypothesis for s in b.segments]
 
 
-def segment_deltas(base: RunReport, run: RunReport, metric: str) -> list[float]:
-    return [
-        b.scores[metric] - a.scores[metric]
-        for a, b in zip(base.segments, run.segments, strict=True)
-        if metric in a.scores and metric in b.scores
-    ]
+def segment_deltas(base: RunReport, run: RunReport, metric: str) -> np.ndarray:
+    """Sentence-score changes (run minus baseline) of the segments both have a score for."""
+    deltas = segment_scores(run, metric) - segment_scores(base, metric)
+    return deltas[~np.isnan(deltas)]
 
 
 def _moved(base: RunReport, run: RunReport, metric: str, top: int) -> list[dict]:
-    diffs = []
-    for a, b in zip(base.segments, run.segments, strict=True):
-        if metric in a.scores and metric in b.scores:
-            diffs.append(
-                {
-                    "id": a.id,
-                    "delta": b.scores[metric] - a.scores[metric],
-                    "metric": metric,
-                    "source": a.source,
-                    "reference": a.references[0] if a.references else "",
-                    "baseline": a.hypothesis,
-                    "system": b.hypothesis,
-                }
-            )
-    diffs.sort(key=lambda d: d["delta"])
-    losers = [d for d in diffs[:top] if d["delta"] < 0]
-    gainers = [d for d in reversed(diffs[-top:]) if d["delta"] > 0]
-    return gainers + losers
+    deltas = segment_scores(run, metric) - segment_scores(base, metric)
+    known = np.flatnonzero(~np.isnan(deltas))
+    order = known[np.argsort(deltas[known], kind="stable")].tolist()
+    losers = [i for i in order[:top] if deltas[i] < 0]
+    gainers = [i for i in reversed(order[-top:]) if deltas[i] > 0]
+
+    def entry(i: int) -> dict:
+        a, b = base.segments[i], run.segments[i]
+        return {
+            "id": a.id,
+            "delta": float(deltas[i]),
+            "metric": metric,
+            "source": a.source,
+            "reference": a.references[0] if a.references else "",
+            "baseline": a.hypothesis,
+            "system": b.hypothesis,
+        }
+
+    return [entry(i) for i in gainers + losers]
 
 
 def _flag_keys(report: RunReport) -> set[tuple]:

@@ -9,6 +9,8 @@ terminology flags that appeared or were resolved; sanity changes; the runs' prov
 
 from __future__ import annotations
 
+import numpy as np
+
 from evalharness.metrics.significance import ALPHA, AllPairs
 from evalharness.reports.compare import Comparison, segment_deltas
 from evalharness.reports.diff import inline_diff
@@ -166,17 +168,17 @@ def pairs_table(matrix: AllPairs, names: list[str]) -> Table:
 
 def delta_histogram(comp: Comparison, report, name: str) -> Chart:
     deltas = segment_deltas(comp.reports[0], report, comp.key_metric)
-    counts = [0] * len(DELTA_LABELS)
-    for d in deltas:
-        counts[next((k for k, e in enumerate(DELTA_EDGES) if d < e), len(DELTA_EDGES))] += 1
-    better = sum(improves(comp.key_metric, d) for d in deltas if abs(d) >= 1)
-    worse = sum(abs(d) >= 1 for d in deltas) - better
+    # bin k holds DELTA_EDGES[k-1] <= d < DELTA_EDGES[k]
+    counts = np.bincount(np.searchsorted(DELTA_EDGES, deltas, side="right"), minlength=len(DELTA_LABELS))
+    moved = deltas[np.abs(deltas) >= 1]
+    better = int(np.sum(improves(comp.key_metric, moved)))
+    worse = len(moved) - better
     return Chart(
         id=f"deltas-{report.run_id}",
         title=f"Per-segment change in sentence {display(comp.key_metric)}: {name}",
         chart="histogram",
         categories=list(DELTA_LABELS),
-        series=[Series(label=name, values=[float(c) for c in counts])],
+        series=[Series(label=name, values=[float(c) for c in counts.tolist()])],
         note=f"{len(deltas)} segments: {better} better, {worse} worse, {len(deltas) - better - worse} within ±1 point.",
     )
 

@@ -3,6 +3,7 @@ and migrate older ones, so a report written today can be read and trusted later.
 
 from __future__ import annotations
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 REPORT_SCHEMA_VERSION = 4
@@ -99,3 +100,10 @@ class RunReport(_Record):
     terminology: dict | None = None  # terminology section (glossary checks), when a glossary was given
     drift: DriftRecord | None = None  # against the previous run of the same system (4)
     replaces_baseline: str | None = None  # set by `evalharness gate --update-baseline`
+
+
+def segment_scores(report: RunReport, metric: str) -> np.ndarray:
+    """One metric's sentence scores in segment order, NaN where a segment has none: the
+    column that deltas, moved segments and buckets are computed from."""
+    nan = float("nan")
+    return np.array([s.scores.get(metric, nan) for s in report.segments], dtype=np.float64)

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from evalharness.errors import UserError
 from evalharness.metrics.registry import get, metric_ids
 from evalharness.reports import buckets
-from evalharness.reports.schema import RunReport
+from evalharness.reports.schema import RunReport, segment_scores
 from evalharness.reports.view import Cell, Chart, Fact, Series, Table
 
 
@@ -45,8 +45,9 @@ def better_word(metric: str) -> str:
         return ""
 
 
-def improves(metric: str, delta: float) -> bool:
-    """Whether a change of `delta` points is for the better on this metric."""
+def improves(metric: str, delta):
+    """Whether a change of `delta` points is for the better on this metric (elementwise for
+    an array of changes)."""
     return (delta > 0) == (better_word(metric) != "lower is better")
 
 
@@ -141,9 +142,10 @@ def bucket_tables(reports: Sequence[RunReport], metrics: Sequence[str], names: S
         for name in names
         for m in metrics
     ]
+    scores = [segment_scores(r, m) for r in reports for m in metrics]  # one column per (run, metric)
     tables = []
     for bucketing, value_of in buckets.ANALYSES:
-        rows = buckets.bucketize(bucketing, value_of(base.segments), reports, metrics)
+        rows = buckets.bucketize(bucketing, value_of(base.segments), scores)
         tables.append(
             Table(
                 id=bucketing.id,
