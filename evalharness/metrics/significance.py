@@ -36,7 +36,7 @@ ALPHA = 0.05
 AR_TRIALS = 10_000
 BOOTSTRAP_RESAMPLES = 1000
 _TIE = 1e-9  # AR trials this close to the real difference are re-scored exactly
-_AR_BLOCK_BYTES = 32 << 20  # bound on the trial-by-segment draws and the shuffled sums per chunk
+_AR_BLOCK_BYTES = 4 << 20  # bound on the draws (as float32) and the shuffled sums per chunk: cache-sized
 
 
 def same_score(delta: float) -> bool:
