@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/bench_compare.py [--sizes 2000 10000] [--score-segments 30000]
                                                  [--run-segments 2000] [--repeat 3]
+                                                 [--only compare|score|run|ter]
 
 Data: `benchmarks/synthetic_mt.py` (Zipfian 20k-word vocabulary, news-length sentences, four
 systems damaged at 15-27%). Every number is the wall time of a whole command in a fresh
@@ -149,6 +150,19 @@ def bench_compare(n: int, repeat: int, tmp: Path) -> None:
         f"-> x{t_sacre / t_first:.1f} (target >= 10) | statistics stored {t_stored:5.2f} s "
         f"-> x{t_sacre / t_stored:.1f} (target >= 50)"
     )
+    # What any command must pay before comparing anything: a process that imports the
+    # libraries compare needs, and one that also reads the four reports (validated records).
+    reports = [str(work / "runs" / run_id / "report.json") for run_id in ids]
+    t_libs, _ = timed([sys.executable, "-c", "import numpy, pydantic, typer, sacrebleu"], repeat)
+    read = (
+        "import sys; from pathlib import Path; from evalharness.reports.store import load_report_file as f; "
+        "[f(Path(p)) for p in sys.argv[1:]]"
+    )
+    t_read, _ = timed([sys.executable, "-c", read, *reports], repeat)
+    print(
+        f"  floor: importing numpy, pydantic, typer and sacrebleu {t_libs:.2f} s; that plus reading the "
+        f"four reports {t_read:.2f} s (x{t_sacre / t_read:.0f} of sacrebleu's time before any work)"
+    )
 
 
 def bench_score(n: int, repeat: int, tmp: Path) -> None:
@@ -252,16 +266,22 @@ def main() -> None:
     parser.add_argument("--score-segments", type=int, default=30_000)
     parser.add_argument("--run-segments", type=int, default=2000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--only", choices=["compare", "score", "run", "ter"], help="one of the four timings")
     args = parser.parse_args()
+    wanted = {args.only} if args.only else {"compare", "score", "run", "ter"}
     print(
         f"machine: {os.cpu_count()} cores; every time is a whole command in a fresh process, best of {args.repeat}"
     )
     with tempfile.TemporaryDirectory() as tmp:
-        for n in args.sizes:
-            bench_compare(n, args.repeat, Path(tmp))
-        bench_score(args.score_segments, args.repeat, Path(tmp))
-        bench_run(args.run_segments, args.repeat, Path(tmp))
-        bench_ter(args.run_segments, Path(tmp))
+        if "compare" in wanted:
+            for n in args.sizes:
+                bench_compare(n, args.repeat, Path(tmp))
+        if "score" in wanted:
+            bench_score(args.score_segments, args.repeat, Path(tmp))
+        if "run" in wanted:
+            bench_run(args.run_segments, args.repeat, Path(tmp))
+        if "ter" in wanted:
+            bench_ter(args.run_segments, Path(tmp))
 
 
 if __name__ == "__main__":

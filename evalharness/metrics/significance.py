@@ -6,8 +6,9 @@ sufficient statistics, for all systems at once.
   Every pair of systems is judged from the same resampled scores, as sacrebleu judges each
   system against the baseline.
 - Approximate randomisation (n=10,000): sacrebleu's boolean draws (`rng.integers(2, ...)`),
-  generated in chunks of a multiple of 32 trials, which numpy turns into exactly the stream
-  of one big draw. For a chunk, one product P = trials @ [all systems' statistics] gives
+  unpacked from the generator's raw stream in cache-sized chunks of a multiple of 32 trials
+  (the same bits as one big draw). For a chunk, one product P = trials @ [all systems'
+  statistics] (a column the systems share, such as reference lengths, multiplied once) gives
   every shuffled pair: A = P_i + (T_j - P_j), B = (T_i - P_i) + P_j (T: column totals), exact
   in float64 for count statistics. Scores are vectorised; a trial whose |A - B| lies within
   1e-9 of the real difference is re-scored with sacrebleu's exact arithmetic, so every
@@ -180,9 +181,8 @@ def randomization_p_many(
     widest = max(b[0].stop - b[0].start for b in stack.blocks.values())
     chunk = _ar_chunk(len(distinct), len(pairs), widest)
     for chosen in ar_draws(n_trials, len(distinct), seed, chunk):
-        picked = (chosen.astype(distinct.dtype) @ distinct).astype(np.float64)[
-            :, inverse
-        ]  # (trials, columns)
+        # (trials, columns): every system's statistics summed over the segments each trial picks
+        picked = (chosen.astype(distinct.dtype) @ distinct).astype(np.float64)[:, inverse]
         for metric_id, systems in by_metric.items():
             spec, metric = get(metric_id), systems[0].metric
             # (pairs, trials, width): each pair's shuffled sums, all scored in one call
