@@ -73,7 +73,8 @@ def sacrebleu(*args) -> list:
     return [BIN / "sacrebleu", *args]
 
 
-def make_runs(work: Path, files: dict, metrics: str) -> list[str]:
+def import_testset(work: Path, files: dict) -> Path:
+    """The synthetic source and reference as test set `syn` in `work/references`."""
     refs = work / "references"
     subprocess.run(
         evalharness(
@@ -91,6 +92,11 @@ def make_runs(work: Path, files: dict, metrics: str) -> list[str]:
         check=True,
         capture_output=True,
     )
+    return refs
+
+
+def make_runs(work: Path, files: dict, metrics: str) -> list[str]:
+    refs = import_testset(work, files)
     ids = []
     for hyp in files["systems"]:
         proc = subprocess.run(
@@ -184,23 +190,7 @@ def bench_score(n: int, repeat: int, tmp: Path) -> None:
 def bench_run(n: int, repeat: int, tmp: Path) -> None:
     work = tmp / f"run{n}"
     files = write_corpus(work / "data", n, n_systems=1)
-    refs = work / "references"
-    subprocess.run(
-        evalharness(
-            "testset",
-            "import",
-            "--lang",
-            f"en={files['src']}",
-            "--lang",
-            f"de={files['ref']}",
-            "--name",
-            "syn",
-            "--references",
-            refs,
-        ),
-        check=True,
-        capture_output=True,
-    )
+    refs = import_testset(work, files)
     hyp = files["systems"][0]
     t_sacre, _ = timed(
         sacrebleu(files["ref"], "-i", hyp, "-m", "bleu", "chrf", "ter", "-f", "text"), repeat, warm=False
