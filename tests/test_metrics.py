@@ -14,6 +14,7 @@ from conftest import run_cli
 from sacrebleu.metrics import BLEU, CHRF, TER
 
 from evalharness.errors import UserError
+from evalharness.metrics import scoring
 from evalharness.metrics.registry import build_metric, parse_metrics, parse_options
 from evalharness.metrics.sanity import sanity_checks
 from evalharness.metrics.scoring import resample_indices, score_all
@@ -83,9 +84,13 @@ def test_bootstrap_interval_matches_sacrebleu(metric):
     assert ours.detectable_difference > 0
 
 
-def test_chunked_resampling_draws_exactly_sacrebleus_indices():
+@pytest.mark.parametrize("chunk_bytes", [8 << 20, 8 * 77 * 3, 1])  # 256, 3 (odd draws per chunk), 1 resample
+def test_chunked_resampling_draws_exactly_sacrebleus_indices(chunk_bytes, monkeypatch):
+    monkeypatch.setattr(scoring, "_CHUNK_BYTES", chunk_bytes)
     whole = np.random.default_rng(12345).choice(77, size=(1000, 77), replace=True)
-    assert np.array_equal(np.concatenate(list(resample_indices(77, 1000))), whole)
+    chunks = list(resample_indices(77, 1000))
+    assert len(chunks) == {8 << 20: 4, 8 * 77 * 3: 334, 1: 1000}[chunk_bytes]
+    assert np.array_equal(np.concatenate(chunks), whole)
 
 
 def test_segment_scores_match_sacrebleu_sentence_scores():

@@ -18,7 +18,8 @@ from evalharness.metrics.stats import Job, MetricStats, extract_many
 
 BOOTSTRAP_SEED = 12345  # sacrebleu's default (SACREBLEU_SEED)
 BOOTSTRAP_SAMPLES = 1000
-_CHUNK = 256  # resamples held in memory at once (index and count matrices: 4 MB each at 2,000 segments)
+_CHUNK_BYTES = 8 << 20  # bound on a chunk's index (and count) matrix: 256 resamples at 4,000 segments
+_CHUNK_MAX = 256  # resamples per chunk at most (more only adds memory)
 
 
 @dataclass(frozen=True)
@@ -77,9 +78,10 @@ def resample_indices(n_segments: int, n_samples: int, seed: int = BOOTSTRAP_SEED
     """Yield sacrebleu's bootstrap index rows in chunks: the same generator and draws as its
     single `rng.choice(n, size=(n_samples, n))`, without holding them all at once."""
     rng = np.random.default_rng(seed)
+    chunk = max(1, min(_CHUNK_MAX, _CHUNK_BYTES // (8 * max(n_segments, 1))))
     done = 0
     while done < n_samples:
-        take = min(_CHUNK, n_samples - done)
+        take = min(chunk, n_samples - done)
         yield rng.choice(n_segments, size=(take, n_segments), replace=True)
         done += take
 
