@@ -6,8 +6,9 @@ three tuples per matrix cell and keeps every row as a list of (cost, operation) 
 in the shift search, which visits every pair of positions within 50 words to find common
 runs. This module computes the same matrix cell by cell (same beam, same order of
 preference: match/substitution, deletion, insertion; a cell the beam cannot reach stays
-infinite) over plain lists of ints and operation letters, memoised by hypothesis prefix as
-sacrebleu memoises it, and runs the same shift search in the same order visiting only the
+infinite) over plain lists of ints, memoised by hypothesis prefix as sacrebleu memoises it;
+the operation of a cell is decided again only for the cells the trace walks through. It runs
+the same shift search in the same order visiting only the
 reference positions that hold the word, with prefix sums for the error spans. The statistics
 are identical (tested against sacrebleu on random and adversarial inputs)."""
 
@@ -35,24 +36,28 @@ INF = _INT_INFINITY
 
 
 class FastBeamEditDistance:
-    """Drop-in for sacrebleu's BeamEditDistance: `self(words_hyp) -> (distance, trace)`."""
+    """Drop-in for sacrebleu's BeamEditDistance: `self(words_hyp) -> (distance, trace)`.
+
+    Rows hold costs only. The operation behind a cell is decided again, with sacrebleu's
+    order of preference, when the trace walks back through it: the trace visits about one
+    cell per row, while every cell of every row would otherwise pay for its operation."""
 
     def __init__(self, words_ref: list[str]) -> None:
         self.ref = words_ref
         self.n_ref = len(words_ref)
-        self.first = (list(range(self.n_ref + 1)), ["i"] * (self.n_ref + 1))
-        self.cache: dict = {}  # word -> (child dict, (costs, ops)); a trie over hypothesis prefixes
+        self.first = list(range(self.n_ref + 1))
+        self.cache: dict = {}  # word -> (child dict, costs); a trie over hypothesis prefixes
         self.cache_size = 0
 
     def __call__(self, words_h: list[str]) -> tuple[int, str]:
         rows = self._rows(words_h)
-        return rows[-1][0][-1], self._trace(rows, len(words_h))
+        return rows[-1][-1], self._trace(words_h, rows)
 
     def distance(self, words_h: list[str]) -> int:
         """The edit distance alone (what ranking a candidate shift needs)."""
-        return self._rows(words_h)[-1][0][-1]
+        return self._rows(words_h)[-1][-1]
 
-    def _rows(self, words_h: list[str]) -> list:
+    def _rows(self, words_h: list[str]) -> list[list[int]]:
         rows = [self.first]
         node = self.cache
         for word in words_h:  # rows already known for this prefix
@@ -66,39 +71,38 @@ class FastBeamEditDistance:
         self._remember(words_h, rows, start)
         return rows
 
-    def _extend(self, words_h: list[str], rows: list) -> None:
+    def _extend(self, words_h: list[str], rows: list[list[int]]) -> None:
         n_h, n_ref, ref = len(words_h), self.n_ref, self.ref
         ratio = n_ref / n_h if words_h else 1
         beam = math.ceil(ratio / 2 + _BEAM_WIDTH) if _BEAM_WIDTH < ratio / 2 else _BEAM_WIDTH
         for i in range(len(rows), n_h + 1):
-            prev_c = rows[i - 1][0]
+            prev = rows[i - 1]
             cost = [INF] * (n_ref + 1)
-            ops = ["x"] * (n_ref + 1)
             diag = math.floor(i * ratio)
             lo = max(0, diag - beam)
             hi = n_ref + 1 if i == n_h else min(n_ref + 1, diag + beam)
             word = words_h[i - 1]
             if lo == 0:
-                cost[0], ops[0] = prev_c[0] + 1, "d"
+                cost[0] = prev[0] + 1  # deletion
                 lo = 1
             left = cost[lo - 1]
-            for j in range(lo, hi):
-                if word == ref[j - 1]:
-                    best, op = prev_c[j - 1], " "
-                else:
-                    best, op = prev_c[j - 1] + 1, "s"
+            j = lo
+            # the reference word, the diagonal cell and the cell above, side by side
+            for other, diag_c, up_c in zip(
+                ref[lo - 1 : hi - 1], prev[lo - 1 : hi - 1], prev[lo:hi], strict=True
+            ):
+                best = diag_c if word == other else diag_c + 1
                 if best >= INF:  # sacrebleu keeps the cell infinite unless a step is cheaper
-                    best, op = INF, "x"
-                up = prev_c[j] + 1
-                if up < best:
-                    best, op = up, "d"
+                    best = INF
+                if up_c + 1 < best:
+                    best = up_c + 1
                 if left + 1 < best:
-                    best, op = left + 1, "i"
+                    best = left + 1
                 cost[j] = left = best
-                ops[j] = op
-            rows.append((cost, ops))
+                j += 1
+            rows.append(cost)
 
-    def _remember(self, words_h: list[str], rows: list, start: int) -> None:
+    def _remember(self, words_h: list[str], rows: list[list[int]], start: int) -> None:
         if self.cache_size >= _MAX_CACHE_SIZE:
             return
         node = self.cache
@@ -110,11 +114,33 @@ class FastBeamEditDistance:
                 self.cache_size += 1
             node = node[word][0]
 
-    def _trace(self, rows: list, n_h: int) -> str:
+    def _op(self, words_h: list[str], rows: list[list[int]], i: int, j: int) -> str:
+        """The operation sacrebleu records for cell (i, j): match or substitution, then
+        deletion, then insertion, each only when strictly cheaper."""
+        if rows[i][j] >= INF:
+            raise RuntimeError(f"the trace left the beam at ({i}, {j})")
+        if i == 0:
+            return "i"
+        if j == 0:
+            return "d"
+        prev = rows[i - 1]
+        if words_h[i - 1] == self.ref[j - 1]:
+            best, op = prev[j - 1], " "
+        else:
+            best, op = prev[j - 1] + 1, "s"
+        if best >= INF:
+            best, op = INF, "x"
+        if prev[j] + 1 < best:
+            best, op = prev[j] + 1, "d"
+        if rows[i][j - 1] + 1 < best:
+            op = "i"
+        return op
+
+    def _trace(self, words_h: list[str], rows: list[list[int]]) -> str:
         out = []
-        i, j = n_h, self.n_ref
+        i, j = len(words_h), self.n_ref
         while i > 0 or j > 0:
-            op = rows[i][1][j]
+            op = self._op(words_h, rows, i, j)
             out.append(op)
             if op in ("s", " "):
                 i, j = i - 1, j - 1
@@ -160,11 +186,14 @@ def best_shift(
     pre_score, inv_trace = cached(words_h)
     align, ref_err, hyp_err = trace_to_alignment(_flip_trace(inv_trace))
     hyp_sum, ref_sum = [0, *accumulate(hyp_err)], [0, *accumulate(ref_err)]
+    # error counts over a span; positions past the end count as the end (sacrebleu slices)
+    n_he, n_re = len(hyp_err), len(ref_err)
     best = None
     for start_h, start_r, length in shifted_pairs(words_h, words_r, where):
-        if hyp_sum[min(start_h + length, len(hyp_err))] == hyp_sum[min(start_h, len(hyp_err))]:
+        end_h, end_r = start_h + length, start_r + length
+        if hyp_sum[end_h if end_h < n_he else n_he] == hyp_sum[start_h if start_h < n_he else n_he]:
             continue  # the hypothesis was right there
-        if ref_sum[min(start_r + length, len(ref_err))] == ref_sum[min(start_r, len(ref_err))]:
+        if ref_sum[end_r if end_r < n_re else n_re] == ref_sum[start_r if start_r < n_re else n_re]:
             continue  # the reference is matched there already
         if start_h <= align[start_r] < start_h + length:
             continue  # no shifting within the span itself
