@@ -137,6 +137,11 @@ def test_fast_ter_gives_sacrebleus_statistics():
     for n in (1, 2):  # a reference over 50 times longer than the hypothesis widens the beam
         refs.append(" ".join(rng.choice(vocab) for _ in range(60 * n)))
         hyps.append(" ".join(rng.choice(vocab) for _ in range(n)))
+    for _ in range(12):  # long segments: the beam binds on both sides, shifts span over 50 words
+        long, short = rng.randint(55, 90), rng.randint(1, 30)
+        ref_len, hyp_len = (long, short) if rng.random() < 0.5 else (short, long)
+        refs.append(" ".join(rng.choice(vocab) for _ in range(ref_len)))
+        hyps.append(" ".join(rng.choice(vocab) for _ in range(hyp_len)))
     hyps2, refs2, _ = corpus(n=300, seed=9)
     for h, r in ((hyps, refs), (hyps2, refs2)):
         for options in ({}, {"case_sensitive": True}, {"normalized": True, "no_punct": True}):
