@@ -95,29 +95,32 @@ def import_testset(work: Path, files: dict) -> Path:
     return refs
 
 
+def run_command(work: Path, hyp: Path, refs: Path, metrics: str, *extra) -> list:
+    """`evalharness run` of a hypothesis file on test set `syn`, into `work/runs`."""
+    return evalharness(
+        "run",
+        "--testset",
+        "syn",
+        "--backend",
+        f"file:{hyp}",
+        "--pair",
+        PAIR,
+        "--metrics",
+        metrics,
+        "--references",
+        refs,
+        "--runs",
+        work / "runs",
+        *extra,
+    )
+
+
 def make_runs(work: Path, files: dict, metrics: str) -> list[str]:
     refs = import_testset(work, files)
     ids = []
     for hyp in files["systems"]:
         proc = subprocess.run(
-            evalharness(
-                "run",
-                "--testset",
-                "syn",
-                "--backend",
-                f"file:{hyp}",
-                "--pair",
-                PAIR,
-                "--metrics",
-                metrics,
-                "--no-ci",
-                "--references",
-                refs,
-                "--runs",
-                work / "runs",
-                "--cache",
-                work / "cache.sqlite",
-            ),
+            run_command(work, hyp, refs, metrics, "--no-ci", "--cache", work / "cache.sqlite"),
             check=True,
             capture_output=True,
             text=True,
@@ -195,22 +198,7 @@ def bench_run(n: int, repeat: int, tmp: Path) -> None:
     t_sacre, _ = timed(
         sacrebleu(files["ref"], "-i", hyp, "-m", "bleu", "chrf", "ter", "-f", "text"), repeat, warm=False
     )
-    run = evalharness(
-        "run",
-        "--testset",
-        "syn",
-        "--backend",
-        f"file:{hyp}",
-        "--pair",
-        PAIR,
-        "--metrics",
-        "bleu,chrf,ter",
-        "--references",
-        refs,
-        "--runs",
-        work / "runs",
-        "--no-cache",
-    )
+    run = run_command(work, hyp, refs, "bleu,chrf,ter", "--no-cache")
     t_run, _ = timed(run, repeat)
     t_run_noci, _ = timed([*run, "--no-ci"], repeat)
     print(
