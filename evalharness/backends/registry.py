@@ -69,10 +69,8 @@ def check_spec(spec: str) -> str:
 
 
 def create_backend(spec: str, **options) -> Backend:
-    name, argument = parse_spec(spec)
-    check_spec(spec)
-    backends = available_backends()
-    factory = backends[name]
+    name, argument = parse_spec(check_spec(spec))
+    factory = available_backends()[name]
     if hasattr(factory, "load"):  # an entry point
         try:
             factory = factory.load()

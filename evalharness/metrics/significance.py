@@ -178,16 +178,19 @@ def randomization_p_many(
     above = {m: np.zeros(len(pairs), dtype=np.int64) for m in by_metric}
     real = {m: np.array([abs(s[i].score - s[j].score) for i, j in pairs]) for m, s in by_metric.items()}
     first, second = [i for i, _ in pairs], [j for _, j in pairs]
+    # per metric: its spec, its configured metric and every system's column totals (systems, 1, width)
+    setup = {
+        m: (get(m), s[0].metric, np.stack([totals[b] for b in stack.blocks[m]])[:, None, :])
+        for m, s in by_metric.items()
+    }
     widest = max(b[0].stop - b[0].start for b in stack.blocks.values())
     chunk = _ar_chunk(len(distinct), len(pairs), widest)
     for chosen in ar_draws(n_trials, len(distinct), seed, chunk):
         # (trials, columns): every system's statistics summed over the segments each trial picks
         picked = (chosen.astype(distinct.dtype) @ distinct).astype(np.float64)[:, inverse]
-        for metric_id, systems in by_metric.items():
-            spec, metric = get(metric_id), systems[0].metric
+        for metric_id, (spec, metric, system_totals) in setup.items():
             # (pairs, trials, width): each pair's shuffled sums, all scored in one call
             per_system = np.stack([picked[:, b] for b in stack.blocks[metric_id]])
-            system_totals = np.stack([totals[b] for b in stack.blocks[metric_id]])[:, None, :]
             pi, pj = per_system[first], per_system[second]
             a = pi + (system_totals[second] - pj)
             b = (system_totals[first] - pi) + pj

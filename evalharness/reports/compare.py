@@ -57,6 +57,8 @@ class Comparison:
     runs: list[LoadedRun]  # the baseline first
     metrics: list[MetricRow]
     key_metric: str  # the sentence-level metric used for moved segments and deltas
+    # run id -> change of each segment's sentence score on key_metric (NaN: either run has none)
+    deltas: dict[str, np.ndarray] = field(default_factory=dict)
     moved: dict[str, list[dict]] = field(default_factory=dict)  # run id -> segments that gained/lost most
     terminology: dict[str, dict] = field(default_factory=dict)  # run id -> {appeared, resolved}
     sanity: dict[str, dict] = field(default_factory=dict)  # run id -> {check: (baseline, run)}
@@ -159,8 +161,10 @@ def compare_runs(
         all_pairs=matrices,
         settings={"bootstrap": n_bootstrap, "ar_trials": n_ar, "correction": correction if pairs else None},
     )
+    base_scores = segment_scores(base, key_metric)
     for r in reports[1:]:
-        comp.moved[r.run_id] = _moved(base, r, key_metric, top)
+        comp.deltas[r.run_id] = segment_scores(r, key_metric) - base_scores
+        comp.moved[r.run_id] = _moved(base, r, comp.deltas[r.run_id], key_metric, top)
         comp.terminology[r.run_id] = _term_changes(base, r)
         comp.sanity[r.run_id] = {
             k: (base.sanity.get(k), r.sanity.get(k))
@@ -174,14 +178,9 @@ def _same_output(a: RunReport, b: RunReport) -> bool:
     return [s.hypothesis for s in a.segments] == [s.hypothesis for s in b.segments]
 
 
-def segment_deltas(base: RunReport, run: RunReport, metric: str) -> np.ndarray:
-    """Sentence-score changes (run minus baseline) of the segments both have a score for."""
-    deltas = segment_scores(run, metric) - segment_scores(base, metric)
-    return deltas[~np.isnan(deltas)]
-
-
-def _moved(base: RunReport, run: RunReport, metric: str, top: int) -> list[dict]:
-    deltas = segment_scores(run, metric) - segment_scores(base, metric)
+def _moved(base: RunReport, run: RunReport, deltas: np.ndarray, metric: str, top: int) -> list[dict]:
+    """The `top` segments that gained most and the `top` that lost most (`deltas`: run minus
+    baseline per segment, NaN where either has no score)."""
     known = np.flatnonzero(~np.isnan(deltas))
     order = known[np.argsort(deltas[known], kind="stable")].tolist()
     losers = [i for i in order[:top] if deltas[i] < 0]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from evalharness.metrics.significance import ALPHA, AllPairs
-from evalharness.reports.compare import Comparison, segment_deltas
+from evalharness.reports.compare import Comparison
 from evalharness.reports.diff import inline_diff
 from evalharness.reports.sections import (
     bucket_tables,
@@ -167,7 +167,8 @@ def pairs_table(matrix: AllPairs, names: list[str]) -> Table:
 
 
 def delta_histogram(comp: Comparison, report, name: str) -> Chart:
-    deltas = segment_deltas(comp.reports[0], report, comp.key_metric)
+    deltas = comp.deltas[report.run_id]
+    deltas = deltas[~np.isnan(deltas)]  # segments both runs have a score for
     # bin k holds DELTA_EDGES[k-1] <= d < DELTA_EDGES[k]
     counts = np.bincount(np.searchsorted(DELTA_EDGES, deltas, side="right"), minlength=len(DELTA_LABELS))
     moved = deltas[np.abs(deltas) >= 1]

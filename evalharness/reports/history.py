@@ -32,22 +32,22 @@ def load_history(runs_root: Path, system: str | None = None) -> dict[SeriesKey, 
             series.setdefault(series_key(report), []).append(report)
     out = {}
     for key, reports in series.items():
+        loaded = [LoadedRun(r, runs_root / r.run_id / REPORT_FILE) for r in reports]  # statistics read once
         entries = [Entry(reports[0], {})]
-        for prev, cur in zip(reports, reports[1:], strict=False):
-            loaded = [LoadedRun(r, runs_root / r.run_id / REPORT_FILE) for r in (prev, cur)]
-            metrics = [m for m in cur.scores if m in prev.scores]
-            stats, _ = statistics_for(loaded[1:], metrics, cur.config.get("metric_options") or {})
-            same = [s.hypothesis for s in prev.segments] == [s.hypothesis for s in cur.segments]
-            changes = score_changes(
-                loaded[0],
-                {m: s[0] for m, s in stats.items()},
-                cur.config.get("metric_options") or {},
-                identical=same,
-            )
-            digest = lambda r: r.backend.fingerprint.get("digest")  # noqa: E731
-            entries.append(Entry(cur, changes, digest(prev) != digest(cur)))
+        for prev, cur in zip(loaded, loaded[1:], strict=False):
+            options = cur.report.config.get("metric_options") or {}
+            metrics = [m for m in cur.report.scores if m in prev.report.scores]
+            stats, _ = statistics_for([cur], metrics, options)
+            same = [s.hypothesis for s in prev.report.segments] == [s.hypothesis for s in cur.report.segments]
+            changes = score_changes(prev, {m: s[0] for m, s in stats.items()}, options, identical=same)
+            backend_changed = _digest(prev.report) != _digest(cur.report)
+            entries.append(Entry(cur.report, changes, backend_changed))
         out[key] = entries
     return out
+
+
+def _digest(report: RunReport) -> str | None:
+    return report.backend.fingerprint.get("digest")
 
 
 def _change(metric: str, c: ScoreChange | None) -> Cell:
