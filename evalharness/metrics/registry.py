@@ -61,8 +61,9 @@ class MetricSpec:
             reason = " ".join(str(exc).split())  # sacrebleu's hints span lines; ours are one line
             raise UserError(f"cannot set up {self.id} with {kwargs}: {reason}") from exc
 
-    def better(self, delta: float) -> bool:
-        """Is a change of `delta` (system minus baseline) an improvement?"""
+    def better(self, delta):
+        """Is a change of `delta` (system minus baseline) an improvement? Elementwise for an
+        array of changes."""
         return delta > 0 if self.higher_is_better else delta < 0
 
 

@@ -46,9 +46,12 @@ def better_word(metric: str) -> str:
 
 
 def improves(metric: str, delta):
-    """Whether a change of `delta` points is for the better on this metric (elementwise for
-    an array of changes)."""
-    return (delta > 0) == (better_word(metric) != "lower is better")
+    """Whether a change of `delta` points is for the better on this metric (the registry's
+    direction; elementwise for an array of changes)."""
+    try:
+        return get(metric).better(delta)
+    except UserError:  # a metric from a newer evalharness: assume higher is better
+        return delta > 0
 
 
 def labels(reports: Sequence[RunReport]) -> list[str]:
