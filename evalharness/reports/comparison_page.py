@@ -64,8 +64,8 @@ def comparison_page(comp: Comparison, paths: list[str | None] | None = None) -> 
             *testset_facts(base),
             Fact(label="baseline", value=f"{names[0]} ({base.run_id})"),
             *(
-                Fact(label=f"system {chr(66 + k) if k < 25 else k + 2}", value=f"{n} ({r.run_id})")
-                for k, (n, r) in enumerate(zip(names[1:], reports[1:], strict=True))
+                Fact(label=f"system {_letter(k)}", value=f"{n} ({r.run_id})")
+                for k, (n, r) in enumerate(zip(names[1:], reports[1:], strict=True), start=1)
             ),
         ],
         sections=sections,
@@ -78,10 +78,9 @@ def _tone(verdict: str) -> str:
 
 def scores_table(comp: Comparison, names: list[str]) -> Table:
     name_of = {r.run_id: n for r, n in zip(comp.reports, names, strict=True)}
+    order = ordered_metrics(list(dict.fromkeys(m.metric for m in comp.metrics)))
     rows = []
-    for row in sorted(
-        comp.metrics, key=lambda m: ordered_metrics([x.metric for x in comp.metrics]).index(m.metric)
-    ):
+    for row in sorted(comp.metrics, key=lambda m: order.index(m.metric)):
         verdict = row.verdict
         ci = f"± {row.half_width:.2f}" if row.half_width is not None else "–"
         delta = "–" if row.delta is None else f"{row.delta:+.2f} {display(row.metric)}"
