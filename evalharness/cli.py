@@ -13,7 +13,7 @@ import typer
 
 from evalharness.corpus.language import parse_pair
 from evalharness.errors import UserError
-from evalharness.metrics.registry import default_metrics, headline_metrics, metric_ids
+from evalharness.metrics.registry import default_metrics, headline_metrics, metric_ids, model_metric_ids
 from evalharness.metrics.registry import get as get_metric
 from evalharness.reports.formats import terminal_safe
 
@@ -332,10 +332,19 @@ def fixtures_tiny_marian(
 RUNS = Path("runs")
 RunsOpt = Annotated[Path, typer.Option("--runs", help="Where run reports live.")]
 DEFAULT_METRICS, HEADLINE_METRICS = ",".join(default_metrics()), ",".join(headline_metrics())
-MetricsOpt = Annotated[str, typer.Option("--metrics", help=f"Comma-separated: {','.join(metric_ids())}")]
-OptOpt = Annotated[
-    list[str] | None, typer.Option("--opt", help="sacrebleu option KEY=VALUE, e.g. tokenize=intl")
+MetricsOpt = Annotated[
+    str,
+    typer.Option(
+        "--metrics",
+        help=f"Comma-separated: {','.join(metric_ids())}; a model metric may name its checkpoint "
+        "(hub id or folder): comet=DIR",
+    ),
 ]
+OptOpt = Annotated[
+    list[str] | None,
+    typer.Option("--opt", help="metric option KEY=VALUE, e.g. tokenize=intl, neural_device=cuda"),
+]
+SCORE_CACHE = Path("runs/.cache/scores.sqlite")
 
 
 def _read_lines(path: Path) -> list[str]:
@@ -368,22 +377,37 @@ def score(
     ci: Annotated[bool, typer.Option("--ci", help="95% bootstrap intervals (1000, seed 12345).")] = False,
     fmt: Annotated[str, typer.Option("--format", help="text or json")] = "text",
     width: Annotated[int, typer.Option("--width", min=0, max=10, help="Decimals in text output.")] = 1,
+    src: Annotated[
+        Path | None, typer.Option("--src", help="Sources, one per line (model metrics read them).")
+    ] = None,
+    score_cache: Annotated[
+        Path, typer.Option("--score-cache", help="Where model metrics cache segment scores.")
+    ] = SCORE_CACHE,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Score every segment with the model now.")] = False,
 ) -> None:
-    """Score files directly, with sacrebleu's numbers and signatures."""
-    from evalharness.metrics.registry import parse_metrics, parse_options
+    """Score files directly, with sacrebleu's numbers and signatures (and model metrics')."""
+    from evalharness.metrics.neural.metric import ScoringContext
+    from evalharness.metrics.registry import parse_request
     from evalharness.metrics.scoring import score_all
 
     if fmt not in ("text", "json"):
         raise UserError(f"unknown format {fmt!r} (text or json)")
-    ids = parse_metrics(metrics)
-    options = parse_options(opt or [], ids)
+    ids, options = parse_request(metrics, opt or [])
     tgt = parse_pair(lang_pair)[1] if lang_pair else None
     hyps = _read_lines(hyp)
     refs = [_read_lines(r) for r in ref]
     for path, lines in zip(ref, refs, strict=True):
         if len(lines) != len(hyps):
             raise UserError(f"has {len(lines)} lines but {hyp} has {len(hyps)}", path)
-    scores = score_all(ids, hyps, refs, tgt, options, ci=ci, per_segment=False)
+    sources = _read_lines(src) if src is not None else None
+    if sources is not None and len(sources) != len(hyps):
+        raise UserError(f"has {len(sources)} lines but {hyp} has {len(hyps)}", src)
+    if sources is None and (needs := [m for m in ids if m in model_metric_ids()]):
+        raise UserError(f"{', '.join(needs)} read the source segments: give them with --src FILE")
+    context = ScoringContext(None if no_cache else score_cache, label="scoring")
+    scores = score_all(
+        ids, hyps, refs, tgt, options, ci=ci, per_segment=False, sources=sources, context=context
+    )
     if fmt == "json":
         _echo(json.dumps(_score_json(scores), ensure_ascii=False, indent=1))
         return
@@ -437,17 +461,16 @@ def run(
     """Translate a test set with a backend, score it, and write runs/RUN_ID/."""
     from evalharness.corpus.store import load_testset
     from evalharness.evaluate import RunRequest, run_evaluation
-    from evalharness.metrics.registry import parse_metrics, parse_options
+    from evalharness.metrics.registry import parse_request
 
     src, tgt = parse_pair(pair)
-    ids = tuple(parse_metrics(metrics))
-    options = parse_options(opt or [], ids)
+    ids, options = parse_request(metrics, opt or [])
     request = RunRequest(
         testset=load_testset(references, testset),
         backend_spec=backend,
         src=src,
         tgt=tgt,
-        metrics=ids,
+        metrics=tuple(ids),
         metric_options=options,
         backend_options=_options(
             num_beams=num_beams,
@@ -479,8 +502,9 @@ def runs_list(runs: RunsOpt = RUNS) -> None:
     """Past runs: id, test set and version, backend, pair, headline scores."""
     from evalharness.reports.store import list_runs
 
-    for r in list_runs(runs):
-        heads = "  ".join(f"{m} {r.scores[m].score:.1f}" for m in headline_metrics() if m in r.scores)
+    reports = list_runs(runs)
+    for r in reports:
+        heads = "  ".join(f"{m} {r.scores[m].score:.1f}" for m in _shown_metrics(reports) if m in r.scores)
         _echo(
             f"{r.run_id}  {r.testset.name}@{r.testset.version}  {r.testset.src_lang}-{r.testset.tgt_lang}  {r.backend.name}  {heads}"
         )
@@ -550,7 +574,13 @@ def _fmt_score(sc) -> str:
     return f"{sc.score:.1f} ± {sc.interval.half_width:.1f}"
 
 
-def _change_vs_previous(report) -> str:
+def _shown_metrics(reports: list) -> list[str]:
+    """Summary columns: the headline metrics, and every model metric some report has."""
+    present = {m for r in reports for m in r.scores}
+    return [*headline_metrics(), *(m for m in model_metric_ids() if m in present)]
+
+
+def _change_vs_previous(report, heads: list[str]) -> str:
     """'+1.2*/-0.3' (* = significant), 'same output', or 'first run'."""
     d = report.drift
     if d is None:
@@ -558,14 +588,16 @@ def _change_vs_previous(report) -> str:
     if d.identical_output:
         return "same output"
     parts = []
-    for m in headline_metrics():
+    for m in heads:
         c = d.scores.get(m)
         parts.append("–" if c is None else f"{c.delta:+.1f}{'*' if c.significant else ''}")
     return "/".join(parts)
 
 
-def _summary_table(reports: list, skipped: list[tuple[str, str, str]]) -> str:
-    heads = headline_metrics()
+def _summary_table(
+    reports: list, skipped: list[tuple[str, str, str]], metrics_skipped: dict | None = None
+) -> str:
+    heads = _shown_metrics(reports)
     names = [get_metric(m).display for m in heads]
     rows = [
         (
@@ -598,7 +630,7 @@ def _summary_table(reports: list, skipped: list[tuple[str, str, str]]) -> str:
                 pair,
                 *scores,
                 detectable,
-                _change_vs_previous(r),
+                _change_vs_previous(r, heads),
                 copy,
                 wrong,
                 terms,
@@ -614,6 +646,11 @@ def _summary_table(reports: list, skipped: list[tuple[str, str, str]]) -> str:
         )
     if skipped:
         out += ["", "skipped:"] + [f"  {name} ({pair}): {why}" for name, pair, why in skipped]
+    if metrics_skipped is None:
+        metrics_skipped = {m: why for r in reports for m, why in r.skipped_metrics.items()}
+    if metrics_skipped:
+        out += ["", "metrics skipped (checkpoint not here):"]
+        out += [f"  {m}: {why}" for m, why in metrics_skipped.items()]
     return "\n".join(out)
 
 
@@ -664,7 +701,7 @@ def run_eval(
     _echo(f"test set {ts.name}@{ts.version}: {result.testset_state}")
     _echo("")
     skipped = [(o.system, o.pair, o.reason) for o in result.outcomes if o.status == "skipped"]
-    _echo(_summary_table(result.reports, skipped))
+    _echo(_summary_table(result.reports, skipped, result.skipped_metrics))
     if result.reports:
         _echo(f"\neach run's page: {runs}/RUN_ID/report.html; scores over time: evalharness runs history")
     for o in result.failed:
@@ -704,7 +741,8 @@ def compare(
     runs: RunsOpt = RUNS,
 ) -> None:
     """Compare runs against the first: scores, intervals, paired significance, what moved."""
-    from evalharness.metrics.registry import parse_metrics
+    from evalharness.metrics.neural.metric import ScoringContext
+    from evalharness.metrics.registry import parse_metric_list
     from evalharness.metrics.significance import CORRECTIONS
     from evalharness.reports.compare import compare_runs
     from evalharness.reports.comparison_page import comparison_page
@@ -714,15 +752,18 @@ def compare(
     _check_format(fmt)
     if correction not in CORRECTIONS:
         raise UserError(f"unknown correction {correction!r} ({', '.join(CORRECTIONS)})")
+    ids, checkpoints = parse_metric_list(metrics) if metrics else (None, {})
     loaded = [resolve_run(r, runs) for r in run_ids]
     with reading([r.path for r in loaded if r.path]):
         comp = compare_runs(
             loaded,
-            parse_metrics(metrics) if metrics else None,
+            ids,
             n_bootstrap=n_bootstrap,
             n_ar=n_ar,
             pairs=all_pairs or len(loaded) > 2,
             correction=correction,
+            checkpoints=checkpoints,
+            context=ScoringContext(SCORE_CACHE, label="scoring"),
         )
         page = render(comparison_page(comp, [str(r.path) if r.path else None for r in loaded]), fmt)
     _emit(page, out)

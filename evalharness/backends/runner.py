@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from evalharness.backends.base import Backend, Hypothesis, as_hypothesis
 from evalharness.backends.cache import TranslationCache, source_key
+from evalharness.progress import progress_bar
 
 
 @dataclass(frozen=True)
@@ -18,23 +18,6 @@ class TranslationStats:
     from_cache: int
     translated: int
     seconds: float
-
-
-def _progress(total: int, label: str):
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    console = Console(file=sys.stderr)
-    return Progress(
-        TextColumn(label),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[rate]} seg/s"),
-        TimeRemainingColumn(),
-        console=console,
-        disable=not console.is_terminal,  # quiet in CI and pipes
-        transient=True,
-    )
 
 
 @dataclass
@@ -92,7 +75,7 @@ def translate_segments(
     fingerprint = backend.fingerprint().digest
     plan = plan_translation(sources, fingerprint, src_lang, tgt_lang, cache)
     todo, unique = plan.todo, plan.unique
-    with _progress(len(todo), label) as progress:
+    with progress_bar(label) as progress:
         task = progress.add_task(label, total=len(todo), rate="-")
         for i in range(0, len(todo), chunk_size):
             chunk = todo[i : i + chunk_size]

@@ -7,8 +7,9 @@ testset = "hoalu"
 pair = "sv-hi"
 baseline = "gates/baselines/passthrough-sv-hi.json"   # a run report kept in the repo
 glossary = "references/glossary/hoalu.yaml"          # optional
+metrics = ["bleu", "chrf", "comet=Unbabel/wmt22-comet-da"]   # optional; default: bleu, chrf, chrf++, ter
 [gate.rules]
-max_drop = { bleu = 1.0, chrf = 2.0 }   # fails only for a significant (p < 0.05) drop larger than this
+max_drop = { bleu = 1.0, chrf = 2.0, comet = 0.5 }   # fails only for a significant (p < 0.05) drop larger than this
 no_new_flags = ["deprecated", "untranslated"]
 max_copy_rate = 0.1
 min_term_accuracy = 0.5
@@ -28,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from evalharness.errors import UserError
 from evalharness.fileio import read_toml
+from evalharness.metrics.registry import default_metrics
 
 RULES = ("max_drop", "no_new_flags", "max_copy_rate", "min_term_accuracy")
 FlagKind = Literal["deprecated", "misspelled", "untranslated", "missing", "inconsistent", "drift"]
@@ -66,7 +68,21 @@ class GateEntry(_Strict):
     baseline: str = Field(min_length=1)
     glossary: str | None = None
     options: dict = Field(default_factory=dict)
+    metrics: tuple[str, ...] | None = None  # as in eval.toml: ids, a model metric may name its checkpoint
+    metric_options: dict = Field(default_factory=dict)
     rules: Rules = Field(default_factory=Rules)
+
+    @field_validator("metrics")
+    @classmethod
+    def _metrics_known(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        from evalharness.metrics.registry import parse_metric_list
+
+        if value is not None:
+            try:
+                parse_metric_list(list(value))
+            except UserError as exc:
+                raise ValueError(str(exc)) from None
+        return value
 
 
 class GatesFile(BaseModel):
@@ -87,6 +103,8 @@ class Gate:
     rules: dict
     glossary: Path | None = None
     options: dict = field(default_factory=dict)
+    metrics: tuple[str, ...] = field(default_factory=default_metrics)  # what the current run is scored with
+    metric_options: dict = field(default_factory=dict)  # sacrebleu options, checkpoints, neural_*
 
 
 @dataclass(frozen=True)
@@ -108,6 +126,23 @@ def _where(loc: tuple, data: dict) -> str:
         rest = ".".join(str(p) for p in loc[2:])
         return f"gate {loc[1] + 1}{f' ({name})' if name else ''}" + (f": {rest}" if rest else "")
     return ".".join(str(p) for p in loc) or "(top level)"
+
+
+def _scoring(entry: GateEntry, root: Path) -> tuple[tuple[str, ...], dict]:
+    """The metrics a gate's run is scored with: those it names (default: the default set) and
+    every metric a rule reads; a checkpoint folder is relative to the gates file."""
+    from evalharness.metrics.registry import check_options, get, parse_metric_list
+
+    ids, checkpoints = parse_metric_list(list(entry.metrics or default_metrics()))
+    for key, value in checkpoints.items():
+        local = root / value
+        checkpoints[key] = str(local) if local.exists() else value
+    ids += [m for m in (entry.rules.max_drop or {}) if m not in ids]
+    options = {**entry.metric_options, **checkpoints}
+    check_options(entry.metric_options, ids)
+    for metric_id in ids:
+        get(metric_id).build(None, options)  # option values checked (a mode, a device)
+    return tuple(ids), options
 
 
 def load_gates(path: Path) -> GateConfig:
@@ -132,6 +167,7 @@ def load_gates(path: Path) -> GateConfig:
             parse_pair(g.pair)
             check_name(g.testset.partition("@")[0])
             check_spec(g.backend)
+            metrics, metric_options = _scoring(g, root)
         except UserError as exc:
             raise UserError(f"gate {n}: {exc}", path) from None
         gates.append(
@@ -144,6 +180,8 @@ def load_gates(path: Path) -> GateConfig:
                 rules=g.rules.model_dump(exclude_none=True),
                 glossary=root / g.glossary if g.glossary else None,
                 options=dict(g.options),
+                metrics=metrics,
+                metric_options=metric_options,
             )
         )
     return GateConfig(

@@ -20,7 +20,7 @@ from evalharness.gates.rules import Decision, evaluate_rule
 from evalharness.reports.schema import RunReport
 from evalharness.reports.statistics import LoadedRun, stats_path
 from evalharness.reports.store import load_run_file
-from evalharness.suite import Job, SystemEntry, run_job
+from evalharness.suite import Job, Scoring, SystemEntry, run_job
 
 
 @dataclass(frozen=True)
@@ -107,6 +107,7 @@ def current_run(config: GateConfig, gate: Gate, testset: TestSet) -> LoadedRun:
         Job(testset, system, src, tgt),
         config.runs,
         config.cache,
+        Scoring(gate.metrics, gate.metric_options),
         glossary=gate.glossary,
         use_cache=False,
         argv=["evalharness", "gate", gate.name],

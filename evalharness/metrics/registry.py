@@ -7,6 +7,15 @@ and of which type, and how a score is computed from summed statistics for many r
 comparison, gates, reports, the command line — asks the registry; a new metric is one entry
 here plus its tests.
 
+Model metrics (COMET, CometKiwi, xCOMET, MetricX; `metrics/neural/`) are entries too: their
+statistics are [score, 1] per segment, their options name the checkpoint
+(`comet_model=...`, or `--metrics comet=CHECKPOINT`) and how the model runs (`neural_*`).
+Third parties add model metrics through the `evalharness.metrics` entry-point group; the
+entry point is a `ModelMetric`:
+
+    [project.entry-points."evalharness.metrics"]
+    mymetric = "mypackage.metric:MY_METRIC"
+
 Metrics are configured the way sacrebleu's command line configures them (the BLEU
 tokenizer follows the target language), and every option the user sets goes to sacrebleu's
 constructor and shows in the signature, so a number can always be traced to its settings."""
@@ -19,12 +28,17 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
+from importlib.metadata import entry_points
 from typing import Any
 
 import numpy as np
 
 from evalharness.errors import UserError
 from evalharness.metrics import vectorised
+from evalharness.metrics.neural import BUILTIN as MODEL_METRICS
+from evalharness.metrics.neural.metric import ModelMetric, NeuralMetric
+
+ENTRY_POINT_GROUP = "evalharness.metrics"
 
 
 @dataclass(frozen=True)
@@ -41,14 +55,41 @@ class MetricSpec:
     headline: bool = False  # shown in summary tables (eval, runs list)
     segment_level: bool = False  # meaningful for single segments (used to rank what moved)
     description: str = ""
+    to_rows: Callable[[np.ndarray], list] | None = None  # statistics as sacrebleu's rows (default: as is)
+    resample_float32: bool = True  # bootstrap sums in float32, as sacrebleu resamples
+    model: ModelMetric | None = None  # a model metric (COMET, MetricX, ...): no sacrebleu class
+
+    @classmethod
+    def of_model(cls, model: ModelMetric) -> MetricSpec:
+        return cls(
+            model.id,
+            model.display,
+            class_name="",
+            higher_is_better=model.higher_is_better,
+            default=False,
+            scores=vectorised.mean_scores,
+            float_statistics=True,
+            segment_level=True,
+            description=model.description,
+            resample_float32=False,
+            model=model,
+        )
 
     def sacrebleu_class(self) -> type:
         module, _, name = self.class_name.partition(":")
         return getattr(importlib.import_module(module), name)
 
+    def parameters(self) -> dict[str, inspect.Parameter]:
+        """The options this metric takes (a sacrebleu class's constructor parameters)."""
+        return self.model.parameters() if self.model is not None else _parameters(self.sacrebleu_class())
+
     def build(self, tgt_lang: str | None = None, options: Mapping[str, Any] | None = None):
-        """A configured sacrebleu metric. Options a metric does not take are ignored for it, so
-        one option set can serve several metrics (as on sacrebleu's command line)."""
+        """A configured sacrebleu metric (or model metric). Options a metric does not take are
+        ignored for it, so one option set can serve several metrics (as on sacrebleu's
+        command line)."""
+        if self.model is not None:
+            known = self.model.defaults()
+            return self.model.configure({k: v for k, v in (options or {}).items() if k in known})
         cls = self.sacrebleu_class()
         accepted = _parameters(cls)
         kwargs = {k: v for k, v in (options or {}).items() if k in accepted}
@@ -112,9 +153,34 @@ METRICS: dict[str, MetricSpec] = {
             scores=vectorised.ter_scores,
             float_statistics=True,
             description="TER, translation edit rate (lower is better)",
+            to_rows=lambda array: [[int(r[0]), *r[1:]] for r in array.tolist()],  # edits are ints
         ),
+        *(MetricSpec.of_model(m) for m in MODEL_METRICS),
     )
 }
+
+
+def _plugins() -> None:
+    """Model metrics of installed plug-ins, added once (a built-in id is never replaced)."""
+    if _plugins.done:  # type: ignore[attr-defined]
+        return
+    _plugins.done = True  # type: ignore[attr-defined]
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        if ep.name in METRICS:
+            continue
+        try:
+            model = ep.load()
+            model = model() if callable(model) and not isinstance(model, ModelMetric) else model
+        except Exception as exc:  # a broken plug-in must not look like our bug
+            raise UserError(f"metric plug-in {ep.name!r} failed to load: {exc}") from exc
+        if not isinstance(model, ModelMetric) or model.id != ep.name:
+            raise UserError(
+                f"metric plug-in {ep.name!r} is not an evalharness ModelMetric with id {ep.name!r}"
+            )
+        METRICS[ep.name] = MetricSpec.of_model(model)
+
+
+_plugins.done = False  # type: ignore[attr-defined]
 
 
 def sacrebleu_bleu() -> type:
@@ -124,7 +190,16 @@ def sacrebleu_bleu() -> type:
 
 
 def metric_ids() -> tuple[str, ...]:
+    _plugins()
     return tuple(METRICS)
+
+
+def model_metric_ids() -> tuple[str, ...]:
+    return tuple(m for m in metric_ids() if METRICS[m].model is not None)
+
+
+def is_model_metric(metric_id: str) -> bool:
+    return get(metric_id).model is not None
 
 
 def default_metrics() -> tuple[str, ...]:
@@ -141,6 +216,8 @@ def segment_metric(available: Sequence[str]) -> str:
 
 
 def get(metric_id: str) -> MetricSpec:
+    if metric_id not in METRICS:
+        _plugins()
     try:
         return METRICS[metric_id]
     except KeyError:
@@ -154,12 +231,41 @@ def build_metric(metric_id: str, tgt_lang: str | None = None, options: Mapping[s
 def parse_metrics(text: str | Sequence[str]) -> list[str]:
     items = text.split(",") if isinstance(text, str) else list(text)
     ids = [m.strip().lower() for m in items if m.strip()]
+    _plugins()
     unknown = [m for m in ids if m not in METRICS]
     if unknown or not ids:
         raise UserError(
             f"unknown metric {', '.join(unknown) or str(text)!r} (choose from {', '.join(METRICS)})"
         )
     return list(dict.fromkeys(ids))
+
+
+def parse_metric_list(text: str | Sequence[str]) -> tuple[list[str], dict[str, str]]:
+    """`bleu,chrf,comet=CHECKPOINT` -> (ids, options): a model metric may name its checkpoint
+    (hub id or folder), which becomes the option `<id>_model`."""
+    items = text.split(",") if isinstance(text, str) else list(text)
+    ids, options = [], {}
+    for item in items:
+        name, sep, checkpoint = item.strip().partition("=")
+        if not name.strip():
+            continue
+        [metric_id] = parse_metrics([name])
+        if sep:
+            spec = get(metric_id)
+            if spec.model is None:
+                raise UserError(f"{metric_id} takes no checkpoint ({item.strip()!r}); only model metrics do")
+            if not checkpoint.strip():
+                raise UserError(f"{item.strip()!r}: name a checkpoint after '=' (a hub id or a folder)")
+            key = spec.model.model_option
+            if options.get(key, checkpoint.strip()) != checkpoint.strip():
+                raise UserError(
+                    f"{metric_id} is given two checkpoints ({options[key]} and {checkpoint.strip()})"
+                )
+            options[key] = checkpoint.strip()
+        ids.append(metric_id)
+    if not ids:
+        raise UserError(f"no metric named in {str(text)!r}")
+    return list(dict.fromkeys(ids)), options
 
 
 # ---------------------------------------------------------------- options
@@ -200,6 +306,8 @@ def _coerce(key: str, value: str, param: inspect.Parameter) -> Any:
             return float(low)
         except ValueError:
             raise UserError(f"metric option {key}={value!r}: expected a number") from None
+    if isinstance(default, str):  # a checkpoint, a device, a mode: the text as given
+        return value.strip()
     if low in ("none", "null"):
         return None
     for cast in (int, float):  # untyped parameters (default None), e.g. smooth_value
@@ -215,7 +323,7 @@ def parse_options(pairs: Sequence[str], metric_ids: Sequence[str] | None = None)
     checked against the real parameters of the metrics asked for (all metrics when None)."""
     params: dict[str, inspect.Parameter] = {}
     for metric_id in metric_ids or METRICS:
-        params.update(_parameters(get(metric_id).sacrebleu_class()))
+        params.update(get(metric_id).parameters())
     out: dict[str, Any] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
@@ -231,11 +339,21 @@ def parse_options(pairs: Sequence[str], metric_ids: Sequence[str] | None = None)
     return out
 
 
+def parse_request(metrics: str | Sequence[str], pairs: Sequence[str] = ()) -> tuple[list[str], dict[str, Any]]:
+    """`--metrics bleu,comet=DIR --opt neural_device=cpu` -> (metric ids, options)."""
+    ids, checkpoints = parse_metric_list(metrics)
+    options = parse_options(pairs, ids)
+    for key, value in checkpoints.items():
+        if options.get(key, value) != value:
+            raise UserError(f"{key} is given twice ({options[key]} and {value})")
+    return ids, {**options, **checkpoints}
+
+
 def check_options(options: Mapping[str, Any], metric_ids: Sequence[str]) -> None:
     """Options given as a mapping (eval.toml, a report's config) must be real parameters."""
     known: set[str] = set()
     for metric_id in metric_ids:
-        known |= set(_parameters(get(metric_id).sacrebleu_class()))
+        known |= set(get(metric_id).parameters())
     if bad := sorted(set(options) - known):
         raise UserError(f"unknown metric option(s) {', '.join(bad)} (known: {', '.join(sorted(known))})")
 
@@ -244,9 +362,12 @@ def check_options(options: Mapping[str, Any], metric_ids: Sequence[str]) -> None
 
 
 def signature(metric) -> str:
-    """sacrebleu's long signature, prefixed with the metric name as its text output does."""
+    """sacrebleu's long signature, prefixed with the metric name as its text output does (a
+    model metric's names its checkpoint and digest instead)."""
     from sacrebleu.metrics import CHRF, TER
 
+    if isinstance(metric, NeuralMetric):
+        return metric.signature()
     if isinstance(metric, CHRF):  # the name follows beta and word order
         name = f"chrF{metric.beta}" + "+" * metric.word_order
     else:

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from evalharness.metrics.neural.metric import ScoringContext
 from evalharness.metrics.registry import get
 from evalharness.metrics.stats import Job, MetricStats, extract_many
 
@@ -93,15 +94,17 @@ def resample_counts(idx: np.ndarray) -> np.ndarray:
     return counts.reshape(take, n).astype(np.float64)
 
 
-def resampled_sums(array: np.ndarray, counts: np.ndarray) -> np.ndarray:
+def resampled_sums(array: np.ndarray, counts: np.ndarray, float32: bool = True) -> np.ndarray:
     """Summed statistics of each resample: counts @ stats, exact for count statistics, then
-    float32 as sacrebleu computes its resampled scores."""
-    return (counts @ array.astype(np.float64)).astype(np.float32)
+    float32 as sacrebleu computes its resampled scores (model metrics stay in float64)."""
+    sums = counts @ array.astype(np.float64)
+    return sums.astype(np.float32) if float32 else sums
 
 
 def bootstrap(stats: MetricStats, n_samples: int = BOOTSTRAP_SAMPLES, seed: int = BOOTSTRAP_SEED) -> Interval:
+    float32 = get(stats.metric_id).resample_float32
     scores = [
-        scores_from_sums(stats, resampled_sums(stats.array, resample_counts(idx)))
+        scores_from_sums(stats, resampled_sums(stats.array, resample_counts(idx), float32))
         for idx in resample_indices(len(stats), n_samples, seed)
     ]
     return interval_from(np.concatenate(scores), seed)
@@ -157,8 +160,11 @@ def score_all(
     n_bootstrap: int = BOOTSTRAP_SAMPLES,
     per_segment: bool = True,
     workers: int | None = None,
+    sources: Sequence[str] | None = None,
+    context: ScoringContext | None = None,
 ) -> dict[str, MetricScore]:
-    """Every metric's statistics in one (parallel) extraction, then scores from them."""
-    jobs = [Job(m, hypotheses, references) for m in metric_ids]
-    all_stats = extract_many(jobs, tgt_lang, options, workers)
+    """Every metric's statistics in one (parallel) extraction, then scores from them. Model
+    metrics also read `sources` and cache segment scores as `context` says."""
+    jobs = [Job(m, hypotheses, references, sources) for m in metric_ids]
+    all_stats = extract_many(jobs, tgt_lang, options, workers, context)
     return {s.metric_id: score_stats(s, tgt_lang, options, ci, n_bootstrap, per_segment) for s in all_stats}

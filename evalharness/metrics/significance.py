@@ -111,10 +111,13 @@ def resampled_scores_many(
     stack = _Stack.of(by_metric)
     chunks: dict[str, list[np.ndarray]] = {m: [] for m in by_metric}
     n = len(stack.matrix)
+    single = {m: not get(m).resample_float32 for m in by_metric}  # model metrics: float64 sums
     for idx in resample_indices(n, n_samples, seed):
         counts = resample_counts(idx).astype(stack.matrix.dtype)
-        sums = (counts @ stack.matrix).astype(np.float32)  # sacrebleu resamples in float32
+        exact = counts @ stack.matrix
+        sums32 = exact.astype(np.float32)  # sacrebleu resamples in float32
         for metric_id, systems in by_metric.items():
+            sums = exact.astype(np.float64) if single[metric_id] else sums32
             blocks = stack.blocks[metric_id]
             chunks[metric_id].append(
                 np.stack([scores_from_sums(s, sums[:, b]) for s, b in zip(systems, blocks, strict=True)])

@@ -4,7 +4,11 @@ tests and gates all start from that array, and a run stores it next to its repor
 
 Large inputs are extracted in a process pool over chunks of segments (every core the
 process may use; `EVALHARNESS_WORKERS=1` turns it off). A segment's statistics depend on
-that segment alone, so the result is identical to serial extraction (tested)."""
+that segment alone, so the result is identical to serial extraction (tested).
+
+Model metrics (COMET, MetricX) are scored in this process, through their score cache and a
+model loaded once (`metrics/neural/metric.py`); their statistics are [score, 1] per segment
+and they also read the sources."""
 
 from __future__ import annotations
 
@@ -18,6 +22,9 @@ from typing import Any
 
 import numpy as np
 
+from evalharness.errors import UserError
+from evalharness.metrics.neural.base import Counters, Segment
+from evalharness.metrics.neural.metric import ScoringContext
 from evalharness.metrics.registry import get, signature, signature_key
 
 # Below this many segments (summed over the jobs of one call) a pool costs more than it saves.
@@ -30,16 +37,16 @@ class MetricStats:
     """One metric's per-segment statistics for one system."""
 
     metric_id: str
-    metric: Any  # the configured sacrebleu metric
-    array: np.ndarray  # (segments, statistics): int64 counts, float64 for TER
+    metric: Any  # the configured sacrebleu metric (or model metric)
+    array: np.ndarray  # (segments, statistics): int64 counts, float64 for TER and model metrics
+    spans: list[tuple] | None = None  # error spans per segment (model metrics that mark them)
+    counters: Counters | None = None  # what a model metric's scoring pass did
 
     @cached_property
     def rows(self) -> list:
         """The statistics as sacrebleu's own rows (Python numbers, counts as ints)."""
-        rows = self.array.tolist()
-        if get(self.metric_id).float_statistics:  # TER: [edits (int), average reference length]
-            return [[int(r[0]), *r[1:]] for r in rows]
-        return rows
+        to_rows = get(self.metric_id).to_rows
+        return to_rows(self.array) if to_rows is not None else self.array.tolist()
 
     @cached_property
     def corpus(self):
@@ -115,6 +122,18 @@ class Job:
     metric_id: str
     hypotheses: Sequence[str]
     references: Sequence[Sequence[str]]  # reference streams, as in sacrebleu
+    sources: Sequence[str] | None = None  # model metrics read them
+
+    def segments(self) -> list[Segment]:
+        if self.sources is None:
+            raise UserError(f"{self.metric_id} reads the source segments, and none were given")
+        if len(self.sources) != len(self.hypotheses):
+            raise ValueError(f"{len(self.hypotheses)} hypotheses but {len(self.sources)} sources")
+        refs = list(zip(*self.references, strict=True)) if self.references else [()] * len(self.hypotheses)
+        return [
+            Segment(src, hyp, tuple(r for r in ref if r is not None))
+            for src, hyp, ref in zip(self.sources, self.hypotheses, refs, strict=True)
+        ]
 
 
 def _groups(jobs: Sequence[Job]) -> list[list[int]]:
@@ -130,10 +149,23 @@ def extract_many(
     tgt_lang: str | None = None,
     options: Mapping[str, Any] | None = None,
     workers: int | None = None,
+    context: ScoringContext | None = None,
 ) -> list[MetricStats]:
     """Statistics for every job, in order. Jobs of a metric that share their references are
-    extracted together (references counted once); large inputs go to a process pool."""
+    extracted together (references counted once); large inputs go to a process pool. Model
+    metrics are scored here, through the score cache of `context` (none: no cache)."""
     options = dict(options or {})
+    models = [n for n, job in enumerate(jobs) if get(job.metric_id).model is not None]
+    if models:
+        out: list[MetricStats | None] = [None] * len(jobs)
+        strings = [n for n in range(len(jobs)) if n not in models]
+        for n, stats in zip(
+            strings, extract_many([jobs[n] for n in strings], tgt_lang, options, workers), strict=True
+        ):
+            out[n] = stats
+        for n in models:
+            out[n] = _score_model(jobs[n], options, context or ScoringContext())
+        return out  # type: ignore[return-value]
     metrics = []
     for job in jobs:
         metric = get(job.metric_id).build(tgt_lang, options)
@@ -200,6 +232,13 @@ def _extract_parallel(
             parts = [f.result() for f in chunks]
             for k, n in enumerate(group):
                 rows[n] = [row for part in parts for row in part[k]]
+
+
+def _score_model(job: Job, options: Mapping[str, Any], context: ScoringContext) -> MetricStats:
+    metric = get(job.metric_id).build(None, options)
+    _set_num_refs(metric, job.references)
+    result = metric.statistics(job.segments(), context)
+    return MetricStats(job.metric_id, metric, result.array, result.spans, result.counters)
 
 
 def extract(

@@ -148,3 +148,14 @@ def ter_scores(metric, sums: np.ndarray, exact: bool = True) -> np.ndarray:
     has_ref = length > 0
     out[has_ref] = dt(100) * (edits[has_ref] / length[has_ref])
     return _native(out, dt, bool(has_ref.all()))  # empty references give Python floats
+
+
+def mean_scores(metric, sums: np.ndarray, exact: bool = True) -> np.ndarray:
+    """A model metric's corpus score for every row of [summed segment scores, segment count]:
+    the mean (0 for no segments). Always doubles: model scores are resampled in float64."""
+    sums = np.asarray(sums, dtype=np.float64)
+    if not len(sums):
+        return np.zeros(0, dtype=np.float64)
+    counts = sums[:, 1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(counts > 0, sums[:, 0] / np.where(counts > 0, counts, 1.0), 0.0)

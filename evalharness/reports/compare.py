@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from evalharness.errors import UserError
+from evalharness.metrics.neural.metric import ScoringContext
 from evalharness.metrics.registry import get, metric_ids, segment_metric, signature_key
 from evalharness.metrics.significance import ALPHA, AllPairs, compare_many, same_score
 from evalharness.reports.schema import RunReport, segment_scores
@@ -109,8 +110,12 @@ def compare_runs(
     top: int = 5,
     pairs: bool = False,
     correction: str = "holm",
+    checkpoints: dict | None = None,
+    context: ScoringContext | None = None,
 ) -> Comparison:
-    """Every run against the first; with `pairs`, also every run against every other."""
+    """Every run against the first; with `pairs`, also every run against every other. A model
+    metric a run lacks is scored with the checkpoint in `checkpoints` (`comet_model`...) or
+    the baseline's, through the score cache of `context`."""
     loaded = _as_loaded(runs)
     if len(loaded) < 2:
         raise UserError("compare needs at least two runs (the first is the baseline)")
@@ -122,7 +127,8 @@ def compare_runs(
     metrics = metrics or [m for m in base.scores if all(m in r.scores for r in reports)]
     if not metrics:
         raise UserError("the runs share no scored metric; name one with --metrics")
-    all_stats, notes = statistics_for(loaded, metrics)
+    options = {**(base.config.get("metric_options") or {}), **(checkpoints or {})}
+    all_stats, notes = statistics_for(loaded, metrics, options, context=context)
     results, matrices = compare_many(all_stats, n_bootstrap, n_ar, every_pair=pairs, correction=correction)
     rows: list[MetricRow] = []
     for metric in metrics:

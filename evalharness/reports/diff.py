@@ -1,5 +1,5 @@
 """Word-level differences between two texts, for showing *what* changed ("Skicklig" ->
-"Skickad"), and highlighted terms in a text."""
+"Skickad"), and marked stretches of a text (glossary terms, a model's error spans)."""
 
 from __future__ import annotations
 
@@ -49,19 +49,23 @@ def inline_diff(old: str, new: str) -> list[Span]:
 
 def highlight(text: str, spans: list[tuple[int, int]]) -> list[Span]:
     """`text` with the character spans marked as terms (overlaps merged)."""
+    return mark(text, [(start, end, "term") for start, end in spans])
+
+
+def mark(text: str, marks: list[tuple[int, int, str]]) -> list[Span]:
+    """`text` with character ranges marked by kind; where ranges overlap the later one wins
+    (callers list what matters most last). Offsets outside the text are clipped."""
+    kinds = ["plain"] * len(text)
+    for start, end, kind in marks:
+        start, end = max(start, 0), min(end, len(text))
+        kinds[start:end] = [kind] * max(end - start, 0)
     out: list[Span] = []
-    pos = 0
-    for start, end in sorted(spans):
-        start = max(start, pos)
-        if end <= start:
-            continue
-        if start > pos:
-            out.append(Span(text=text[pos:start]))
-        out.append(Span(text=text[start:end], kind="term"))
-        pos = end
-    if pos < len(text):
-        out.append(Span(text=text[pos:]))
-    return _merge(out)
+    begin = 0
+    for i in range(1, len(text) + 1):
+        if i == len(text) or kinds[i] != kinds[begin]:
+            out.append(Span(text=text[begin:i], kind=kinds[begin]))  # type: ignore[arg-type]
+            begin = i
+    return out
 
 
 def _merge(spans: list[Span]) -> list[Span]:

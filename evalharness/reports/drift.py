@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from evalharness.metrics.neural.metric import ScoringContext
 from evalharness.metrics.significance import ALPHA, compare_stats, same_score
 from evalharness.metrics.stats import MetricStats
 from evalharness.reports.schema import DriftRecord, RunReport, ScoreChange
@@ -37,15 +38,18 @@ def score_changes(
     current: Mapping[str, MetricStats],
     options: Mapping | None = None,
     identical: bool = False,
+    context: ScoringContext | None = None,
 ) -> dict[str, ScoreChange]:
     """Each metric of `current` against the previous run, with a paired bootstrap p-value
-    (from stored statistics; a metric the previous run lacks is extracted). Identical
-    outputs and equal scores get no p-value: there is nothing to test, and a bootstrap p on
-    a zero difference only looks like evidence (see `same_score`)."""
+    (from stored statistics under the current signature; a metric the previous run lacks, or
+    scored otherwise, e.g. with another checkpoint, is computed for it). Identical outputs
+    and equal scores get no p-value: there is nothing to test, and a bootstrap p on a zero
+    difference only looks like evidence (see `same_score`)."""
     metrics = [m for m in current if m in previous.report.scores]
     if not metrics:
         return {}
-    before, _ = statistics_for([previous], metrics, options)
+    keys = {m: current[m].key for m in metrics}
+    before, _ = statistics_for([previous], metrics, options, context=context, keys=keys)
     out = {}
     for metric in metrics:
         b, c = before[metric][0], current[metric]
@@ -75,6 +79,7 @@ def drift_record(
     current: Mapping[str, MetricStats],
     options: Mapping | None = None,
     term_drift: int | None = None,
+    context: ScoringContext | None = None,
 ) -> DriftRecord:
     before = [s.hypothesis for s in previous.report.segments]
     changed = sum(a != b for a, b in zip(before, hypotheses, strict=False)) + abs(
@@ -84,6 +89,6 @@ def drift_record(
         previous_run=previous.run_id,
         identical_output=changed == 0,
         changed_segments=changed,
-        scores=score_changes(previous, current, options, identical=changed == 0),
+        scores=score_changes(previous, current, options, identical=changed == 0, context=context),
         term_drift=term_drift,
     )

@@ -18,6 +18,7 @@ from evalharness.reports.charts import svg
 from evalharness.reports.view import Cell, Chart, Notes, Page, Section, Span
 
 FORMATS = ("text", "md", "json", "html")
+ERROR_SEVERITIES = ("minor", "major", "critical")
 
 # C0/C1 controls (but tab), DEL, and the bidirectional overrides and isolates.
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
@@ -52,7 +53,13 @@ def render(page: Page, fmt: str) -> str:
 
 
 def _text_spans(spans: list[Span]) -> str:
-    marks = {"plain": "{}", "ins": "{{+{}+}}", "del": "[-{}-]", "term": "«{}»"}
+    marks = {
+        "plain": "{}",
+        "ins": "{{+{}+}}",
+        "del": "[-{}-]",
+        "term": "«{}»",
+        **{severity: f"⟦{{}}⟧{severity}" for severity in ERROR_SEVERITIES},
+    }
     return "".join(marks[s.kind].format(clean(s.text, strip=False)) for s in spans).strip()
 
 
@@ -131,7 +138,13 @@ def md_escape(text: object, strip: bool = True) -> str:
 
 
 def _md_spans(spans: list[Span]) -> str:
-    marks = {"plain": "{}", "ins": "<ins>{}</ins>", "del": "<del>{}</del>", "term": "<mark>{}</mark>"}
+    marks = {
+        "plain": "{}",
+        "ins": "<ins>{}</ins>",
+        "del": "<del>{}</del>",
+        "term": "<mark>{}</mark>",
+        **{severity: f"<u>{{}}</u><sub>{severity}</sub>" for severity in ERROR_SEVERITIES},
+    }
     return "".join(marks[s.kind].format(md_escape(s.text, strip=False)) for s in spans).strip()
 
 
@@ -204,6 +217,9 @@ td.wide{min-width:14em;max-width:40em;overflow-wrap:anywhere}
 ins{background:#d9f2dc;text-decoration:none;border-radius:2px}
 del{background:#fadcd9;border-radius:2px}
 mark{background:#fff1a8;border-radius:2px}
+mark.err{background:none;border-bottom:2px solid;border-radius:0}
+mark.minor{border-color:#d4a72c;background:#fdf6dc}mark.major{border-color:#e8590c;background:#fde8dc}
+mark.critical{border-color:#b42318;background:#fadcd9;font-weight:600}
 input.filter{margin:4px 0 8px;padding:5px 8px;width:min(420px,100%);border:1px solid var(--line);border-radius:4px}
 ul.notes{margin:0;padding-left:20px}
 svg.chart{width:100%;height:auto;font-size:12px}
@@ -235,7 +251,13 @@ document.querySelectorAll('input.filter').forEach(function(box){
 
 
 def _html_spans(spans: list[Span]) -> str:
-    tags = {"plain": "{}", "ins": "<ins>{}</ins>", "del": "<del>{}</del>", "term": "<mark>{}</mark>"}
+    tags = {
+        "plain": "{}",
+        "ins": "<ins>{}</ins>",
+        "del": "<del>{}</del>",
+        "term": "<mark>{}</mark>",
+        **{s: f'<mark class="err {s}" title="{s} error">{{}}</mark>' for s in ERROR_SEVERITIES},
+    }
     return "".join(tags[s.kind].format(_E(_visible(s.text))) for s in spans)
 
 

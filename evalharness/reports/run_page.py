@@ -1,14 +1,15 @@
 """The page of one run (`runs/RUN_ID/report.{md,html}`, `evalharness runs show`): provenance,
 scores with intervals and what the test set can resolve, change since the previous run of
 the same system, sanity checks, terminology flags with the offending term highlighted, the
-bucketed analyses, and every segment in a sortable, filterable table."""
+bucketed analyses, how model metrics scored (checkpoint, digest, cache), and every segment
+in a sortable, filterable table with terms and xCOMET's error spans marked by severity."""
 
 from __future__ import annotations
 
 import re
 
 from evalharness.metrics.significance import ALPHA
-from evalharness.reports.diff import highlight
+from evalharness.reports.diff import mark
 from evalharness.reports.schema import RunReport
 from evalharness.reports.sections import (
     better_word,
@@ -33,6 +34,7 @@ def run_page(report: RunReport, path: str | None = None) -> Page:
         sanity_table(report),
         *terminology_sections(report),
         *bucket_tables([report], metrics, [report.backend.name]),
+        model_metrics_section(report),
         segments_table(report, metrics),
         signatures_table(report),
         provenance_table(report, path),
@@ -154,13 +156,50 @@ def sanity_table(report: RunReport) -> Table:
     )
 
 
-def term_spans(text: str, terms: list[str]):
-    """`text` with every occurrence of the found terms marked (case-insensitive)."""
-    spans = []
+def term_spans(text: str, terms: list[str], errors: list | None = None):
+    """`text` with every occurrence of the found terms marked (case-insensitive), and a model's
+    error spans over them (they say more)."""
+    marks = []
     for term in terms:
         if term and term != "(none)":
-            spans += [m.span() for m in re.finditer(re.escape(term), text, re.IGNORECASE)]
-    return highlight(text, spans)
+            marks += [(*m.span(), "term") for m in re.finditer(re.escape(term), text, re.IGNORECASE)]
+    marks += [(e.start, e.end, e.severity) for e in errors or []]
+    return mark(text, marks)
+
+
+def model_metrics_section(report: RunReport) -> Section:
+    """Which checkpoint each model metric ran, where and how, and what the score cache held."""
+    if not report.model_scoring and not report.skipped_metrics:
+        return Notes(
+            id="model-metrics",
+            title="Model metrics",
+            lines=["No model metric in this run (add e.g. --metrics bleu,chrf,comet)."],
+        )
+    rows = [
+        [
+            Cell(text=display(m)),
+            Cell(text=r.checkpoint),
+            Cell(text=r.digest[:12]),
+            Cell(text=r.mode),
+            Cell(text=f"{r.device}, {r.dtype}"),
+            Cell(text=f"{r.scored} scored, {r.from_cache} from cache"),
+            Cell.of(r.seconds, 1),
+        ]
+        for m, r in report.model_scoring.items()
+    ]
+    rows += [
+        [Cell(text=display(m)), Cell(text=f"skipped: {why}"), *[Cell(text="–", tone="muted")] * 5]
+        for m, why in report.skipped_metrics.items()
+    ]
+    return Table(
+        id="model-metrics",
+        title="Model metrics",
+        columns=["metric", "checkpoint", "sha256", "mode", "ran on", "segments", "seconds"],
+        rows=rows,
+        wide=[1],
+        note="mode ref: with the reference; qe: source and hypothesis only. COMET-family scores are "
+        "x100 of unbabel-comet's 0-1 scale; MetricX is an error score from 0 to 25 (lower is better).",
+    )
 
 
 def terminology_sections(report: RunReport) -> list[Section]:
@@ -218,6 +257,11 @@ def terminology_sections(report: RunReport) -> list[Section]:
     ]
 
 
+def _error_count(spans) -> str:
+    counts = {s: sum(1 for e in spans if e.severity == s) for s in ("critical", "major", "minor")}
+    return ", ".join(f"{n} {s}" for s, n in counts.items() if n) or "none"
+
+
 def segments_table(report: RunReport, metrics: list[str]) -> Table:
     terms: dict[str, list[str]] = {}
     kinds: dict[str, list[str]] = {}
@@ -225,21 +269,31 @@ def segments_table(report: RunReport, metrics: list[str]) -> Table:
         kinds.setdefault(f["segment_id"], []).append(f["kind"])
         if f["kind"] != "drift":
             terms.setdefault(f["segment_id"], []).append(f["found"])
+    span_metrics = ordered_metrics(sorted({m for seg in report.segments for m in seg.error_spans}))
+    span_metric = span_metrics[0] if span_metrics else None
     rows = []
     for seg in report.segments:
         flags = seg.flags + sorted(set(kinds.get(seg.id, [])))
+        errors = seg.error_spans.get(span_metric, []) if span_metric else []
         rows.append(
             [
                 Cell(text=seg.id),
                 Cell.of(seg.confidence),
                 Cell(text=seg.source),
                 Cell(text=seg.references[0] if seg.references else ""),
-                Cell.rich(term_spans(seg.hypothesis, terms.get(seg.id, [])))
-                if seg.id in terms
+                Cell.rich(term_spans(seg.hypothesis, terms.get(seg.id, []), errors))
+                if seg.id in terms or errors
                 else Cell(text=seg.hypothesis),
                 *(Cell.of(seg.scores.get(m), 1) for m in metrics),
+                *([Cell(text=_error_count(errors))] if span_metric else []),
                 Cell(text=", ".join(flags)),
             ]
+        )
+    note = "Sentence-level scores; click a column to sort, type to filter. Terms the glossary flagged are marked."
+    if span_metric:
+        note += (
+            f" {display(span_metric)}'s error spans are marked in the hypothesis by severity "
+            "(minor, major, critical; on a terminal ⟦span⟧severity)."
         )
     return Table(
         id="segments",
@@ -251,10 +305,11 @@ def segments_table(report: RunReport, metrics: list[str]) -> Table:
             "reference",
             "hypothesis",
             *map(display, metrics),
+            *([f"{display(span_metric)} errors"] if span_metric else []),
             "flags",
         ],
         rows=rows,
         sortable=True,
         wide=[2, 3, 4],
-        note="Sentence-level scores; click a column to sort, type to filter. Terms the glossary flagged are marked.",
+        note=note,
     )

@@ -3,10 +3,12 @@ and migrate older ones, so a report written today can be read and trusted later.
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-REPORT_SCHEMA_VERSION = 4
+REPORT_SCHEMA_VERSION = 5
 
 
 class _Record(BaseModel):
@@ -31,6 +33,17 @@ class ScoreRecord(_Record):
     detectable_difference: float | None = None  # what this test set can resolve (95%)
 
 
+class ErrorSpanRecord(_Record):
+    """An error a model metric (xCOMET) marks in the hypothesis: character offsets, the text,
+    severity and the model's confidence (5)."""
+
+    start: int = Field(ge=0)
+    end: int = Field(ge=0)
+    text: str
+    severity: Literal["minor", "major", "critical"]
+    confidence: float
+
+
 class SegmentRecord(_Record):
     id: str
     source: str
@@ -40,6 +53,22 @@ class SegmentRecord(_Record):
     intermediate: list[str] = Field(default_factory=list)
     scores: dict[str, float] = Field(default_factory=dict)
     confidence: float | None = None  # the test set's alignment confidence for this pair (4)
+    error_spans: dict[str, list[ErrorSpanRecord]] = Field(default_factory=dict)  # metric -> spans (5)
+
+
+class ModelScoringRecord(_Record):
+    """How a model metric scored this run (5): the checkpoint, where and how it ran, and how
+    many segments came from the score cache."""
+
+    checkpoint: str  # hub id or folder name, as asked for
+    digest: str  # sha256 over the checkpoint's files
+    mode: Literal["ref", "qe"]
+    device: str
+    dtype: str
+    segments: int
+    from_cache: int
+    scored: int
+    seconds: float
 
 
 class ScoreChange(_Record):
@@ -100,6 +129,8 @@ class RunReport(_Record):
     terminology: dict | None = None  # terminology section (glossary checks), when a glossary was given
     drift: DriftRecord | None = None  # against the previous run of the same system (4)
     replaces_baseline: str | None = None  # set by `evalharness gate --update-baseline`
+    model_scoring: dict[str, ModelScoringRecord] = Field(default_factory=dict)  # model metrics (5)
+    skipped_metrics: dict[str, str] = Field(default_factory=dict)  # asked for, not available: why (5)
 
 
 def segment_scores(report: RunReport, metric: str) -> np.ndarray:

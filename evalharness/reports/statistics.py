@@ -6,7 +6,11 @@ tokenizer, options and sacrebleu version give the same statistics). The report r
 file's sha256. `compare`, the gates and the bootstrap read the arrays back; nothing
 re-tokenises a run that was scored with the same signature. A metric a run was not scored
 with is computed from the run's stored hypotheses and references (in parallel for large
-runs), and the caller is told so."""
+runs), and the caller is told so.
+
+Model metrics (COMET, MetricX) are found by the signature the runs were scored with (it
+names the checkpoint's digest), so comparing stored runs never loads a model; a run that
+lacks one is scored with the checkpoint the options name, which must be the same one."""
 
 from __future__ import annotations
 
@@ -19,6 +23,8 @@ from typing import Any
 
 import numpy as np
 
+from evalharness.errors import UserError
+from evalharness.metrics.neural.metric import ScoringContext
 from evalharness.metrics.registry import get, signature, signature_key
 from evalharness.metrics.stats import Job, MetricStats, extract_many, from_stored
 from evalharness.reports.schema import RunReport
@@ -108,23 +114,39 @@ def expected_metric(metric_id: str, report: RunReport, options: Mapping[str, Any
     return metric
 
 
+def expected_key(metric_id: str, runs: Sequence[LoadedRun], options: Mapping[str, Any]) -> str:
+    """The signature key statistics of `metric_id` are looked up by: what the current code and
+    options would record (a new sacrebleu version gives a new key and fresh statistics); for a
+    model metric, the signature the runs were scored with (computing it would need the
+    checkpoint), else the one the options' checkpoint gives."""
+    if get(metric_id).model is not None:
+        for run in runs:
+            if metric_id in run.report.scores:
+                return signature_key(run.report.scores[metric_id].signature)
+    return signature_key(signature(expected_metric(metric_id, runs[0].report, options)))
+
+
 def statistics_for(
     runs: Sequence[LoadedRun],
     metric_ids: Sequence[str],
     options: Mapping[str, Any] | None = None,
     workers: int | None = None,
+    context: ScoringContext | None = None,
+    keys: Mapping[str, str] | None = None,
 ) -> tuple[dict[str, list[MetricStats]], list[str]]:
     """Every run's statistics for every metric, stored where possible; the rest extracted in
-    one parallel batch against the first run's references. Also returns notes for the user."""
+    one parallel batch against the first run's references. Also returns notes for the user.
+    `keys` (metric -> signature key) overrides what the statistics are looked up by."""
     base = runs[0].report
     opts = dict(base.config.get("metric_options") or {}) if options is None else dict(options)
     tgt = base.testset.tgt_lang
     refs = references_of(base)
     out: dict[str, list[MetricStats | None]] = {}
+    wanted: dict[str, str] = {}
     todo: list[tuple[str, int]] = []
     notes = [r.note for r in runs if r.note]
     for metric_id in metric_ids:
-        key = signature_key(signature(expected_metric(metric_id, base, opts)))
+        key = wanted[metric_id] = (keys or {}).get(metric_id) or expected_key(metric_id, runs, opts)
         out[metric_id] = []
         for n, run in enumerate(runs):
             array = (run.stored or {}).get(key)
@@ -135,8 +157,22 @@ def statistics_for(
                 out[metric_id].append(None)
                 todo.append((metric_id, n))
     if todo:
-        jobs = [Job(m, [s.hypothesis for s in runs[n].report.segments], refs) for m, n in todo]
-        for (metric_id, n), stats in zip(todo, extract_many(jobs, tgt, opts, workers), strict=True):
+        jobs = [
+            Job(
+                m,
+                [s.hypothesis for s in runs[n].report.segments],
+                refs,
+                [s.source for s in runs[n].report.segments],
+            )
+            for m, n in todo
+        ]
+        for (metric_id, n), stats in zip(todo, extract_many(jobs, tgt, opts, workers, context), strict=True):
+            if get(metric_id).model is not None and stats.key != wanted[metric_id]:
+                raise UserError(
+                    f"{metric_id}: run {runs[n].run_id} has no stored {metric_id} statistics, and scoring it now "
+                    f"gives {stats.signature}, not what the other runs were scored with ({wanted[metric_id]}); "
+                    "name the same checkpoint and settings"
+                )
             out[metric_id][n] = stats
         for metric_id in dict.fromkeys(m for m, _ in todo):
             which = [runs[n].run_id for m, n in todo if m == metric_id]

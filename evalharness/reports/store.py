@@ -27,6 +27,7 @@ MIGRATIONS: dict[int, Callable[[dict], dict]] = {
     1: lambda raw: {**raw, "schema_version": 2, "determinism": None},  # 2 adds `determinism`
     2: lambda raw: {**raw, "schema_version": 3, "statistics": None},  # 3 stores statistics beside it
     3: lambda raw: {**raw, "schema_version": 4, "drift": None},  # 4: drift, segment confidences
+    4: lambda raw: {**raw, "schema_version": 5},  # 5: model metrics (scoring records, error spans)
 }
 
 

@@ -4,8 +4,9 @@ output format (text, Markdown, JSON, HTML) renders the same page, so a section c
 one format and missing from another (a test checks every section in every format).
 
 Cells carry display text, an optional sort key (HTML tables sort by it) and optional rich
-spans: word-level differences (`ins`, `del`) and highlighted terms (`term`), which each
-format shows in its own way."""
+spans: word-level differences (`ins`, `del`), highlighted terms (`term`) and error spans a
+model metric marks, by severity (`minor`, `major`, `critical`), which each format shows in
+its own way."""
 
 from __future__ import annotations
 
@@ -20,9 +21,12 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+SpanKind = Literal["plain", "ins", "del", "term", "minor", "major", "critical"]
+
+
 class Span(_Model):
     text: str
-    kind: Literal["plain", "ins", "del", "term"] = "plain"
+    kind: SpanKind = "plain"
 
 
 class Cell(_Model):

@@ -1,0 +1,652 @@
+"""COMET, CometKiwi and xCOMET (Unbabel's `unbabel-comet`) on our own stack: transformers'
+XLM-R encoders, COMET's layer-wise mix, pooling and estimator heads, and xCOMET's error-span
+decoding, reimplemented to give the reference implementation's numbers.
+
+`unbabel-comet` cannot be installed beside our stack (it pins numpy<2, transformers<5 and
+a torchmetrics that needs pkg_resources), so its checkpoints are read here directly: the
+folder's `hparams.yaml` names the model class, `checkpoints/model.ckpt` holds the weights and
+the hyperparameters COMET actually uses (read with `torch.load(weights_only=True)`), and the
+encoder's config and tokenizer come from the Hugging Face model named in `pretrained_model`
+(its weights are not needed: the checkpoint has them).
+
+Model classes, as COMET defines them:
+- regression_metric (COMET, wmt22-comet-da): source, hypothesis and reference are encoded
+  separately; sentence embeddings are the mean (or max, or first token) of a mix of all
+  encoder layers; an estimator reads [h; r; h*r; |h-r|; h*s; |h-s|].
+- referenceless_regression_metric: the same without a reference ([h; s; h*s; |h-s|]).
+- unified_metric (CometKiwi, wmt22-cometkiwi-da): hypothesis and source (and reference) are
+  encoded together as one sequence; the estimator reads the first token. With source and
+  reference, three sequences ([h,s], [h,r], [h,s,r]) and their mean.
+- xcomet_metric (XCOMET-XL): a unified model that also tags every hypothesis token as no
+  error or a minor, major or critical error; spans of tagged tokens become error spans, an
+  MQM-like score is computed from them, and the final score mixes the regression scores
+  (capped at 1) with it.
+
+Every sequence depends only on its own segment, so segments are batched by length, bounded
+by tokens, in any order (COMET batches 16 segments sorted by source length, which pads the
+hypothesis and reference side); results are the same to float rounding (tested against
+scores computed with unbabel-comet itself, `tests/reference/`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from evalharness.errors import UserError
+from evalharness.metrics.neural.base import (
+    ErrorSpan,
+    Inference,
+    ModelScorer,
+    Segment,
+    SegmentScore,
+    token_batches,
+)
+from evalharness.metrics.neural.checkpoint import (
+    cached_snapshot,
+    digest,
+    fetch_command,
+    load_weights,
+    missing,
+    resolve,
+)
+
+ENCODERS = {"XLM-RoBERTa": "XLMRobertaModel", "XLM-RoBERTa-XL": "XLMRobertaXLModel"}
+ENCODER_FILES = (
+    "config.json",
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "sentencepiece.bpe.model",
+)
+# Hub ids COMET's hyperparameters still use for models that now live under an organisation.
+ENCODER_ALIASES = {
+    "xlm-roberta-large": "FacebookAI/xlm-roberta-large",
+    "xlm-roberta-base": "FacebookAI/xlm-roberta-base",
+}
+# The encoder each published checkpoint needs, so a missing checkpoint's message names both.
+KNOWN_ENCODERS = {
+    "Unbabel/wmt22-comet-da": "xlm-roberta-large",
+    "Unbabel/wmt22-cometkiwi-da": "microsoft/infoxlm-large",
+    "Unbabel/wmt23-cometkiwi-da-xl": "facebook/xlm-roberta-xl",
+    "Unbabel/XCOMET-XL": "facebook/xlm-roberta-xl",
+    "Unbabel/XCOMET-XXL": "facebook/xlm-roberta-xxl",
+}
+GATED = {
+    "Unbabel/wmt22-cometkiwi-da",
+    "Unbabel/wmt23-cometkiwi-da-xl",
+    "Unbabel/XCOMET-XL",
+    "Unbabel/XCOMET-XXL",
+}
+WEIGHT_FILES = ("checkpoints/model.safetensors", "checkpoints/model.ckpt", "model.safetensors")
+
+# Constructor defaults of COMET's model classes, for hyperparameters a checkpoint leaves out.
+_COMMON = {
+    "encoder_model": "XLM-RoBERTa",
+    "pretrained_model": "xlm-roberta-large",
+    "pool": "avg",
+    "layer": "mix",
+    "layer_transformation": "softmax",
+    "layer_norm": True,
+    "hidden_sizes": [3072, 1024],
+    "activations": "Tanh",
+    "final_activation": None,
+}
+_UNIFIED = {
+    **_COMMON,
+    "pretrained_model": "microsoft/infoxlm-large",
+    "sent_layer": "mix",
+    "layer_transformation": "sparsemax",
+    "word_layer": 24,
+    "input_segments": ["mt", "src", "ref"],
+    "word_level_training": False,
+    "error_labels": ["minor", "major"],
+}
+DEFAULTS = {
+    "regression_metric": _COMMON,
+    "referenceless_regression_metric": {**_COMMON, "hidden_sizes": [2048, 1024]},
+    "unified_metric": _UNIFIED,
+    "xcomet_metric": {
+        **_UNIFIED,
+        "encoder_model": "XLM-RoBERTa-XL",
+        "pretrained_model": "facebook/xlm-roberta-xl",
+        "layer_norm": False,
+        "word_layer": 36,
+        "hidden_sizes": [2560, 1280],
+        "error_labels": ["minor", "major", "critical"],
+    },
+}
+# xCOMET's fixed weights (XCOMETMetric.__init__): spans from [h,s], [h,r], [h,s,r]; final score
+# from the three regression scores and the MQM score of the spans.
+SPAN_INPUT_WEIGHTS = (0.1667, 0.3333, 0.5)
+XCOMET_SCORE_WEIGHTS = (0.12, 0.33, 0.33, 0.22)
+MQM_PENALTY = {"minor": 1, "major": 5, "critical": 10}
+
+
+def comet_fetch_commands(repo_id: str) -> list[str]:
+    commands = [fetch_command(repo_id)]
+    if repo_id in KNOWN_ENCODERS:
+        commands.append(fetch_command(KNOWN_ENCODERS[repo_id], ENCODER_FILES))
+    if repo_id in GATED:
+        commands.insert(0, f"accept the licence on huggingface.co/{repo_id} and `hf auth login`")
+    return commands
+
+
+@dataclass
+class CometCheckpoint:
+    """A COMET checkpoint folder: `hparams.yaml`, the weights, and the encoder's files."""
+
+    name: str  # hub id, or the folder's name
+    folder: Path
+    native_dtype = "float32"  # COMET builds its models in float32 whatever the file holds
+
+    @classmethod
+    def resolve(cls, ref: str) -> CometCheckpoint:
+        folder = resolve(ref, "COMET checkpoint", comet_fetch_commands(ref))
+        ckpt = cls(ref if folder != Path(ref).expanduser() else folder.name, folder)
+        ckpt.encoder_folder  # noqa: B018  (a missing encoder fails here, before any work)
+        return ckpt
+
+    @cached_property
+    def hparams_file(self) -> Path:
+        path = self.folder / "hparams.yaml"
+        if not path.is_file():
+            raise UserError("not a COMET checkpoint: hparams.yaml is missing", self.folder)
+        return path
+
+    @cached_property
+    def weights_file(self) -> Path:
+        for name in WEIGHT_FILES:
+            if (self.folder / name).is_file():
+                return self.folder / name
+        raise UserError("not a COMET checkpoint: checkpoints/model.ckpt is missing", self.folder)
+
+    @cached_property
+    def yaml_hparams(self) -> dict:
+        import yaml
+
+        try:
+            data = yaml.safe_load(self.hparams_file.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+            raise UserError(f"unreadable hparams.yaml ({type(exc).__name__})", self.hparams_file) from exc
+        if not isinstance(data, dict) or data.get("class_identifier") not in DEFAULTS:
+            found = data.get("class_identifier") if isinstance(data, dict) else None
+            raise UserError(
+                f"unsupported COMET model class {found!r} (supported: {', '.join(DEFAULTS)})",
+                self.hparams_file,
+            )
+        return data
+
+    @property
+    def kind(self) -> str:
+        return self.yaml_hparams["class_identifier"]
+
+    @cached_property
+    def _checkpoint(self) -> tuple[dict, dict]:
+        """(state dict, hyperparameters). COMET builds the model from the hyperparameters
+        stored in the checkpoint (hparams.yaml only names the class); so do we."""
+        import torch
+
+        path = self.weights_file
+        stored: dict = {}
+        if path.suffix == ".ckpt":
+            try:
+                raw = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+                stored = raw.get("hyper_parameters") or {} if isinstance(raw, dict) else {}
+            except Exception:
+                stored = {}  # load_weights below says what is wrong with the file
+        return load_weights(path), dict(stored)
+
+    @cached_property
+    def hparams(self) -> dict:
+        """The hyperparameters COMET would build the model with."""
+        stored = self._checkpoint[1] if self.weights_file.suffix == ".ckpt" else {}
+        out = {**DEFAULTS[self.kind], **self.yaml_hparams, **stored}
+        if self.kind == "xcomet_metric":  # XCOMETMetric fixes these whatever was stored
+            out["input_segments"], out["word_level_training"] = ["mt", "src", "ref"], True
+        if out["encoder_model"] not in ENCODERS:
+            raise UserError(
+                f"COMET encoder {out['encoder_model']!r} is not supported (supported: {', '.join(ENCODERS)})",
+                self.hparams_file,
+            )
+        return out
+
+    @property
+    def state_dict(self) -> dict:
+        return self._checkpoint[0]
+
+    @cached_property
+    def encoder_folder(self) -> Path:
+        """The encoder's config and tokenizer: `pretrained_model` as a folder (relative to the
+        checkpoint first), else that model in the Hugging Face cache."""
+        ref = str(self.yaml_hparams.get("pretrained_model") or DEFAULTS[self.kind]["pretrained_model"])
+        for candidate in (self.folder / ref, Path(ref).expanduser()):
+            if (candidate / "config.json").is_file():
+                return candidate
+        for repo in dict.fromkeys([ref, ENCODER_ALIASES.get(ref, ref)]):
+            snapshot = cached_snapshot(repo)
+            if snapshot is not None and (snapshot / "config.json").is_file():
+                return snapshot
+        raise missing(
+            f"the encoder config and tokenizer of COMET checkpoint {self.name!r}:",
+            ref,
+            [fetch_command(ref, ENCODER_FILES)],
+        )
+
+    def files(self) -> dict[str, Path]:
+        """What determines the scores, by role (for the digest)."""
+        out = {"weights": self.weights_file, "hparams": self.hparams_file}
+        for name in ENCODER_FILES:
+            if (self.encoder_folder / name).is_file():
+                out[f"encoder/{name}"] = self.encoder_folder / name
+        return out
+
+    @cached_property
+    def digest(self) -> str:
+        return digest(self.files())
+
+    @property
+    def native_modes(self) -> tuple[str, ...]:
+        """Modes this model can score in: with a reference ("ref") and/or without ("qe")."""
+        if self.kind == "regression_metric":
+            return ("ref",)
+        if self.kind == "referenceless_regression_metric":
+            return ("qe",)
+        segments = self.hparams["input_segments"]
+        if segments == ["mt", "ref"]:
+            return ("ref",)
+        return ("ref", "qe") if "ref" in segments else ("qe",)
+
+
+def sparsemax(weights):
+    """Sparsemax over a vector (entmax's algorithm, as COMET's layer-wise mix uses it):
+    the Euclidean projection onto the simplex, which sets small weights to exactly zero."""
+    import torch
+
+    x = weights - weights.max()
+    ranked, _ = torch.sort(x, descending=True)
+    cumulative = ranked.cumsum(0) - 1
+    rho = torch.arange(1, len(x) + 1, dtype=x.dtype)
+    support = int((rho * ranked > cumulative).sum())
+    tau = cumulative[support - 1] / support
+    return torch.clamp(x - tau, min=0)
+
+
+class _Head:
+    """COMET's FeedForward estimator: Linear, activation (and dropout, a no-op in inference),
+    repeated, then a final Linear and optional activation. Built from the checkpoint's keys."""
+
+    def __init__(self, state: dict, prefix: str, activation: str, final: str | None) -> None:
+        import torch
+
+        linears = sorted(
+            {int(k[len(prefix) :].split(".")[0]) for k in state if k.startswith(prefix)},
+        )
+        layers: list[torch.nn.Module] = []
+        for n, index in enumerate(linears):
+            weight, bias = state[f"{prefix}{index}.weight"], state[f"{prefix}{index}.bias"]
+            linear = torch.nn.Linear(weight.shape[1], weight.shape[0])
+            linear.weight.data, linear.bias.data = weight.float().clone(), bias.float().clone()
+            layers.append(linear)
+            if n < len(linears) - 1:
+                layers.append(_activation(activation))
+        if final:
+            layers.append(_activation(final))
+        if not layers:
+            raise UserError(f"checkpoint has no {prefix.rstrip('.')} layers")
+        self.module = torch.nn.Sequential(*layers)
+
+
+def _activation(name: str):
+    import torch
+
+    cls = getattr(torch.nn, name.title(), None)
+    if cls is None:
+        raise UserError(f"unknown COMET activation {name!r}")
+    return cls()
+
+
+class CometScorer(ModelScorer):
+    """A COMET-family checkpoint ready to score."""
+
+    def __init__(self, ckpt: CometCheckpoint, inference: Inference, use_reference: bool) -> None:
+        import torch
+        import transformers
+        from transformers import AutoConfig, XLMRobertaTokenizerFast
+
+        self.ckpt, self.hp = ckpt, ckpt.hparams
+        self.use_reference = use_reference
+        self.device = inference.torch_device()
+        self.dtype = inference.torch_dtype(self.native_dtype)
+        self.batch_tokens = inference.tokens_per_batch(self.device)
+        if inference.threads:
+            torch.set_num_threads(inference.threads)
+        state = ckpt.state_dict
+        config = AutoConfig.from_pretrained(ckpt.encoder_folder)
+        model_class = getattr(transformers, ENCODERS[self.hp["encoder_model"]])
+        prefix = "encoder.model."
+        encoder_state = {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
+        transformers.logging.set_verbosity_error()  # no "Loading weights" bars or notes
+        self.encoder, info = model_class.from_pretrained(
+            None,
+            config=config,
+            state_dict=encoder_state,
+            add_pooling_layer=False,
+            output_loading_info=True,
+            dtype=torch.float32,
+        )
+        absent = [k for k in info["missing_keys"] if not k.endswith(("position_ids", "token_type_ids"))]
+        if absent:
+            raise UserError(f"COMET checkpoint lacks encoder weights ({', '.join(absent[:3])}, ...)")
+        self.tokenizer = XLMRobertaTokenizerFast.from_pretrained(ckpt.encoder_folder)
+        self.max_positions = config.max_position_embeddings - 2  # COMET's BERTEncoder.max_positions
+        self.layers = config.num_hidden_layers + 1  # embeddings, then every layer
+        self._mixing(state)
+        self.estimator = _Head(state, "estimator.ff.", self.hp["activations"], self.hp["final_activation"])
+        self.tagger = None
+        if self._word_level:
+            self.tagger = torch.nn.Linear(*reversed(state["hidden2tag.weight"].shape))
+            self.tagger.weight.data = state["hidden2tag.weight"].float().clone()
+            self.tagger.bias.data = state["hidden2tag.bias"].float().clone()
+        self._keep_needed_layers()
+        self.modules = [self.encoder, self.estimator.module] + ([self.tagger] if self.tagger else [])
+        for module in self.modules:
+            module.eval()
+            module.to(self.device, self.dtype)
+        if inference.quantize:
+            if self.device != "cpu":
+                raise UserError("neural_quantize (int8) runs on the CPU only")
+            self.encoder = torch.ao.quantization.quantize_dynamic(
+                self.encoder, {torch.nn.Linear}, dtype=torch.qint8
+            )
+
+    # ------------------------------------------------------------ structure
+
+    @property
+    def _unified(self) -> bool:
+        return self.ckpt.kind in ("unified_metric", "xcomet_metric")
+
+    @property
+    def _word_level(self) -> bool:
+        return self._unified and bool(self.hp["word_level_training"])
+
+    @property
+    def _layer(self):
+        return self.hp["sent_layer"] if self._unified else self.hp["layer"]
+
+    def _mixing(self, state: dict) -> None:
+        """The layer-wise mix's normalised weights and scale (or the one layer used)."""
+        import torch
+
+        self.weights = self.gamma = None
+        if self._layer != "mix":
+            if not isinstance(self._layer, int) or not 0 <= self._layer < self.layers:
+                raise UserError(f"invalid COMET layer {self._layer!r}")
+            return
+        scalars = torch.cat([state[f"layerwise_attention.scalar_parameters.{i}"] for i in range(self.layers)])
+        scalars = scalars.float()
+        transform = self.hp["layer_transformation"]
+        self.weights = sparsemax(scalars) if transform == "sparsemax" else torch.softmax(scalars, dim=0)
+        self.gamma = state["layerwise_attention.gamma"].float()
+
+    def _keep_needed_layers(self) -> None:
+        """Drop encoder layers nothing reads: above the last layer with a non-zero mix weight
+        (sparsemax zeroes many), the chosen layer and the word layer. Exact: a layer with
+        weight 0 adds exactly 0 to the mix."""
+        needed = [self.layers - 1] if self.hp["pool"] == "default" and not self._unified else []
+        if self.weights is None:
+            needed.append(int(self._layer))
+        else:
+            needed += [k for k in range(self.layers) if float(self.weights[k]) != 0.0]
+        if self._word_level:
+            needed.append(int(self.hp["word_layer"]))
+        top = max(needed)
+        # XLM-R XL normalises the last layer's output, so its layers can only all run
+        if top < self.layers - 1 and not hasattr(self.encoder.encoder, "LayerNorm"):
+            self.encoder.encoder.layer = self.encoder.encoder.layer[:top]
+
+    # ------------------------------------------------------------ encoding
+
+    def _tokenize(self, texts: Sequence[str], offsets: bool = False) -> dict:
+        return self.tokenizer(
+            list(texts),
+            truncation=True,
+            max_length=self.max_positions - 2,
+            return_offsets_mapping=offsets,
+        )
+
+    def _run(self, sequences: Sequence[Sequence[int]], take) -> list:
+        """Encode token sequences in length-sorted batches; `take(batch_index, input_ids,
+        mask, hidden_states)` returns one result per sequence of the batch."""
+        import torch
+
+        pad = self.tokenizer.pad_token_id
+        out: list = [None] * len(sequences)
+        with torch.inference_mode():
+            for batch in token_batches([len(s) for s in sequences], self.batch_tokens):
+                width = max(len(sequences[i]) for i in batch)
+                ids = torch.full((len(batch), width), pad, dtype=torch.long)
+                mask = torch.zeros((len(batch), width), dtype=torch.long)
+                for row, i in enumerate(batch):
+                    ids[row, : len(sequences[i])] = torch.tensor(sequences[i])
+                    mask[row, : len(sequences[i])] = 1
+                ids, mask = ids.to(self.device), mask.to(self.device)
+                hidden = self.encoder(input_ids=ids, attention_mask=mask, output_hidden_states=True)
+                results = take(batch, ids, mask, hidden.hidden_states)
+                for i, result in zip(batch, results, strict=True):
+                    out[i] = result
+        return out
+
+    def _mixed(self, hidden, mask):
+        """COMET's LayerwiseAttention (or the chosen layer): gamma * sum_k w_k * layer_k, each
+        layer first normalised over the sequence's unmasked positions when layer_norm is on."""
+        import torch
+
+        if self.weights is None:
+            return hidden[int(self._layer)]
+        weights = self.weights.to(hidden[0].device, hidden[0].dtype)
+        norm = None
+        if self.hp["layer_norm"]:
+            mask_float = mask.float()
+            norm = (mask_float.unsqueeze(-1), mask_float)
+        total = None
+        for k in range(self.layers):
+            if float(self.weights[k]) == 0.0:
+                continue  # adds exactly zero
+            tensor = hidden[k] if norm is None else _masked_layer_norm(hidden[k], *norm)
+            piece = weights[k : k + 1] * tensor
+            total = piece if total is None else total + piece
+        if total is None:
+            total = torch.zeros_like(hidden[0])
+        return self.gamma.to(total.device, total.dtype) * total
+
+    def _pooled(self, ids, mask, hidden):
+        """Sentence embeddings as COMET's compute_sentence_embedding makes them."""
+        import torch
+
+        embeddings = self._mixed(hidden, mask)
+        pool, pad = self.hp["pool"], self.tokenizer.pad_token_id
+        if pool == "default":
+            return hidden[-1][:, 0, :]
+        if pool == "cls":
+            return embeddings[:, 0, :]
+        padding = ids.eq(pad).unsqueeze(-1)
+        if pool == "max":
+            return embeddings.float().masked_fill_(padding, float("-inf")).type_as(embeddings).max(dim=1)[0]
+        if pool != "avg":
+            raise UserError(f"unknown COMET pooling {pool!r}")
+        summed = torch.sum(embeddings.float().masked_fill_(padding, 0.0).type_as(embeddings), 1)
+        return summed / mask.unsqueeze(-1).expand(embeddings.size()).float().sum(1)
+
+    # ------------------------------------------------------------ scoring
+
+    def score(self, segments: Sequence[Segment]) -> list[SegmentScore]:
+        if not segments:
+            return []
+        if self.use_reference and any(not s.references for s in segments):
+            raise UserError("COMET with a reference needs one for every segment")
+        if self._unified:
+            return self._score_unified(segments)
+        return self._score_regression(segments)
+
+    def _score_regression(self, segments: Sequence[Segment]) -> list[SegmentScore]:
+        """Sentence embeddings of every distinct text (sources, hypotheses and references
+        share batches; a text that appears twice is encoded once), then the estimator."""
+        import torch
+
+        roles = [[s.hypothesis for s in segments], [s.source for s in segments]]
+        if self.ckpt.kind == "regression_metric":
+            roles.append([s.references[0] for s in segments])
+        texts = list(dict.fromkeys(t for role in roles for t in role))
+        index = {t: n for n, t in enumerate(texts)}
+        tokens = self._tokenize(texts)["input_ids"]
+        pooled = self._run(tokens, lambda batch, ids, mask, hidden: list(self._pooled(ids, mask, hidden)))
+        table = torch.stack(pooled)
+        mt, src = (table[[index[t] for t in role]] for role in roles[:2])
+        if len(roles) == 3:
+            ref = table[[index[t] for t in roles[2]]]
+            features = torch.cat(
+                (mt, ref, mt * ref, torch.abs(mt - ref), mt * src, torch.abs(mt - src)), dim=1
+            )
+        else:
+            features = torch.cat((mt, src, mt * src, torch.abs(mt - src)), dim=1)
+        with torch.inference_mode():
+            scores = self.estimator.module(features).view(-1).float().cpu()
+        return [SegmentScore(float(x)) for x in scores]
+
+    def _inputs(self) -> list[tuple[str, ...]]:
+        """Which concatenations a segment is scored with (COMET's prepare_sample)."""
+        segments = self.hp["input_segments"]
+        src = "src" in segments
+        ref = self.use_reference and "ref" in segments
+        if src and ref:
+            return [("mt", "src"), ("mt", "ref"), ("mt", "src", "ref")]
+        return [("mt",) + (("src",) if src else ()) + (("ref",) if ref else ())]
+
+    def _concat(self, parts: Sequence[Sequence[int]]) -> list[int]:
+        """COMET's Encoder.concat_sequences for one segment: <s> a </s></s> b </s> ..., cut to
+        the encoder's positions when the parts are too long together."""
+        cls, sep = self.tokenizer.cls_token_id, self.tokenizer.sep_token_id
+        sequence = list(parts[0])
+        for other in parts[1:]:
+            sequence = [cls, *sequence[1:-1], sep, sep, *other[1:-1], sep]
+        special = 1 + len(parts) * 2
+        if sum(len(p) - 2 for p in parts) > self.max_positions - special:
+            sequence = sequence[: self.max_positions]
+        return sequence
+
+    def _score_unified(self, segments: Sequence[Segment]) -> list[SegmentScore]:
+        import torch
+
+        inputs = self._inputs()
+        mt = self._tokenize([s.hypothesis for s in segments], offsets=self._word_level)
+        tokens = {"mt": mt["input_ids"]}
+        if any("src" in i for i in inputs):
+            tokens["src"] = self._tokenize([s.source for s in segments])["input_ids"]
+        if any("ref" in i for i in inputs):
+            tokens["ref"] = self._tokenize([s.references[0] for s in segments])["input_ids"]
+        sequences = [
+            self._concat([tokens[role][n] for role in combo])
+            for n in range(len(segments))
+            for combo in inputs
+        ]
+        mt_lengths = [len(tokens["mt"][n]) for n in range(len(segments)) for _ in inputs]
+
+        def take(batch, ids, mask, hidden):
+            embeddings = self._mixed(hidden, mask)
+            scores = self.estimator.module(embeddings[:, 0, :]).view(-1).float()
+            if self.tagger is None:
+                return [(s, None) for s in scores]
+            probs = torch.softmax(self.tagger(hidden[int(self.hp["word_layer"])]).float(), dim=2)
+            return [(scores[row], probs[row, : mt_lengths[i]]) for row, i in enumerate(batch)]
+
+        results = self._run(sequences, take)
+        k = len(inputs)
+        out = []
+        for n in range(len(segments)):
+            per_input = results[n * k : (n + 1) * k]
+            scores = torch.stack([s for s, _ in per_input]).cpu()
+            spans = None
+            if self.tagger is not None:
+                spans = self._spans(per_input, mt["input_ids"][n], mt["offset_mapping"][n])
+            out.append(self._final(scores, spans))
+        return out
+
+    def _spans(self, per_input, ids: list[int], offsets: list) -> tuple[ErrorSpan, ...]:
+        """UnifiedMetric.decode: per hypothesis token the most probable label (probabilities
+        averaged over the inputs with fixed weights); runs of error tokens become spans. A
+        span still open at the last token is dropped, as COMET drops it."""
+        import torch
+
+        probs = [p.cpu() for _, p in per_input]
+        if len(probs) == 3:
+            weights = torch.tensor(SPAN_INPUT_WEIGHTS)
+            probs = torch.sum(torch.stack([p * w for p, w in zip(probs, weights, strict=True)]), dim=0)
+        else:
+            probs = probs[0]
+        labels = ["O"] + [f"I-{label}" for label in self.hp["error_labels"]]
+        spans, current = [], None
+        for token, p, offset in zip(ids, probs, offsets, strict=False):
+            confidence, label = torch.topk(p, 1)
+            name = labels[int(label[0])]
+            if name.startswith("I"):
+                if current is None:
+                    current = {"tokens": [token], "severity": name[2:], "start": offset[0], "conf": []}
+                else:
+                    current["tokens"].append(token)
+                current["end"] = offset[1]
+                current["conf"].append(confidence)
+            elif current is not None:
+                spans.append(current)
+                current = None
+        return tuple(
+            ErrorSpan(
+                start=int(s["start"]),
+                end=int(s["end"]),
+                text=self._decode(s["tokens"]),
+                severity=s["severity"],
+                confidence=torch.concat(s["conf"]).mean().item(),
+            )
+            for s in spans
+        )
+
+    def _decode(self, ids: list[int]) -> str:
+        return self.tokenizer.decode(ids)
+
+    def _final(self, scores, spans) -> SegmentScore:
+        """The segment's score from the per-input scores (and spans), as COMET's predict_step
+        combines them."""
+        import torch
+
+        if self.ckpt.kind != "xcomet_metric":
+            score = scores.mean(dim=0) if len(scores) == 3 else scores[0]
+            return SegmentScore(float(score), spans)
+        penalty = min(25, sum(MQM_PENALTY.get(s.severity, 0) for s in spans or ()))
+        mqm = (torch.tensor([penalty]) * -1 + 25) / 25
+        capped = torch.where(scores > 1.0, 1.0, scores)
+        if len(scores) == 3:
+            regression = torch.stack(
+                [capped[i : i + 1] * w for i, w in enumerate(XCOMET_SCORE_WEIGHTS[:3])], dim=0
+            ).sum(dim=0)
+        else:
+            regression = capped[0:1] * sum(XCOMET_SCORE_WEIGHTS[:3])
+        final = regression + mqm * XCOMET_SCORE_WEIGHTS[3]
+        return SegmentScore(float(final[0]), spans)
+
+    def close(self) -> None:
+        self.modules = []
+        self.encoder = None
+
+
+def _masked_layer_norm(tensor, broadcast_mask, mask):
+    """LayerwiseAttention's `_layer_norm`: normalise a layer over a sequence's unmasked
+    positions and features together."""
+    import torch
+
+    batch, _, width = tensor.size()
+    masked = tensor * broadcast_mask
+    count = mask.sum(1) * width
+    mean = (masked.view(batch, -1).sum(1) / count).view(batch, 1, 1)
+    variance = (((masked - mean) * broadcast_mask) ** 2).view(batch, -1).sum(1) / count
+    return (tensor - mean) / torch.sqrt(variance + 1e-12).view(batch, 1, 1)
