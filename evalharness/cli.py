@@ -280,6 +280,20 @@ def backends_list() -> None:
     _echo("\n".join(sorted(available_backends())))
 
 
+metrics_app = typer.Typer(no_args_is_help=True, help="Metrics: what there is and which checkpoints are here.")
+app.add_typer(metrics_app, name="metrics")
+
+
+@metrics_app.command("list")
+def metrics_list() -> None:
+    """Every metric (built-in and plug-in): direction, what it reads, and for model metrics
+    the default checkpoint and whether it is here (offline: nothing is downloaded)."""
+    from evalharness.metrics.registry import availability
+
+    for row in availability():
+        _echo("  ".join(row))
+
+
 @backends_app.command("check-fidelity")
 def backends_check_fidelity(
     model: Annotated[str, typer.Argument(help="A Marian model: hub id or local directory.")],
@@ -383,7 +397,9 @@ def score(
     score_cache: Annotated[
         Path, typer.Option("--score-cache", help="Where model metrics cache segment scores.")
     ] = SCORE_CACHE,
-    no_cache: Annotated[bool, typer.Option("--no-cache", help="Score every segment with the model now.")] = False,
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="Score every segment with the model now.")
+    ] = False,
 ) -> None:
     """Score files directly, with sacrebleu's numbers and signatures (and model metrics')."""
     from evalharness.metrics.neural.metric import ScoringContext

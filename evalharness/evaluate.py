@@ -56,6 +56,7 @@ class RunRequest:
     annotations: Path | None = None  # per-segment term annotations (JSONL), see terminology.annotations
     term_control: bool = False  # also score the terms against a random glossary (chance level)
     skipped_metrics: dict | None = None  # metric -> why it was not scored (recorded in the report)
+    remote_scoring: object = None  # where model metrics run when not here (the Ray executor's RayScoring)
 
     @property
     def terms(self) -> TermSource | None:
@@ -99,7 +100,8 @@ def score_cache_path(cache_path: Path) -> Path:
 def scoring_context(req: RunRequest, cache_path: Path) -> ScoringContext:
     """Model metrics use the score cache unless the request bypasses caches (gates)."""
     label = req.name or req.backend_spec
-    return ScoringContext(score_cache_path(cache_path) if req.use_cache else None, label=f"{label}:")
+    cache = score_cache_path(cache_path) if req.use_cache else None
+    return ScoringContext(cache, label=f"{label}:", remote=req.remote_scoring)
 
 
 def check_metrics(metrics, options) -> None:

@@ -163,6 +163,7 @@ class Scoring:
     options: dict = field(default_factory=dict)
     ci: bool = True
     skipped: dict = field(default_factory=dict)  # model metrics left out: why
+    remote: object = None  # model metrics run elsewhere (RayScoring), else in this process
 
 
 def available_scoring(metrics: Sequence[str], options: dict, ci: bool = True) -> Scoring:
@@ -202,6 +203,7 @@ def job_request(
         glossary=glossary,
         use_cache=use_cache,
         skipped_metrics=dict(scoring.skipped),
+        remote_scoring=scoring.remote,
     )
 
 
@@ -258,7 +260,14 @@ def run_suite(
     jobs = plan_jobs(suite, testset)
     translations: list = [None] * len(jobs)
     if executor == "ray":
+        from dataclasses import replace
+
+        from evalharness.backends.ray_runner import RaySettings
+        from evalharness.metrics.neural.ray_scoring import RayScoring
+
+        ray_settings = ray_settings or RaySettings()
         translations = _translate_on_ray(jobs, scoring, cache, ray_settings)
+        scoring = replace(scoring, remote=RayScoring(ray_settings))
     outcomes = []
     for job, translation in zip(jobs, translations, strict=True):
         if isinstance(translation, BaseException):

@@ -215,6 +215,28 @@ def segment_metric(available: Sequence[str]) -> str:
     return next((m for m in available if METRICS[m].segment_level), available[0])
 
 
+def availability() -> list[tuple[str, str, str, str]]:
+    """(id, direction, default checkpoint or "text only", here or the fetch command) per metric."""
+    from evalharness.errors import ModelUnavailable
+
+    rows = []
+    for metric_id in metric_ids():
+        spec = METRICS[metric_id]
+        direction = "higher is better" if spec.higher_is_better else "lower is better"
+        if spec.model is None:
+            rows.append((metric_id, direction, "text only", spec.description))
+            continue
+        try:
+            spec.build(None, {}).check_available()
+            state = "checkpoint here"
+        except ModelUnavailable as exc:
+            state = f"not here: {exc}"
+        except UserError as exc:
+            state = f"unusable: {exc}"
+        rows.append((metric_id, direction, spec.model.default_model, state))
+    return rows
+
+
 def get(metric_id: str) -> MetricSpec:
     if metric_id not in METRICS:
         _plugins()
@@ -339,7 +361,9 @@ def parse_options(pairs: Sequence[str], metric_ids: Sequence[str] | None = None)
     return out
 
 
-def parse_request(metrics: str | Sequence[str], pairs: Sequence[str] = ()) -> tuple[list[str], dict[str, Any]]:
+def parse_request(
+    metrics: str | Sequence[str], pairs: Sequence[str] = ()
+) -> tuple[list[str], dict[str, Any]]:
     """`--metrics bleu,comet=DIR --opt neural_device=cpu` -> (metric ids, options)."""
     ids, checkpoints = parse_metric_list(metrics)
     options = parse_options(pairs, ids)

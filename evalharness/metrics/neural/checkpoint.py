@@ -41,11 +41,12 @@ def fetch_command(repo_id: str, include: Iterable[str] = ()) -> str:
     return f"hf download {repo_id}" + (f" --include {patterns}" if patterns else "")
 
 
-def missing(what: str, repo_id: str, commands: Iterable[str]) -> CheckpointMissing:
+def missing(what: str, repo_id: str, commands: Iterable[str], note: str = "") -> CheckpointMissing:
     steps = "; ".join(f"`{c}`" for c in commands)
     return CheckpointMissing(
         f"{what} {repo_id!r} is not in the Hugging Face cache (nothing is downloaded while scoring); "
-        f"fetch it with {steps} (on another machine: then copy ~/.cache/huggingface), or pass a local folder"
+        f"fetch it with {steps}{note} (on another machine: then copy ~/.cache/huggingface), "
+        "or pass a local folder"
     )
 
 
@@ -64,7 +65,7 @@ def cached_snapshot(repo_id: str) -> Path | None:
         return None
 
 
-def resolve(ref: str, what: str, commands: Iterable[str] | None = None) -> Path:
+def resolve(ref: str, what: str, commands: Iterable[str] | None = None, note: str = "") -> Path:
     """A checkpoint folder: `ref` as a local folder, else as a hub id from the local cache."""
     if looks_local(ref):
         path = Path(ref).expanduser()
@@ -73,7 +74,7 @@ def resolve(ref: str, what: str, commands: Iterable[str] | None = None) -> Path:
         return path
     snapshot = cached_snapshot(ref)
     if snapshot is None:
-        raise missing(what, ref, commands or [fetch_command(ref)])
+        raise missing(what, ref, commands or [fetch_command(ref)], note)
     return snapshot
 
 

@@ -51,6 +51,7 @@ from evalharness.metrics.neural.checkpoint import (
     missing,
     resolve,
 )
+from evalharness.metrics.neural.tokenizer import clean_up_spaces, load_tokenizer
 
 ENCODERS = {"XLM-RoBERTa": "XLMRobertaModel", "XLM-RoBERTa-XL": "XLMRobertaXLModel"}
 ENCODER_FILES = (
@@ -128,9 +129,15 @@ def comet_fetch_commands(repo_id: str) -> list[str]:
     commands = [fetch_command(repo_id)]
     if repo_id in KNOWN_ENCODERS:
         commands.append(fetch_command(KNOWN_ENCODERS[repo_id], ENCODER_FILES))
-    if repo_id in GATED:
-        commands.insert(0, f"accept the licence on huggingface.co/{repo_id} and `hf auth login`")
     return commands
+
+
+def comet_missing_note(repo_id: str) -> str:
+    return (
+        f" (gated: accept its licence on huggingface.co/{repo_id} and run `hf auth login` first)"
+        if repo_id in GATED
+        else ""
+    )
 
 
 @dataclass
@@ -143,7 +150,7 @@ class CometCheckpoint:
 
     @classmethod
     def resolve(cls, ref: str) -> CometCheckpoint:
-        folder = resolve(ref, "COMET checkpoint", comet_fetch_commands(ref))
+        folder = resolve(ref, "COMET checkpoint", comet_fetch_commands(ref), comet_missing_note(ref))
         ckpt = cls(ref if folder != Path(ref).expanduser() else folder.name, folder)
         ckpt.encoder_folder  # noqa: B018  (a missing encoder fails here, before any work)
         return ckpt
@@ -259,6 +266,50 @@ class CometCheckpoint:
         return ("ref", "qe") if "ref" in segments else ("qe",)
 
 
+class EncoderTokenizer:
+    """The encoder's tokenizer as unbabel-comet runs it (see `tokenizer.py`)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.backend = load_tokenizer(folder, "xlmr")
+        self.clean_up = clean_up_spaces(folder)
+        ids = {name: self.backend.token_to_id(name) for name in ("<s>", "</s>", "<pad>")}
+        if None in ids.values():
+            raise UserError("the COMET encoder's tokenizer lacks <s>, </s> or <pad>", folder)
+        self.cls_token_id, self.sep_token_id, self.pad_token_id = ids["<s>"], ids["</s>"], ids["<pad>"]
+
+    def encode(self, texts: Sequence[str], max_length: int) -> list:
+        """Encodings (ids, offsets) with special tokens, cut to `max_length` tokens as
+        `tokenizer(texts, truncation=True, max_length=...)` cuts them."""
+        self.backend.enable_truncation(max_length)
+        try:
+            return self.backend.encode_batch(list(texts))
+        finally:
+            self.backend.no_truncation()
+
+    def decode(self, ids: Sequence[int]) -> str:
+        """transformers 4.x's `decode`: special tokens kept, clean-up as the tokenizer says."""
+        text = self.backend.decode(list(ids), skip_special_tokens=False)
+        if self.clean_up:
+            for before, after in _CLEAN_UP:
+                text = text.replace(before, after)
+        return text
+
+
+# transformers' `clean_up_tokenization`, in its order
+_CLEAN_UP = (
+    (" .", "."),
+    (" ?", "?"),
+    (" !", "!"),
+    (" ,", ","),
+    (" ' ", "'"),
+    (" n't", "n't"),
+    (" 'm", "'m"),
+    (" 's", "'s"),
+    (" 've", "'ve"),
+    (" 're", "'re"),
+)
+
+
 def sparsemax(weights):
     """Sparsemax over a vector (entmax's algorithm, as COMET's layer-wise mix uses it):
     the Euclidean projection onto the simplex, which sets small weights to exactly zero."""
@@ -313,7 +364,7 @@ class CometScorer(ModelScorer):
     def __init__(self, ckpt: CometCheckpoint, inference: Inference, use_reference: bool) -> None:
         import torch
         import transformers
-        from transformers import AutoConfig, XLMRobertaTokenizerFast
+        from transformers import AutoConfig
 
         self.ckpt, self.hp = ckpt, ckpt.hparams
         self.use_reference = use_reference
@@ -339,7 +390,7 @@ class CometScorer(ModelScorer):
         absent = [k for k in info["missing_keys"] if not k.endswith(("position_ids", "token_type_ids"))]
         if absent:
             raise UserError(f"COMET checkpoint lacks encoder weights ({', '.join(absent[:3])}, ...)")
-        self.tokenizer = XLMRobertaTokenizerFast.from_pretrained(ckpt.encoder_folder)
+        self.tokenizer = EncoderTokenizer(ckpt.encoder_folder)
         self.max_positions = config.max_position_embeddings - 2  # COMET's BERTEncoder.max_positions
         self.layers = config.num_hidden_layers + 1  # embeddings, then every layer
         self._mixing(state)
@@ -408,13 +459,8 @@ class CometScorer(ModelScorer):
 
     # ------------------------------------------------------------ encoding
 
-    def _tokenize(self, texts: Sequence[str], offsets: bool = False) -> dict:
-        return self.tokenizer(
-            list(texts),
-            truncation=True,
-            max_length=self.max_positions - 2,
-            return_offsets_mapping=offsets,
-        )
+    def _tokenize(self, texts: Sequence[str]) -> list:
+        return self.tokenizer.encode(texts, self.max_positions - 2)
 
     def _run(self, sequences: Sequence[Sequence[int]], take) -> list:
         """Encode token sequences in length-sorted batches; `take(batch_index, input_ids,
@@ -500,7 +546,7 @@ class CometScorer(ModelScorer):
             roles.append([s.references[0] for s in segments])
         texts = list(dict.fromkeys(t for role in roles for t in role))
         index = {t: n for n, t in enumerate(texts)}
-        tokens = self._tokenize(texts)["input_ids"]
+        tokens = [e.ids for e in self._tokenize(texts)]
         pooled = self._run(tokens, lambda batch, ids, mask, hidden: list(self._pooled(ids, mask, hidden)))
         table = torch.stack(pooled)
         mt, src = (table[[index[t] for t in role]] for role in roles[:2])
@@ -540,12 +586,12 @@ class CometScorer(ModelScorer):
         import torch
 
         inputs = self._inputs()
-        mt = self._tokenize([s.hypothesis for s in segments], offsets=self._word_level)
-        tokens = {"mt": mt["input_ids"]}
+        mt = self._tokenize([s.hypothesis for s in segments])
+        tokens = {"mt": [e.ids for e in mt]}
         if any("src" in i for i in inputs):
-            tokens["src"] = self._tokenize([s.source for s in segments])["input_ids"]
+            tokens["src"] = [e.ids for e in self._tokenize([s.source for s in segments])]
         if any("ref" in i for i in inputs):
-            tokens["ref"] = self._tokenize([s.references[0] for s in segments])["input_ids"]
+            tokens["ref"] = [e.ids for e in self._tokenize([s.references[0] for s in segments])]
         sequences = [
             self._concat([tokens[role][n] for role in combo])
             for n in range(len(segments))
@@ -569,7 +615,7 @@ class CometScorer(ModelScorer):
             scores = torch.stack([s for s, _ in per_input]).cpu()
             spans = None
             if self.tagger is not None:
-                spans = self._spans(per_input, mt["input_ids"][n], mt["offset_mapping"][n])
+                spans = self._spans(per_input, mt[n].ids, mt[n].offsets)
             out.append(self._final(scores, spans))
         return out
 
@@ -604,15 +650,12 @@ class CometScorer(ModelScorer):
             ErrorSpan(
                 start=int(s["start"]),
                 end=int(s["end"]),
-                text=self._decode(s["tokens"]),
+                text=self.tokenizer.decode(s["tokens"]),
                 severity=s["severity"],
                 confidence=torch.concat(s["conf"]).mean().item(),
             )
             for s in spans
         )
-
-    def _decode(self, ids: list[int]) -> str:
-        return self.tokenizer.decode(ids)
 
     def _final(self, scores, spans) -> SegmentScore:
         """The segment's score from the per-input scores (and spans), as COMET's predict_step

@@ -51,10 +51,12 @@ INFERENCE_OPTIONS = {
 
 @dataclass(frozen=True)
 class ScoringContext:
-    """Where segment scores are cached (None: not cached, as for regression gates)."""
+    """Where segment scores are cached (None: not cached, as for regression gates), and where
+    models run: here, or elsewhere (`remote`: the Ray executor's `RayScoring`)."""
 
     cache: Path | None = None
     label: str = "scoring"
+    remote: Any = None
 
 
 @dataclass(frozen=True)
@@ -240,8 +242,9 @@ class NeuralMetric:
         mode = self.mode()
         if mode == "qe":  # a reference-free score must not depend on (or be keyed by) references
             segments = [Segment(s.source, s.hypothesis) for s in segments]
-        device = self.inference.torch_device()
-        fingerprint = self.fingerprint(mode, device)
+        remote = context.remote
+        device = "remote" if remote is not None else self.inference.torch_device()
+        fingerprint = remote.fingerprint(self) if remote is not None else self.fingerprint(mode, device)
         keys = [s.key(mode) for s in segments]
         unique = dict(zip(keys, segments, strict=True))
         cache = ScoreCache(context.cache) if context.cache is not None else None
@@ -250,7 +253,13 @@ class NeuralMetric:
             done = cache.get_many(fingerprint, list(unique)) if cache is not None else {}
             counters.from_cache = sum(1 for k in keys if k in done)
             todo = sorted((k for k in unique if k not in done), key=lambda k: -len(unique[k].hypothesis))
-            if todo:
+            if todo and remote is not None:
+                scored = remote.score(self, {k: unique[k] for k in todo})
+                _check([scored[k] for k in todo], len(todo), self.spec.id)
+                if cache is not None:
+                    cache.put_many(fingerprint, [(k, scored[k]) for k in todo])
+                done.update(scored)
+            elif todo:
                 scorer, loaded = _scorer(self, mode)
                 counters.model_loads = int(loaded)
                 with progress_bar(f"{context.label} {self.spec.display}") as bar:

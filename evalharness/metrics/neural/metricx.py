@@ -8,10 +8,11 @@ The model runs the encoder over it and one decoder step from token 0; the score 
 of vocabulary entry 250089 (`<extra_id_10>`) at that step, clamped to [0, 25]. Hybrid
 MetricX-24 checkpoints serve both modes.
 
-Only that one logit is computed (a dot product with one row of the output layer, not a
-250,112-way projection), and inputs are batched by length with padding and an attention
-mask (MetricX's own script runs one input at a time); scores agree with the reference's to
-float rounding (tested against `metricx24.predict` itself, `tests/reference/`)."""
+Only that logit is computed (a product with a small block of the output layer, not a
+250,112-way projection), T5 attention runs as transformers 4.30 runs it (eager), and on the
+CPU inputs go one at a time as in MetricX's recipe: scores equal `metricx24.predict`'s
+(tested against it, `tests/reference/`). On a GPU, or with `neural_batch_tokens` set,
+inputs are batched by length with padding; scores then differ in float rounding."""
 
 from __future__ import annotations
 
@@ -33,8 +34,10 @@ from evalharness.metrics.neural.checkpoint import (
     missing,
     resolve,
 )
+from evalharness.metrics.neural.tokenizer import load_tokenizer
 
 SCORE_TOKEN = 250089  # <extra_id_10>: the logit MetricX reads
+HEAD_ROWS = slice(SCORE_TOKEN - 25, SCORE_TOKEN + 7)  # a block of the output layer around it (see score)
 MAX_SCORE = 25.0
 MAX_INPUT_TOKENS = 1536  # MetricX-24 (its README; MetricX-23 used 1024)
 TOKENIZER_FILES = ("spiece.model", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
@@ -167,13 +170,16 @@ class MetricXScorer(ModelScorer):
     def __init__(self, ckpt: MetricXCheckpoint, inference: Inference, use_reference: bool) -> None:
         import torch
         import transformers
-        from transformers import AutoTokenizer, MT5Config, MT5Model
+        from transformers import MT5Config, MT5Model
 
         self.ckpt, self.use_reference = ckpt, use_reference
         self.native_dtype = ckpt.native_dtype
         self.device = inference.torch_device()
         self.dtype = inference.torch_dtype(self.native_dtype)
         self.batch_tokens = inference.tokens_per_batch(self.device)
+        # MetricX's recipe scores one input at a time; on the CPU we do too (a padded batch
+        # rounds differently, by up to ~4e-5 on our fixture), unless batches are asked for
+        self.per_batch = 512 if inference.batch_tokens or self.device != "cpu" else 1
         if inference.threads:
             torch.set_num_threads(inference.threads)
         state: dict = {}
@@ -182,9 +188,10 @@ class MetricXScorer(ModelScorer):
         head = state.pop("lm_head.weight", None)
         if head is None or head.shape[0] <= SCORE_TOKEN:
             raise UserError("MetricX checkpoint lacks lm_head.weight (the output layer it scores with)")
-        self.row = head[SCORE_TOKEN].clone()
+        self.head = head[HEAD_ROWS].clone()
         del head
         config = MT5Config.from_dict({k: v for k, v in ckpt.config.items() if k != "architectures"})
+        config._attn_implementation = "eager"  # as MetricX's transformers 4.30 runs T5
         transformers.logging.set_verbosity_error()
         self.model, info = MT5Model.from_pretrained(
             None, config=config, state_dict=state, output_loading_info=True, dtype=torch.float32
@@ -192,16 +199,19 @@ class MetricXScorer(ModelScorer):
         absent = [k for k in info["missing_keys"] if "embed_tokens" not in k]
         if absent:
             raise UserError(f"MetricX checkpoint lacks weights ({', '.join(absent[:3])}, ...)")
-        self.scale = config.d_model**-0.5 if config.tie_word_embeddings else None
+        # MetricX rescales only for tied embeddings, as config.json says (transformers 5's MT5Config
+        # always reads True, so the file decides; 4.30 defaulted to False)
+        tied = bool(ckpt.config.get("tie_word_embeddings", False))
+        self.scale = config.d_model**-0.5 if tied else None
         self.model.eval().to(self.device, self.dtype)
-        self.row = self.row.to(self.device, self.dtype)
+        self.head = self.head.to(self.device, self.dtype)
         if inference.quantize:
             if self.device != "cpu":
                 raise UserError("neural_quantize (int8) runs on the CPU only")
             self.model = torch.ao.quantization.quantize_dynamic(
                 self.model, {torch.nn.Linear}, dtype=torch.qint8
             )
-        self.tokenizer = AutoTokenizer.from_pretrained(ckpt.tokenizer_folder)
+        self.tokenizer = load_tokenizer(ckpt.tokenizer_folder, "t5")
         self.pad = config.pad_token_id if config.pad_token_id is not None else 0
 
     def text(self, segment: Segment) -> str:
@@ -216,13 +226,12 @@ class MetricXScorer(ModelScorer):
             return []
         if self.use_reference and any(not s.references for s in segments):
             raise UserError("MetricX with a reference needs one for every segment")
-        encoded = self.tokenizer(
-            [self.text(s) for s in segments], max_length=MAX_INPUT_TOKENS, truncation=True, padding=False
-        )["input_ids"]
-        sequences = [ids[:-1] for ids in encoded]  # MetricX removes the end-of-sequence token
+        self.tokenizer.enable_truncation(MAX_INPUT_TOKENS)
+        encoded = self.tokenizer.encode_batch([self.text(s) for s in segments])
+        sequences = [e.ids[:-1] for e in encoded]  # MetricX removes the end-of-sequence token
         out = [0.0] * len(segments)
         with torch.inference_mode():
-            for batch in token_batches([len(s) for s in sequences], self.batch_tokens):
+            for batch in token_batches([len(s) for s in sequences], self.batch_tokens, self.per_batch):
                 width = max(len(sequences[i]) for i in batch)
                 ids = torch.full((len(batch), width), self.pad, dtype=torch.long)
                 mask = torch.zeros((len(batch), width), dtype=torch.long)
@@ -238,7 +247,10 @@ class MetricXScorer(ModelScorer):
                 ).last_hidden_state[:, 0, :]
                 if self.scale is not None:
                     hidden = hidden * self.scale
-                logits = torch.clamp(hidden @ self.row, 0, MAX_SCORE).float().cpu()
+                # a matrix product with a block of rows, as the reference's full projection
+                # computes each logit (a lone dot product rounds differently)
+                logits = torch.nn.functional.linear(hidden, self.head)[:, SCORE_TOKEN - HEAD_ROWS.start]
+                logits = torch.clamp(logits, 0, MAX_SCORE).float().cpu()
                 for i, value in zip(batch, logits.tolist(), strict=True):
                     out[i] = value
         return [SegmentScore(x) for x in out]
