@@ -219,6 +219,12 @@ class MetricXScorer(ModelScorer):
         text = f"source: {segment.source} candidate: {segment.hypothesis}"
         return text + f" reference: {segment.references[0]}" if self.use_reference else text
 
+    def sequences(self, segments: Sequence[Segment]) -> list[list[int]]:
+        """The token ids the model reads: the input cut to 1,536 tokens, the final </s> removed."""
+        self.tokenizer.enable_truncation(MAX_INPUT_TOKENS)
+        encoded = self.tokenizer.encode_batch([self.text(s) for s in segments])
+        return [e.ids[:-1] for e in encoded]
+
     def score(self, segments: Sequence[Segment]) -> list[SegmentScore]:
         import torch
 
@@ -226,9 +232,7 @@ class MetricXScorer(ModelScorer):
             return []
         if self.use_reference and any(not s.references for s in segments):
             raise UserError("MetricX with a reference needs one for every segment")
-        self.tokenizer.enable_truncation(MAX_INPUT_TOKENS)
-        encoded = self.tokenizer.encode_batch([self.text(s) for s in segments])
-        sequences = [e.ids[:-1] for e in encoded]  # MetricX removes the end-of-sequence token
+        sequences = self.sequences(segments)
         out = [0.0] * len(segments)
         with torch.inference_mode():
             for batch in token_batches([len(s) for s in sequences], self.batch_tokens, self.per_batch):
