@@ -16,6 +16,7 @@ from evalharness.errors import UserError
 from evalharness.metrics.registry import default_metrics, headline_metrics, metric_ids, model_metric_ids
 from evalharness.metrics.registry import get as get_metric
 from evalharness.reports.formats import terminal_safe
+from evalharness.reports.sections import summary_metrics
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -520,7 +521,7 @@ def runs_list(runs: RunsOpt = RUNS) -> None:
 
     reports = list_runs(runs)
     for r in reports:
-        heads = "  ".join(f"{m} {r.scores[m].score:.1f}" for m in _shown_metrics(reports) if m in r.scores)
+        heads = "  ".join(f"{m} {r.scores[m].score:.1f}" for m in summary_metrics(reports) if m in r.scores)
         _echo(
             f"{r.run_id}  {r.testset.name}@{r.testset.version}  {r.testset.src_lang}-{r.testset.tgt_lang}  {r.backend.name}  {heads}"
         )
@@ -590,12 +591,6 @@ def _fmt_score(sc) -> str:
     return f"{sc.score:.1f} ± {sc.interval.half_width:.1f}"
 
 
-def _shown_metrics(reports: list) -> list[str]:
-    """Summary columns: the headline metrics, and every model metric some report has."""
-    present = {m for r in reports for m in r.scores}
-    return [*headline_metrics(), *(m for m in model_metric_ids() if m in present)]
-
-
 def _change_vs_previous(report, heads: list[str]) -> str:
     """'+1.2*/-0.3' (* = significant), 'same output', or 'first run'."""
     d = report.drift
@@ -613,7 +608,7 @@ def _change_vs_previous(report, heads: list[str]) -> str:
 def _summary_table(
     reports: list, skipped: list[tuple[str, str, str]], metrics_skipped: dict | None = None
 ) -> str:
-    heads = _shown_metrics(reports)
+    heads = summary_metrics(reports)
     names = [get_metric(m).display for m in heads]
     rows = [
         (

@@ -207,4 +207,4 @@ def test_uncached_hub_model_fails_fast_with_instructions(tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
     with pytest.raises(UserError) as err:
         create_backend("marian:Helsinki-NLP/opus-mt-sv-en")
-    assert "huggingface-cli download Helsinki-NLP/opus-mt-sv-en" in str(err.value)
+    assert "hf download Helsinki-NLP/opus-mt-sv-en" in str(err.value)

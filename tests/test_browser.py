@@ -51,7 +51,9 @@ window.addEventListener('load',function(){
     links:Array.prototype.map.call(document.querySelectorAll('[src],[href],[srcset],[poster],[action]'),function(e){
       return e.getAttribute('src')||e.getAttribute('href')||e.getAttribute('srcset')||e.getAttribute('poster')||e.getAttribute('action')})
       .filter(function(v){return v.charAt(0)!=='#'}),
-    bars:{},dels:texts('del'),inss:texts('ins'),marks:texts('mark'),sorted:[],visible:null};
+    bars:{},dels:texts('del'),inss:texts('ins'),marks:texts('mark'),sorted:[],visible:null,
+    errorMarks:Array.prototype.map.call(document.querySelectorAll('mark.err'),function(e){
+      var st=getComputedStyle(e);return [e.classList[1],e.textContent,st.borderBottomStyle,st.borderBottomColor]})};
   Array.prototype.forEach.call(document.querySelectorAll('#score-chart rect.bar'),function(b){
     var m=b.getAttribute('data-metric');r.bars[m]=(r.bars[m]||[]).concat([b.getAttribute('data-system')])});
   var table=document.getElementById('t-segments')||document.querySelector('table.sortable');
@@ -162,3 +164,39 @@ def test_the_probe_sees_errors_and_requests(tmp_path):
     assert any("undefinedFunction" in e for e in found["errors"])
     assert found["links"] == ["style.css"]
     assert found["scrollWidth"] > found["innerWidth"]
+
+
+def test_error_spans_are_marked_by_severity_in_a_browser(tmp_path):
+    """xCOMET's error spans (the fixture checkpoint) on a run page: every span is a visible,
+    underlined mark of its severity's colour over exactly that stretch of the hypothesis."""
+    from conftest import ROOT
+
+    from evalharness.corpus.store import load_testset
+    from evalharness.evaluate import RunRequest, run_evaluation
+
+    shutil.copytree(ROOT / "references", tmp_path / "references")
+    ts = load_testset(tmp_path / "references", "hoalu")
+    refs = [s.text["hi"] for s in ts.pair("sv", "hi")]
+    (tmp_path / "half.txt").write_text("\n".join(r[: len(r) // 2] for r in refs) + "\n", encoding="utf-8")
+    request = RunRequest(
+        testset=ts,
+        backend_spec=f"file:{tmp_path / 'half.txt'}",
+        src="sv",
+        tgt="hi",
+        metrics=("chrf", "xcomet"),
+        metric_options={"xcomet_model": str(ROOT / "tests" / "data" / "neural" / "xcomet-tiny")},
+        name="half",
+    )
+    report, folder = run_evaluation(request, tmp_path / "runs", tmp_path / "c.sqlite")
+    spans = [
+        (s.severity, seg.hypothesis[s.start : s.end])
+        for seg in report.segments
+        for s in seg.error_spans.get("xcomet", [])
+    ]
+    found = open_in_browser((folder / "report.html").read_text(encoding="utf-8"), tmp_path)
+    _assert_clean(found)
+    marked = [(severity, text) for severity, text, _, _ in found["errorMarks"]]
+    assert spans and sorted(marked) == sorted((sev, text) for sev, text in spans if text)
+    assert {style for _, _, style, _ in found["errorMarks"]} == {"solid"}  # underlined, visibly
+    colours = {severity: colour for severity, _, _, colour in found["errorMarks"]}
+    assert len(set(colours.values())) == len(colours)  # each severity its own colour

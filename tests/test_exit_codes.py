@@ -126,7 +126,7 @@ def test_eval_skips_unavailable_models_and_succeeds(work, monkeypatch, capsys):
     )
     rc, out, err = main(monkeypatch, capsys, "eval")
     assert rc == 0, err
-    assert "opus (sv-hi)" in out and "huggingface-cli download" in out
+    assert "opus (sv-hi)" in out and "hf download" in out
     assert out.startswith("test set hoalu@") and ": on disk" in out.splitlines()[0]
 
 

@@ -146,7 +146,7 @@ def test_eval_runs_the_suite_and_lists_skipped_systems(tmp_path, encoder, monkey
     assert (
         "skipped:" in out
         and "opus (sv-hi)" in out
-        and "huggingface-cli download Helsinki-NLP/opus-mt-sv-hi" in out
+        and "hf download Helsinki-NLP/opus-mt-sv-hi" in out
     )
     reports = list_runs(work / "runs")
     assert len(reports) == 3

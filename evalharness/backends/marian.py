@@ -37,7 +37,7 @@ def _offline() -> bool:
 
 def fetch_hint(model_id: str) -> str:
     return (
-        f"get it on a machine with network with `huggingface-cli download {model_id}` "
+        f"get it on a machine with network with `hf download {model_id}` "
         "(then copy ~/.cache/huggingface), or pass a local model directory"
     )
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from evalharness.metrics.registry import headline_metrics
+from evalharness.metrics.registry import signature_key
 from evalharness.reports.drift import SeriesKey, score_changes, series_key
 from evalharness.reports.schema import RunReport, ScoreChange
-from evalharness.reports.sections import display, improves, ordered_metrics
+from evalharness.reports.sections import display, improves, ordered_metrics, summary_metrics
 from evalharness.reports.statistics import LoadedRun, statistics_for
 from evalharness.reports.store import REPORT_FILE, list_runs
 from evalharness.reports.view import Cell, Chart, Fact, Notes, Page, Section, Series, Table
@@ -36,7 +36,7 @@ def load_history(runs_root: Path, system: str | None = None) -> dict[SeriesKey, 
         entries = [Entry(reports[0], {})]
         for prev, cur in zip(loaded, loaded[1:], strict=False):
             options = cur.report.config.get("metric_options") or {}
-            metrics = [m for m in cur.report.scores if m in prev.report.scores]
+            metrics = [m for m in cur.report.scores if _comparable(prev.report, cur.report, m)]
             stats, _ = statistics_for([cur], metrics, options)
             same = [s.hypothesis for s in prev.report.segments] == [s.hypothesis for s in cur.report.segments]
             changes = score_changes(prev, {m: s[0] for m, s in stats.items()}, options, identical=same)
@@ -44,6 +44,14 @@ def load_history(runs_root: Path, system: str | None = None) -> dict[SeriesKey, 
             entries.append(Entry(cur.report, changes, backend_changed))
         out[key] = entries
     return out
+
+
+def _comparable(a: RunReport, b: RunReport, metric: str) -> bool:
+    """Both runs scored `metric` alike (same signature; for a model metric, the same
+    checkpoint): a history never re-scores, so it never needs a model."""
+    if metric not in a.scores or metric not in b.scores:
+        return False
+    return signature_key(a.scores[metric].signature) == signature_key(b.scores[metric].signature)
 
 
 def _digest(report: RunReport) -> str | None:
@@ -62,9 +70,9 @@ def _change(metric: str, c: ScoreChange | None) -> Cell:
 
 def history_page(history: dict[SeriesKey, list[Entry]], runs_root: str, system: str | None = None) -> Page:
     sections: list[Section] = []
-    heads = headline_metrics()
     for k, (key, entries) in enumerate(sorted(history.items())):
         name, ts, version, src, tgt = key
+        heads = summary_metrics([e.report for e in entries])
         metrics = ordered_metrics(
             [m for m in entries[-1].report.scores if m in heads] or list(entries[-1].report.scores)
         )

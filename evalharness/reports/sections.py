@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from evalharness.errors import UserError
-from evalharness.metrics.registry import get, metric_ids
+from evalharness.metrics.registry import get, headline_metrics, metric_ids, model_metric_ids
 from evalharness.reports import buckets
 from evalharness.reports.schema import RunReport, segment_scores
 from evalharness.reports.view import Cell, Chart, Fact, Series, Table
@@ -29,6 +29,13 @@ def ordered_metrics(names: Sequence[str]) -> list[str]:
     """Registry order (bleu, chrf, chrf++, ter, ...), unknown names last."""
     known = [m for m in metric_ids() if m in names]
     return known + [m for m in names if m not in known]
+
+
+def summary_metrics(reports: Sequence[RunReport]) -> list[str]:
+    """The metrics summaries show: the headline ones, and every model metric a report has
+    (COMET, MetricX: what a user added them for)."""
+    present = {m for r in reports for m in r.scores}
+    return [*headline_metrics(), *(m for m in model_metric_ids() if m in present)]
 
 
 def display(metric: str) -> str:

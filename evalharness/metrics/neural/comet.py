@@ -378,7 +378,8 @@ class CometScorer(ModelScorer):
         model_class = getattr(transformers, ENCODERS[self.hp["encoder_model"]])
         prefix = "encoder.model."
         encoder_state = {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
-        transformers.logging.set_verbosity_error()  # no "Loading weights" bars or notes
+        transformers.logging.set_verbosity_error()
+        transformers.logging.disable_progress_bar()  # no "Loading weights" bars or notes
         self.encoder, info = model_class.from_pretrained(
             None,
             config=config,

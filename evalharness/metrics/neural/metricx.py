@@ -193,6 +193,7 @@ class MetricXScorer(ModelScorer):
         config = MT5Config.from_dict({k: v for k, v in ckpt.config.items() if k != "architectures"})
         config._attn_implementation = "eager"  # as MetricX's transformers 4.30 runs T5
         transformers.logging.set_verbosity_error()
+        transformers.logging.disable_progress_bar()
         self.model, info = MT5Model.from_pretrained(
             None, config=config, state_dict=state, output_loading_info=True, dtype=torch.float32
         )
