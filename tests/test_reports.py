@@ -143,11 +143,7 @@ def test_eval_runs_the_suite_and_lists_skipped_systems(tmp_path, encoder, monkey
         if line.startswith(("passthrough", "fixture"))
     }
     assert "100%" in rows["passthrough sv-hi"] and "100%" in rows["passthrough hi-sv"]
-    assert (
-        "skipped:" in out
-        and "opus (sv-hi)" in out
-        and "hf download Helsinki-NLP/opus-mt-sv-hi" in out
-    )
+    assert "skipped:" in out and "opus (sv-hi)" in out and "hf download Helsinki-NLP/opus-mt-sv-hi" in out
     reports = list_runs(work / "runs")
     assert len(reports) == 3
     fixture = next(r for r in reports if r.backend.name == "fixture")
