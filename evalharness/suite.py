@@ -269,15 +269,19 @@ def run_suite(
         translations = _translate_on_ray(jobs, scoring, cache, ray_settings)
         scoring = replace(scoring, remote=RayScoring(ray_settings))
     outcomes = []
-    for job, translation in zip(jobs, translations, strict=True):
-        if isinstance(translation, BaseException):
-            outcomes.append(_outcome(job, translation))
-            continue
-        try:
-            run = run_job(job, runs, cache, scoring, glossary, argv=argv, translation=translation)
-        except UserError as exc:
-            run = exc
-        outcomes.append(_outcome(job, run))
+    try:
+        for job, translation in zip(jobs, translations, strict=True):
+            if isinstance(translation, BaseException):
+                outcomes.append(_outcome(job, translation))
+                continue
+            try:
+                run = run_job(job, runs, cache, scoring, glossary, argv=argv, translation=translation)
+            except UserError as exc:
+                run = exc
+            outcomes.append(_outcome(job, run))
+    finally:
+        if scoring.remote is not None:
+            scoring.remote.close()
     return SuiteResult(testset, state, outcomes, scoring.skipped)
 
 

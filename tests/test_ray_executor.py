@@ -131,3 +131,34 @@ def test_unknown_executor_is_refused(tmp_path):
 def test_cli_help_names_the_cluster_option():
     out = run_cli("eval", "--help").stdout
     assert "--executor" in out and "--address" in out and "--actors" in out
+
+
+def test_model_metrics_score_on_ray_actors_as_in_process(ray_work):
+    """COMET (the fixture checkpoint) scored by Ray actors: the same segment scores as in
+    this process, the driver's score cache filled, a second run served from it."""
+    comet = str(ROOT / "tests" / "data" / "neural" / "comet-tiny")
+    suite = Suite(
+        testset="hoalu",
+        pairs=("sv-hi",),
+        metrics=("chrf", f"comet={comet}"),
+        ci=False,
+        systems=(SystemEntry(name="copy", backend="passthrough"),),
+    )
+    refs = ray_work / "references"
+    local_cache, ray_cache = (
+        ray_work / "m-local" / "t.sqlite",
+        ray_work / "m-ray" / "t.sqlite",
+    )  # scores beside
+    local = run_suite(suite, refs, ray_work / "runs-m-local", local_cache).outcomes[0].report
+    on_ray = run_suite(
+        suite, refs, ray_work / "runs-m-ray", ray_cache, executor="ray", ray_settings=RaySettings(actors=2, batch_size=3),
+    ).outcomes[0].report  # fmt: skip
+    ours = [s.scores["comet"] for s in local.segments]
+    theirs = [s.scores["comet"] for s in on_ray.segments]
+    assert (
+        max(abs(a - b) for a, b in zip(ours, theirs, strict=True)) < 1e-4
+    )  # x100 scale: 1e-6 of the model's
+    assert on_ray.scores["comet"].signature == local.scores["comet"].signature
+    assert on_ray.model_scoring["comet"].scored == 10 and on_ray.model_scoring["comet"].device == "remote"
+    again = run_suite(suite, refs, ray_work / "runs-m-ray", ray_cache, executor="ray")
+    assert again.outcomes[0].report.model_scoring["comet"].from_cache == 10

@@ -1,8 +1,10 @@
 """Score model metrics on Ray actors (`evalharness eval --executor ray`).
 
-One actor pool per configured metric, kept for the whole process: each actor loads the model
-once (`num_gpus=1` per actor where the cluster has GPUs) and scores the batches it is sent, so
-the systems and pairs of a suite share the loads. The driver keeps the score cache: it looks
+One actor pool per configured metric, kept while a suite is scored: each actor loads the
+model once (`num_gpus=1` per actor where the cluster has GPUs) and scores the batches it is
+sent, so the systems and pairs of a suite share the loads. The suite translates every job
+first and scores afterwards, and releases the pools when it is done: actors holding GPUs or
+CPUs must not starve the next suite's translation actors. The driver keeps the score cache: it looks
 up what is cached, sends only the rest, and writes results as batches come back (in whatever
 order actors finish; they are keyed). The fingerprint (checkpoint digest, code, libraries,
 device) is computed by an actor, on the kind of machine that scores, and every batch carries
@@ -92,6 +94,9 @@ class RayScoring:
                 out[key] = SegmentScore(row["score"], spans)
         return out
 
+    def close(self) -> None:
+        release_pools()
+
     @staticmethod
     def _call(work):
         from evalharness.backends.ray_runner import _unwrap
@@ -103,5 +108,11 @@ class RayScoring:
 
 
 def release_pools() -> None:
-    """Forget the actor pools (their actors end with the Ray session)."""
+    """End the scoring actors (and free their GPUs and CPUs)."""
+    from evalharness.backends.ray_runner import _ray
+
+    ray = _ray() if _POOLS else None
+    for pool, _ in _POOLS.values():
+        while pool.has_free():
+            ray.kill(pool.pop_idle())
     _POOLS.clear()
