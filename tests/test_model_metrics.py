@@ -304,3 +304,22 @@ def test_a_run_without_references_scores_quality_estimation(work):
     assert "|mode:qe|" in one.signature
     with pytest.raises(UserError, match="reads the source segments"):
         score_all(["cometkiwi"], hyps, [["a", "b", "c"]], None, opts)
+
+
+def test_a_second_system_encodes_only_its_hypotheses(work):
+    """COMET embeds each text on its own: the sources and references embedded for the first
+    system are remembered, so the second system's pass encodes only its hypotheses, and its
+    scores equal a pass without the memo."""
+    first = _run(work, "good")
+    assert first.report.model_scoring["comet"].scored == 10
+    src = [s.source for s in first.report.segments]
+    refs = [[s.references[0] for s in first.report.segments]]
+    hyps = [s.hypothesis for s in load_run_file(_run(work, "half").path).report.segments]
+    context = ScoringContext(work / "runs" / ".cache" / "scores.sqlite")
+    stats = score_all(["comet"], [h + " ." for h in hyps], refs, None, {"comet_model": COMET}, sources=src,
+                      context=context)["comet"].stats  # fmt: skip
+    assert stats.counters.scored == 10
+    assert stats.counters.texts_recalled == len(set(src) | set(refs[0]))  # sources and references
+    assert stats.counters.texts_encoded == len({h + " ." for h in hyps} - set(src) - set(refs[0]))
+    fresh = score_all(["comet"], [h + " ." for h in hyps], refs, None, {"comet_model": COMET}, sources=src)
+    assert np.abs(fresh["comet"].stats.array - stats.array).max() < 1e-4  # x100 scale

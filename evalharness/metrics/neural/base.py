@@ -13,6 +13,7 @@ import json
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from evalharness.errors import UserError
 
@@ -106,8 +107,23 @@ class Counters:
     from_cache: int = 0
     scored: int = 0
     model_loads: int = 0
+    texts_encoded: int = 0  # sentence embeddings computed (models that embed texts one by one)
+    texts_recalled: int = 0  # ... and read from the embedding memo instead
     seconds: float = 0.0
     extra: dict = field(default_factory=dict)
+
+
+class EmbeddingMemo(Protocol):
+    """Sentence embeddings kept between runs (by text), for models that embed each text on its
+    own: a source or a reference is embedded once for all the systems scored on it."""
+
+    def get_many(self, keys: Sequence[str]) -> dict[str, bytes]: ...
+
+    def put_many(self, items: Sequence[tuple[str, bytes]]) -> None: ...
+
+
+def text_key(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 class ModelScorer(ABC):
@@ -117,7 +133,8 @@ class ModelScorer(ABC):
     native_dtype: str = "float32"
 
     @abstractmethod
-    def score(self, segments: Sequence[Segment]) -> list[SegmentScore]: ...
+    def score(self, segments: Sequence[Segment], memo: EmbeddingMemo | None = None) -> list[SegmentScore]:
+        """Scores in segment order; `memo`, where given, may hold embeddings of texts seen before."""
 
     def close(self) -> None:
         """Release the model."""

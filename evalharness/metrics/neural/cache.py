@@ -1,5 +1,7 @@
 """Segment scores of model metrics, cached in SQLite: (metric fingerprint, segment key) ->
-score and error spans.
+score and error spans; and sentence embeddings of sources and references for models that
+embed each text on its own (COMET's regression models), so that the second system scored on
+a test set encodes only its hypotheses.
 
 The fingerprint holds everything that determines a score (checkpoint digest, mode, precision,
 our inference code, library versions); the segment key is a SHA-256 of the segment's source,
@@ -28,6 +30,15 @@ CREATE TABLE IF NOT EXISTS scores (
 )
 """
 COLUMNS = {"fingerprint", "segment_sha256", "score", "spans"}
+EMBEDDINGS = """
+CREATE TABLE IF NOT EXISTS embeddings (
+    fingerprint TEXT NOT NULL,
+    text_sha256 TEXT NOT NULL,
+    vector BLOB NOT NULL,              -- float32, native byte order
+    PRIMARY KEY (fingerprint, text_sha256)
+)
+"""
+EMBEDDING_COLUMNS = {"fingerprint", "text_sha256", "vector"}
 
 
 def _decode(score: object, spans: object) -> SegmentScore | None:
@@ -46,7 +57,11 @@ class ScoreCache:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.db = open_store(path, SCHEMA, "scores", COLUMNS, "metric score cache")
+        self.vectors = open_store(path, EMBEDDINGS, "embeddings", EMBEDDING_COLUMNS, "metric score cache")
         self.ignored_rows = 0
+
+    def memo(self, fingerprint: str) -> Memo:
+        return Memo(self, fingerprint)
 
     def get_many(self, fingerprint: str, keys: Sequence[str]) -> dict[str, SegmentScore]:
         found: dict[str, SegmentScore] = {}
@@ -85,3 +100,27 @@ class ScoreCache:
 
     def close(self) -> None:
         self.db.close()
+        self.vectors.close()
+
+
+class Memo:
+    """Embeddings of one model (its fingerprint) by text, for `ModelScorer.score`."""
+
+    def __init__(self, cache: ScoreCache, fingerprint: str) -> None:
+        self.cache, self.fingerprint = cache, fingerprint
+
+    def get_many(self, keys: Sequence[str]) -> dict[str, bytes]:
+        sql = "SELECT text_sha256, vector FROM embeddings WHERE fingerprint=? AND text_sha256 IN ({})"
+        return {
+            key: bytes(vector)
+            for key, vector in select_in(self.cache.vectors, sql, (self.fingerprint,), keys)
+            if isinstance(vector, bytes) and vector and len(vector) % 4 == 0
+        }
+
+    def put_many(self, items: Sequence[tuple[str, bytes]]) -> None:
+        write_batch(
+            self.cache.vectors,
+            "INSERT INTO embeddings (fingerprint, text_sha256, vector) VALUES (?,?,?) "
+            "ON CONFLICT DO UPDATE SET vector=excluded.vector",
+            [(self.fingerprint, key, vector) for key, vector in items],
+        )

@@ -36,11 +36,13 @@ from pathlib import Path
 
 from evalharness.errors import UserError
 from evalharness.metrics.neural.base import (
+    EmbeddingMemo,
     ErrorSpan,
     Inference,
     ModelScorer,
     Segment,
     SegmentScore,
+    text_key,
     token_batches,
 )
 from evalharness.metrics.neural.checkpoint import (
@@ -528,18 +530,49 @@ class CometScorer(ModelScorer):
 
     # ------------------------------------------------------------ scoring
 
-    def score(self, segments: Sequence[Segment]) -> list[SegmentScore]:
+    def score(self, segments: Sequence[Segment], memo: EmbeddingMemo | None = None) -> list[SegmentScore]:
         if not segments:
             return []
         if self.use_reference and any(not s.references for s in segments):
             raise UserError("COMET with a reference needs one for every segment")
         if self._unified:
             return self._score_unified(segments)
-        return self._score_regression(segments)
+        return self._score_regression(segments, memo)
 
-    def _score_regression(self, segments: Sequence[Segment]) -> list[SegmentScore]:
+    def _embeddings(self, texts: list[str], memo: EmbeddingMemo | None, keep: set[str]):
+        """Sentence embeddings of `texts` (distinct): from the memo where it has them, the
+        rest encoded together in length-sorted batches; those in `keep` (sources and
+        references, which every system of a test set shares) are remembered."""
+        import numpy as np
+        import torch
+
+        keys = [text_key(t) for t in texts]
+        width = self.encoder.config.hidden_size
+        known = memo.get_many(keys) if memo is not None else {}
+        known = {k: v for k, v in known.items() if len(v) == 4 * width}  # a damaged row is a miss
+        todo = [n for n, k in enumerate(keys) if k not in known]
+        out = torch.empty((len(texts), width), dtype=torch.float32)
+        for n, k in enumerate(keys):
+            if k in known:
+                out[n] = torch.from_numpy(np.frombuffer(known[k], dtype=np.float32).copy())
+        if todo:
+            tokens = [e.ids for e in self._tokenize([texts[n] for n in todo])]
+            pooled = self._run(tokens, lambda batch, ids, mask, hidden: list(self._pooled(ids, mask, hidden)))
+            fresh = torch.stack(pooled).float().cpu()
+            out[todo] = fresh
+            if memo is not None:
+                memo.put_many(
+                    [(keys[n], fresh[i].numpy().tobytes()) for i, n in enumerate(todo) if texts[n] in keep]
+                )
+        self.embedded, self.recalled = len(todo), len(texts) - len(todo)
+        return out.to(self.device, self.dtype)
+
+    def _score_regression(
+        self, segments: Sequence[Segment], memo: EmbeddingMemo | None
+    ) -> list[SegmentScore]:
         """Sentence embeddings of every distinct text (sources, hypotheses and references
-        share batches; a text that appears twice is encoded once), then the estimator."""
+        share batches; a text that appears twice is encoded once; one embedded in an earlier
+        run comes from the memo), then the estimator."""
         import torch
 
         roles = [[s.hypothesis for s in segments], [s.source for s in segments]]
@@ -547,9 +580,7 @@ class CometScorer(ModelScorer):
             roles.append([s.references[0] for s in segments])
         texts = list(dict.fromkeys(t for role in roles for t in role))
         index = {t: n for n, t in enumerate(texts)}
-        tokens = [e.ids for e in self._tokenize(texts)]
-        pooled = self._run(tokens, lambda batch, ids, mask, hidden: list(self._pooled(ids, mask, hidden)))
-        table = torch.stack(pooled)
+        table = self._embeddings(texts, memo, {t for role in roles[1:] for t in role})
         mt, src = (table[[index[t] for t in role]] for role in roles[:2])
         if len(roles) == 3:
             ref = table[[index[t] for t in roles[2]]]

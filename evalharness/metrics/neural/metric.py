@@ -266,7 +266,10 @@ class NeuralMetric:
                     task = bar.add_task("", total=len(todo), rate="-")
                     for i in range(0, len(todo), SCORING_CHUNK):
                         chunk = todo[i : i + SCORING_CHUNK]
-                        results = scorer.score([unique[k] for k in chunk])
+                        memo = cache.memo(f"{fingerprint}:embeddings") if cache is not None else None
+                        results = scorer.score([unique[k] for k in chunk], memo)
+                        counters.texts_encoded += getattr(scorer, "embedded", 0)
+                        counters.texts_recalled += getattr(scorer, "recalled", 0)
                         _check(results, len(chunk), self.spec.id)
                         if cache is not None:
                             cache.put_many(fingerprint, list(zip(chunk, results, strict=True)))

@@ -226,7 +226,7 @@ class MetricXScorer(ModelScorer):
         encoded = self.tokenizer.encode_batch([self.text(s) for s in segments])
         return [e.ids[:-1] for e in encoded]
 
-    def score(self, segments: Sequence[Segment]) -> list[SegmentScore]:
+    def score(self, segments: Sequence[Segment], memo=None) -> list[SegmentScore]:
         import torch
 
         if not segments:
