@@ -323,3 +323,18 @@ def test_a_second_system_encodes_only_its_hypotheses(work):
     assert stats.counters.texts_encoded == len({h + " ." for h in hyps} - set(src) - set(refs[0]))
     fresh = score_all(["comet"], [h + " ." for h in hyps], refs, None, {"comet_model": COMET}, sources=src)
     assert np.abs(fresh["comet"].stats.array - stats.array).max() < 1e-4  # x100 scale
+
+
+def test_int8_quantisation_is_asked_for_and_named():
+    """Never the default; when asked for it runs on the CPU, is named in the signature (so
+    its scores are not compared with float32 ones) and stays close to float32."""
+    src, hyps, refs = ["Hej där.", "En katt sov."], ["नमस्ते।", "एक बिल्ली सोई।"], [["नमस्ते।", "बिल्ली सो गई।"]]
+    plain = score_all(["comet"], hyps, refs, None, {"comet_model": COMET}, sources=src)["comet"]
+    int8 = score_all(
+        ["comet"], hyps, refs, None, {"comet_model": COMET, "neural_quantize": True}, sources=src
+    )["comet"]
+    assert "quant:int8" in int8.signature and "quant" not in plain.signature
+    assert int8.stats.key != plain.stats.key
+    assert max(abs(a - b) for a, b in zip(int8.segment_scores, plain.segment_scores, strict=True)) < 10
+    with pytest.raises(UserError, match="runs on the CPU only"):
+        get("comet").build(None, {"comet_model": COMET, "neural_quantize": True, "neural_device": "cuda"})

@@ -19,6 +19,7 @@ from evalharness.reports.sections import (
     interval_chart,
     ordered_metrics,
     provenance_table,
+    range_text,
     signatures_table,
     testset_facts,
 )
@@ -64,6 +65,9 @@ def scores_table(report: RunReport, metrics: list[str]) -> Table:
     )
     if fixture:
         note = "Untrained fixture model: its output is noise; the scores only exercise the pipeline. " + note
+    scales = [f"{display(m)}: {text}" for m in metrics if (text := range_text(m))]
+    if scales:
+        note += " Model metrics: " + "; ".join(scales) + "."
     rows = []
     for m in metrics:
         sc = report.scores[m]

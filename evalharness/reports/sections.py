@@ -45,6 +45,15 @@ def display(metric: str) -> str:
         return metric
 
 
+def range_text(metric: str) -> str:
+    """What a model metric's numbers mean (its scale); empty for string metrics."""
+    try:
+        model = get(metric).model
+    except UserError:
+        return ""
+    return model.range_text if model is not None else ""
+
+
 def better_word(metric: str) -> str:
     try:
         return "higher is better" if get(metric).higher_is_better else "lower is better"

@@ -78,6 +78,8 @@ class Inference:
             raise UserError(f"neural_dtype must be one of {', '.join(DTYPES)}, not {self.dtype!r}")
         if self.batch_tokens < 0 or self.threads < 0:
             raise UserError("neural_batch_tokens and neural_threads must not be negative")
+        if self.quantize and self.device == "cuda":
+            raise UserError("neural_quantize (int8) runs on the CPU only")
 
     def torch_device(self) -> str:
         import torch

@@ -38,6 +38,7 @@ SHARED_CODE = (
     "evalharness.metrics.neural.base",
     "evalharness.metrics.neural.metric",
     "evalharness.metrics.neural.checkpoint",
+    "evalharness.metrics.neural.tokenizer",
 )
 # options every model metric takes, with their defaults (they choose where and how it runs)
 INFERENCE_OPTIONS = {
