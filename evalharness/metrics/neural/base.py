@@ -142,6 +142,22 @@ class ModelScorer(ABC):
         """Release the model."""
 
 
+def quantized(module, device: str):
+    """int8 dynamic quantisation of the module's linear layers (CPU only; `neural_quantize`).
+    torch marks `torch.ao.quantization` deprecated in favour of torchao; it is still what
+    torch ships, so its warnings are not passed on to every user who asks for int8."""
+    import warnings
+
+    import torch
+
+    if device != "cpu":
+        raise UserError("neural_quantize (int8) runs on the CPU only")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.filterwarnings("ignore", message=".*quantize_per_tensor.*")
+        return torch.ao.quantization.quantize_dynamic(module, {torch.nn.Linear}, dtype=torch.qint8)
+
+
 def token_batches(lengths: Sequence[int], max_tokens: int, max_items: int = 512) -> Iterator[list[int]]:
     """Indices grouped into batches of similar length, longest first, each holding at most
     `max_tokens` tokens once padded to its longest member (and at most `max_items` items).

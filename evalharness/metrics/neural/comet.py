@@ -42,6 +42,7 @@ from evalharness.metrics.neural.base import (
     ModelScorer,
     Segment,
     SegmentScore,
+    quantized,
     text_key,
     token_batches,
 )
@@ -409,11 +410,7 @@ class CometScorer(ModelScorer):
             module.eval()
             module.to(self.device, self.dtype)
         if inference.quantize:
-            if self.device != "cpu":
-                raise UserError("neural_quantize (int8) runs on the CPU only")
-            self.encoder = torch.ao.quantization.quantize_dynamic(
-                self.encoder, {torch.nn.Linear}, dtype=torch.qint8
-            )
+            self.encoder = quantized(self.encoder, self.device)
 
     # ------------------------------------------------------------ structure
 

@@ -24,7 +24,14 @@ from functools import cached_property
 from pathlib import Path
 
 from evalharness.errors import UserError
-from evalharness.metrics.neural.base import Inference, ModelScorer, Segment, SegmentScore, token_batches
+from evalharness.metrics.neural.base import (
+    Inference,
+    ModelScorer,
+    Segment,
+    SegmentScore,
+    quantized,
+    token_batches,
+)
 from evalharness.metrics.neural.checkpoint import (
     cached_snapshot,
     digest,
@@ -207,11 +214,7 @@ class MetricXScorer(ModelScorer):
         self.model.eval().to(self.device, self.dtype)
         self.head = self.head.to(self.device, self.dtype)
         if inference.quantize:
-            if self.device != "cpu":
-                raise UserError("neural_quantize (int8) runs on the CPU only")
-            self.model = torch.ao.quantization.quantize_dynamic(
-                self.model, {torch.nn.Linear}, dtype=torch.qint8
-            )
+            self.model = quantized(self.model, self.device)
         self.tokenizer = load_tokenizer(ckpt.tokenizer_folder, "t5")
         self.pad = config.pad_token_id if config.pad_token_id is not None else 0
 
