@@ -9,8 +9,9 @@ timeout) and then retries."""
 from __future__ import annotations
 
 import sqlite3
+import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from evalharness.errors import UserError
@@ -63,3 +64,27 @@ def write_batch(db: sqlite3.Connection, sql: str, rows: Sequence[tuple]) -> None
             db.execute("ROLLBACK")
             raise
         return
+
+
+class Readable:
+    """Rows read back with their damage counted: a row that does not decode is a miss (done
+    again and overwritten), and the first one is reported on one line."""
+
+    def __init__(self, path: Path, what: str, then: str) -> None:
+        self.path, self.what, self.then, self.ignored_rows = path, what, then, 0
+
+    def decoded(self, rows: Iterable[tuple], decode: Callable[..., object]) -> dict:
+        """key -> decode(*rest) for rows (key, *rest), damaged rows left out."""
+        found = {}
+        for key, *raw in rows:
+            value = decode(*raw)
+            if value is None:
+                if not self.ignored_rows:
+                    print(
+                        f"warning: {self.path}: unreadable {self.what} are ignored ({self.then})",
+                        file=sys.stderr,
+                    )
+                self.ignored_rows += 1
+                continue
+            found[key] = value
+        return found

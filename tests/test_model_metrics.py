@@ -338,3 +338,25 @@ def test_int8_quantisation_is_asked_for_and_named():
     assert max(abs(a - b) for a, b in zip(int8.segment_scores, plain.segment_scores, strict=True)) < 10
     with pytest.raises(UserError, match="runs on the CPU only"):
         get("comet").build(None, {"comet_model": COMET, "neural_quantize": True, "neural_device": "cuda"})
+
+
+def test_a_damaged_cached_score_is_scored_again(work, capsys):
+    import sqlite3
+
+    context = ScoringContext(work / "s.sqlite")
+    src, hyps, refs = ["Hej.", "Tack."], ["नमस्ते।", "धन्यवाद।"], [["नमस्ते।", "शुक्रिया।"]]
+    first = score_all(["comet"], hyps, refs, None, {"comet_model": COMET}, sources=src, context=context)[
+        "comet"
+    ]
+    with sqlite3.connect(work / "s.sqlite") as db:
+        db.execute("UPDATE scores SET score = 'not a number' WHERE rowid = (SELECT MIN(rowid) FROM scores)")
+        db.execute("UPDATE scores SET spans = '[{\"bad\": 1}]' WHERE rowid = (SELECT MAX(rowid) FROM scores)")
+    again = score_all(["comet"], hyps, refs, None, {"comet_model": COMET}, sources=src, context=context)[
+        "comet"
+    ]
+    assert again.stats.counters.scored == 2 and again.score == pytest.approx(first.score, abs=1e-4)
+    assert "unreadable cached scores are ignored (scored again)" in capsys.readouterr().err
+    third = score_all(["comet"], hyps, refs, None, {"comet_model": COMET}, sources=src, context=context)[
+        "comet"
+    ]
+    assert third.stats.counters.from_cache == 2  # the damaged rows were overwritten

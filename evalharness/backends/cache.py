@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from evalharness.backends.base import Hypothesis
-from evalharness.sqlite_store import open_store, select_in, write_batch
+from evalharness.sqlite_store import Readable, open_store, select_in, write_batch
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS translations (
@@ -51,10 +50,9 @@ class TranslationCache:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.db = open_store(path, SCHEMA, "translations", EXPECTED_COLUMNS, "translation cache")
-        self.ignored_rows = 0
+        self.rows = Readable(path, "cache rows", "translated again")
 
     def get_many(self, fingerprint: str, src: str, tgt: str, keys: Sequence[str]) -> dict[str, Hypothesis]:
-        found: dict[str, Hypothesis] = {}
         rows = select_in(
             self.db,
             "SELECT source_sha256, hypothesis FROM translations WHERE fingerprint=? AND src_lang=? "
@@ -62,18 +60,7 @@ class TranslationCache:
             (fingerprint, src, tgt),
             keys,
         )
-        for key, raw in rows:
-            hypothesis = _decode(raw)
-            if hypothesis is None:  # damaged row: a miss, translated again and overwritten
-                if not self.ignored_rows:
-                    print(
-                        f"warning: {self.path}: unreadable cache rows are ignored (translated again)",
-                        file=sys.stderr,
-                    )
-                self.ignored_rows += 1
-                continue
-            found[key] = hypothesis
-        return found
+        return self.rows.decoded(rows, _decode)
 
     def put_many(self, fingerprint: str, src: str, tgt: str, items: Sequence[tuple[str, Hypothesis]]) -> None:
         rows = [

@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import json
 import math
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from evalharness.metrics.neural.base import ErrorSpan, SegmentScore
-from evalharness.sqlite_store import open_store, select_in, write_batch
+from evalharness.sqlite_store import Readable, open_store, select_in, write_batch
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS scores (
@@ -58,26 +57,14 @@ class ScoreCache:
         self.path = path
         self.db = open_store(path, SCHEMA, "scores", COLUMNS, "metric score cache")
         self.vectors = open_store(path, EMBEDDINGS, "embeddings", EMBEDDING_COLUMNS, "metric score cache")
-        self.ignored_rows = 0
+        self.rows = Readable(path, "cached scores", "scored again")
 
     def memo(self, fingerprint: str) -> Memo:
         return Memo(self, fingerprint)
 
     def get_many(self, fingerprint: str, keys: Sequence[str]) -> dict[str, SegmentScore]:
-        found: dict[str, SegmentScore] = {}
         sql = "SELECT segment_sha256, score, spans FROM scores WHERE fingerprint=? AND segment_sha256 IN ({})"
-        for key, score, spans in select_in(self.db, sql, (fingerprint,), keys):
-            value = _decode(score, spans)
-            if value is None:  # a damaged row is a miss: scored again and overwritten
-                if not self.ignored_rows:
-                    print(
-                        f"warning: {self.path}: unreadable cached scores are ignored (scored again)",
-                        file=sys.stderr,
-                    )
-                self.ignored_rows += 1
-                continue
-            found[key] = value
-        return found
+        return self.rows.decoded(select_in(self.db, sql, (fingerprint,), keys), _decode)
 
     def put_many(self, fingerprint: str, items: Sequence[tuple[str, SegmentScore]]) -> None:
         rows = [
