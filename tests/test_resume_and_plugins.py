@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -99,7 +100,8 @@ def test_killed_run_resumes_and_translates_every_segment_exactly_once(tmp_path, 
     assert len(counts) == 200 and set(counts) == {1}
 
 
-def test_third_party_backend_installed_from_a_package(tmp_path, big_testset):
+def _install_plugin(tmp_path) -> dict:
+    """The test plug-in package installed into a folder of its own; the env that finds it."""
     pkg = tmp_path / "pkg"
     shutil.copytree(ROOT / "tests" / "data" / "plugin_pkg", pkg)
     site = tmp_path / "site"
@@ -122,7 +124,34 @@ def test_third_party_backend_installed_from_a_package(tmp_path, big_testset):
         timeout=300,
     )
     assert install.returncode == 0, install.stderr
-    env = {"PYTHONPATH": f"{site}{os.pathsep}{ROOT}"}
+    return {"PYTHONPATH": f"{site}{os.pathsep}{ROOT}"}
+
+
+def test_third_party_metric_installed_from_a_package(tmp_path):
+    """A model metric from another package's entry point is listed, scored, given a
+    signature and statistics like the built-ins."""
+    env = _install_plugin(tmp_path)
+    (tmp_path / "h.txt").write_text("abc\nabcdef\n", encoding="utf-8")
+    (tmp_path / "r.txt").write_text("abcdef\nabc\n", encoding="utf-8")
+    listed = cli("metrics", "list", env_extra=env)
+    out, err = listed.communicate(timeout=120)
+    assert listed.returncode == 0, err
+    assert "lengthshare  higher is better  builtin  checkpoint here" in out
+    scored = cli(
+        "score", "--hyp", tmp_path / "h.txt", "--ref", tmp_path / "r.txt", "--src", tmp_path / "r.txt",
+        "--metrics", "bleu,lengthshare", "--format", "json", "--score-cache", tmp_path / "s.sqlite", env_extra=env,
+    )  # fmt: skip
+    out, err = scored.communicate(timeout=120)
+    assert scored.returncode == 0, err
+    result = json.loads(out)
+    assert result["lengthshare"]["score"] == 75.0  # (0.5 + 1.0) / 2, x100
+    assert result["lengthshare"]["signature"].startswith(
+        "LengthShare|model:builtin|sha:000000000000|mode:ref"
+    )
+
+
+def test_third_party_backend_installed_from_a_package(tmp_path, big_testset):
+    env = _install_plugin(tmp_path)
     proc = cli(
         "translate",
         "--testset",

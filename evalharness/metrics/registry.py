@@ -25,6 +25,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import re
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -161,7 +162,8 @@ METRICS: dict[str, MetricSpec] = {
 
 
 def _plugins() -> None:
-    """Model metrics of installed plug-ins, added once (a built-in id is never replaced)."""
+    """Model metrics of installed plug-ins, added once (a built-in id is never replaced). A
+    plug-in that fails to load is one warning, not a failure of every command."""
     if _plugins.done:  # type: ignore[attr-defined]
         return
     _plugins.done = True  # type: ignore[attr-defined]
@@ -171,12 +173,14 @@ def _plugins() -> None:
         try:
             model = ep.load()
             model = model() if callable(model) and not isinstance(model, ModelMetric) else model
-        except Exception as exc:  # a broken plug-in must not look like our bug
-            raise UserError(f"metric plug-in {ep.name!r} failed to load: {exc}") from exc
-        if not isinstance(model, ModelMetric) or model.id != ep.name:
-            raise UserError(
-                f"metric plug-in {ep.name!r} is not an evalharness ModelMetric with id {ep.name!r}"
+            if not isinstance(model, ModelMetric) or model.id != ep.name:
+                raise TypeError(f"not an evalharness ModelMetric with id {ep.name!r}")
+        except Exception as exc:  # a broken plug-in must not look like our bug, nor stop us
+            print(
+                f"warning: metric plug-in {ep.name!r} is not available ({type(exc).__name__}: {exc})",
+                file=sys.stderr,
             )
+            continue
         METRICS[ep.name] = MetricSpec.of_model(model)
 
 

@@ -81,26 +81,19 @@ def resolve(ref: str, what: str, commands: Iterable[str] | None = None, note: st
 # ---------------------------------------------------------------- weights
 
 
-def load_weights(path: Path) -> dict:
-    """Tensors of a safetensors file, or of a PyTorch file read with `weights_only=True`
-    (memory-mapped: pages are read as they are used). Lightning checkpoints keep the tensors
-    under `state_dict`; that mapping is returned."""
+def read_torch(path: Path):
+    """A PyTorch file read with `weights_only=True` (tensors and plain containers only),
+    memory-mapped: tensors' pages are read when they are used. A file that needs any other
+    object is refused in one line, before anything in it runs."""
     import torch
 
-    if path.suffix == ".safetensors":
-        from safetensors.torch import load_file
-
-        try:
-            return {k: _aligned(v) for k, v in load_file(str(path)).items()}
-        except Exception as exc:
-            raise UserError(f"unreadable safetensors file ({type(exc).__name__}: {exc})", path) from exc
     try:
         try:
-            data = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+            return torch.load(path, map_location="cpu", weights_only=True, mmap=True)
         except RuntimeError as exc:  # files in the legacy (non-zip) format cannot be memory-mapped
             if "mmap" not in str(exc):
                 raise
-            data = torch.load(path, map_location="cpu", weights_only=True)
+            return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
         reason = " ".join(str(exc).split())
         if "weights_only" in reason or "Unsupported global" in reason or "pickle" in reason.lower():
@@ -112,6 +105,21 @@ def load_weights(path: Path) -> dict:
                 path,
             ) from exc
         raise UserError(f"unreadable checkpoint ({type(exc).__name__}: {reason[:200]})", path) from exc
+
+
+def load_weights(path: Path) -> dict:
+    """Tensors of a safetensors file, or of a PyTorch file (`read_torch`). Lightning
+    checkpoints keep the tensors under `state_dict`; that mapping is returned."""
+    import torch
+
+    if path.suffix == ".safetensors":
+        from safetensors.torch import load_file
+
+        try:
+            return {k: _aligned(v) for k, v in load_file(str(path)).items()}
+        except Exception as exc:
+            raise UserError(f"unreadable safetensors file ({type(exc).__name__}: {exc})", path) from exc
+    data = read_torch(path)
     if isinstance(data, Mapping) and isinstance(data.get("state_dict"), Mapping):
         data = data["state_dict"]
     if not isinstance(data, Mapping) or not all(isinstance(v, torch.Tensor) for v in data.values()):

@@ -52,6 +52,7 @@ from evalharness.metrics.neural.checkpoint import (
     fetch_command,
     load_weights,
     missing,
+    read_torch,
     resolve,
 )
 from evalharness.metrics.neural.tokenizer import clean_up_spaces, load_tokenizer
@@ -155,7 +156,8 @@ class CometCheckpoint:
     def resolve(cls, ref: str) -> CometCheckpoint:
         folder = resolve(ref, "COMET checkpoint", comet_fetch_commands(ref), comet_missing_note(ref))
         ckpt = cls(ref if folder != Path(ref).expanduser() else folder.name, folder)
-        ckpt.encoder_folder  # noqa: B018  (a missing encoder fails here, before any work)
+        ckpt.encoder_folder  # noqa: B018  (a missing encoder or a pickled checkpoint fails
+        ckpt.hparams  # noqa: B018  here, before any work)
         return ckpt
 
     @cached_property
@@ -193,26 +195,20 @@ class CometCheckpoint:
         return self.yaml_hparams["class_identifier"]
 
     @cached_property
-    def _checkpoint(self) -> tuple[dict, dict]:
-        """(state dict, hyperparameters). COMET builds the model from the hyperparameters
-        stored in the checkpoint (hparams.yaml only names the class); so do we."""
-        import torch
-
-        path = self.weights_file
-        stored: dict = {}
-        if path.suffix == ".ckpt":
-            try:
-                raw = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
-                stored = raw.get("hyper_parameters") or {} if isinstance(raw, dict) else {}
-            except Exception:
-                stored = {}  # load_weights below says what is wrong with the file
-        return load_weights(path), dict(stored)
+    def stored_hparams(self) -> dict:
+        """The hyperparameters in a Lightning checkpoint: COMET builds the model from these
+        (hparams.yaml only names the class), and so do we. Reading them maps the file without
+        reading its tensors, and refuses a pickled checkpoint before any work."""
+        if self.weights_file.suffix != ".ckpt":
+            return {}
+        raw = read_torch(self.weights_file)
+        stored = raw.get("hyper_parameters") if isinstance(raw, dict) else None
+        return dict(stored) if isinstance(stored, dict) else {}
 
     @cached_property
     def hparams(self) -> dict:
         """The hyperparameters COMET would build the model with."""
-        stored = self._checkpoint[1] if self.weights_file.suffix == ".ckpt" else {}
-        out = {**DEFAULTS[self.kind], **self.yaml_hparams, **stored}
+        out = {**DEFAULTS[self.kind], **self.yaml_hparams, **self.stored_hparams}
         if self.kind == "xcomet_metric":  # XCOMETMetric fixes these whatever was stored
             out["input_segments"], out["word_level_training"] = ["mt", "src", "ref"], True
         if out["encoder_model"] not in ENCODERS:
@@ -222,9 +218,9 @@ class CometCheckpoint:
             )
         return out
 
-    @property
     def state_dict(self) -> dict:
-        return self._checkpoint[0]
+        """The weights (read when a scorer is built; not kept here)."""
+        return load_weights(self.weights_file)
 
     @cached_property
     def encoder_folder(self) -> Path:
@@ -376,7 +372,7 @@ class CometScorer(ModelScorer):
         self.batch_tokens = inference.tokens_per_batch(self.device)
         if inference.threads:
             torch.set_num_threads(inference.threads)
-        state = ckpt.state_dict
+        state = ckpt.state_dict()
         config = AutoConfig.from_pretrained(ckpt.encoder_folder)
         model_class = getattr(transformers, ENCODERS[self.hp["encoder_model"]])
         prefix = "encoder.model."

@@ -44,3 +44,36 @@ class Crashy(Reverse):
 
 def make_crashy(argument=None, **options):
     return Crashy(argument)
+
+
+# A plug-in model metric: what a third party writes to add a metric (here without a model:
+# the share of the reference's length the hypothesis has, capped at 1).
+from evalharness.metrics.neural.base import ModelScorer, SegmentScore  # noqa: E402
+from evalharness.metrics.neural.metric import ModelMetric  # noqa: E402
+
+
+class _Builtin:
+    """The 'checkpoint' of a metric without weights: a name and a fixed digest."""
+
+    name = "builtin"
+    digest = "0" * 64
+    native_modes = ("ref",)
+    native_dtype = "float32"
+
+
+class LengthShare(ModelScorer):
+    def score(self, segments, memo=None):
+        return [SegmentScore(min(1.0, len(s.hypothesis) / max(1, len(s.references[0])))) for s in segments]
+
+
+LENGTH_SHARE = ModelMetric(
+    id="lengthshare",
+    display="LengthShare",
+    higher_is_better=True,
+    default_model="builtin",
+    resolve=lambda model, options: _Builtin(),
+    load=lambda checkpoint, inference, use_reference: LengthShare(),
+    scale=100,
+    modes=("ref",),
+    description="share of the reference's length the hypothesis has (a test plug-in)",
+)
