@@ -161,3 +161,30 @@ def test_a_pickled_checkpoint_is_refused_and_nothing_in_it_runs(tmp_path):
     assert result.returncode == 2 and "refused" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
     assert not marker.exists()
+
+
+def test_lightning_hyperparameters_are_read_as_a_dict(tmp_path, monkeypatch):
+    """Checkpoints saved by older Lightning versions keep their hyperparameters in Lightning's
+    AttributeDict: read as a plain dict, without Lightning installed and without running it."""
+    import sys
+    import types
+
+    module = types.ModuleType("pytorch_lightning.utilities.parsing")
+
+    class AttributeDict(dict):
+        pass
+
+    AttributeDict.__module__, AttributeDict.__qualname__ = module.__name__, "AttributeDict"
+    module.AttributeDict = AttributeDict
+    for name in ("pytorch_lightning", "pytorch_lightning.utilities"):
+        monkeypatch.setitem(sys.modules, name, types.ModuleType(name))
+    monkeypatch.setitem(sys.modules, module.__name__, module)
+    path = tmp_path / "model.ckpt"
+    torch.save({"state_dict": {"w": torch.ones(2)}, "hyper_parameters": AttributeDict(pool="avg")}, path)
+    for name in ("pytorch_lightning", "pytorch_lightning.utilities", module.__name__):
+        monkeypatch.delitem(sys.modules, name)
+    from evalharness.metrics.neural.checkpoint import read_torch
+
+    raw = read_torch(path)
+    assert dict(raw["hyper_parameters"]) == {"pool": "avg"} and "pytorch_lightning" not in sys.modules
+    assert torch.equal(load_weights(path)["w"], torch.ones(2))

@@ -81,19 +81,30 @@ def resolve(ref: str, what: str, commands: Iterable[str] | None = None, note: st
 # ---------------------------------------------------------------- weights
 
 
+# Lightning's hyperparameter dicts, by the names checkpoints of its versions record them under
+LIGHTNING_DICTS = (
+    "pytorch_lightning.utilities.parsing.AttributeDict",
+    "lightning_fabric.utilities.data.AttributeDict",
+    "lightning.fabric.utilities.data.AttributeDict",
+)
+
+
 def read_torch(path: Path):
-    """A PyTorch file read with `weights_only=True` (tensors and plain containers only),
-    memory-mapped: tensors' pages are read when they are used. A file that needs any other
-    object is refused in one line, before anything in it runs."""
+    """A PyTorch file read with `weights_only=True` (tensors, plain containers and Lightning's
+    hyperparameter dict as a dict), memory-mapped: tensors' pages are read when they are
+    used. A file that needs any other object is refused in one line, before anything in it
+    runs."""
     import torch
 
+    allowed = [(dict, name) for name in LIGHTNING_DICTS]  # read as a plain dict; Lightning not imported
     try:
-        try:
-            return torch.load(path, map_location="cpu", weights_only=True, mmap=True)
-        except RuntimeError as exc:  # files in the legacy (non-zip) format cannot be memory-mapped
-            if "mmap" not in str(exc):
-                raise
-            return torch.load(path, map_location="cpu", weights_only=True)
+        with torch.serialization.safe_globals(allowed):
+            try:
+                return torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+            except RuntimeError as exc:  # files in the legacy (non-zip) format cannot be memory-mapped
+                if "mmap" not in str(exc):
+                    raise
+                return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
         reason = " ".join(str(exc).split())
         if "weights_only" in reason or "Unsupported global" in reason or "pickle" in reason.lower():
