@@ -198,6 +198,11 @@ def file_sha256(path: Path) -> str:
     return _hash_file(str(real), stat.st_size, stat.st_mtime_ns)
 
 
+def present(folder: Path, names: Iterable[str], role: str) -> dict[str, Path]:
+    """The files of `names` that `folder` holds, by role ("role/name"), for a digest."""
+    return {f"{role}/{name}": folder / name for name in names if (folder / name).is_file()}
+
+
 def digest(files: Mapping[str, Path]) -> str:
     """sha256 over (role, file SHA-256) pairs: the same bytes under the same roles give the same
     digest wherever the files are (hub cache, a copied folder)."""

@@ -52,6 +52,7 @@ from evalharness.metrics.neural.checkpoint import (
     fetch_command,
     load_weights,
     missing,
+    present,
     read_torch,
     resolve,
 )
@@ -242,11 +243,11 @@ class CometCheckpoint:
 
     def files(self) -> dict[str, Path]:
         """What determines the scores, by role (for the digest)."""
-        out = {"weights": self.weights_file, "hparams": self.hparams_file}
-        for name in ENCODER_FILES:
-            if (self.encoder_folder / name).is_file():
-                out[f"encoder/{name}"] = self.encoder_folder / name
-        return out
+        return {
+            "weights": self.weights_file,
+            "hparams": self.hparams_file,
+            **present(self.encoder_folder, ENCODER_FILES, "encoder"),
+        }
 
     @cached_property
     def digest(self) -> str:

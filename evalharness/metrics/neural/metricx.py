@@ -39,6 +39,7 @@ from evalharness.metrics.neural.checkpoint import (
     load_weights,
     looks_local,
     missing,
+    present,
     resolve,
 )
 from evalharness.metrics.neural.tokenizer import load_tokenizer
@@ -153,12 +154,11 @@ class MetricXCheckpoint:
         return snapshot
 
     def files(self) -> dict[str, Path]:
-        out = {"config": self.folder / "config.json"}
-        out.update({f"weights/{p.name}": p for p in self.weight_files})
-        for name in TOKENIZER_FILES:
-            if (self.tokenizer_folder / name).is_file():
-                out[f"tokenizer/{name}"] = self.tokenizer_folder / name
-        return out
+        return {
+            "config": self.folder / "config.json",
+            **{f"weights/{p.name}": p for p in self.weight_files},
+            **present(self.tokenizer_folder, TOKENIZER_FILES, "tokenizer"),
+        }
 
     @cached_property
     def digest(self) -> str:
