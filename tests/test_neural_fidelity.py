@@ -17,7 +17,8 @@ from conftest import ROOT, run_cli
 from evalharness.errors import UserError
 from evalharness.metrics.neural.base import Inference, Segment
 from evalharness.metrics.neural.checkpoint import load_weights
-from evalharness.metrics.neural.comet import CometCheckpoint, CometScorer, sparsemax
+from evalharness.metrics.neural.comet import CometScorer, sparsemax
+from evalharness.metrics.neural.comet_checkpoint import CometCheckpoint
 from evalharness.metrics.neural.metricx import MetricXCheckpoint, MetricXScorer
 from evalharness.metrics.neural.tokenizer import load_tokenizer
 

@@ -3,7 +3,10 @@ proven equal to their reference implementations (`tests/reference/`).
 
 - `base`: segments, scores, error spans, inference settings, length-bounded batches.
 - `checkpoint`: finding a checkpoint offline, reading weights safely, naming it by digest.
-- `comet`, `metricx`: the models.
+- `comet_checkpoint`, `comet`: COMET-family checkpoints, and inference on them.
+- `metricx`: MetricX-24.
+- `tokenizer`: tokenizers as the references run them.
+- `ray_scoring`: model metrics on Ray actors.
 - `cache`: segment scores in SQLite, keyed by everything that determines them.
 - `metric`: what the metric registry and the statistics code see of a model metric.
 
@@ -19,7 +22,7 @@ from evalharness.metrics.neural.metric import ModelMetric
 
 
 def _comet_checkpoint(model: str, options: Mapping[str, Any]):
-    from evalharness.metrics.neural.comet import CometCheckpoint
+    from evalharness.metrics.neural.comet_checkpoint import CometCheckpoint
 
     return CometCheckpoint.resolve(model)
 
@@ -42,7 +45,7 @@ def _metricx_scorer(checkpoint, inference, use_reference: bool):
     return MetricXScorer(checkpoint, inference, use_reference)
 
 
-_COMET_CODE = ("evalharness.metrics.neural.comet",)
+_COMET_CODE = ("evalharness.metrics.neural.comet", "evalharness.metrics.neural.comet_checkpoint")
 _COMET_RANGE = "about 0-100 (unbabel-comet's 0-1 x100); higher is better; compare within one checkpoint only"
 
 BUILTIN: tuple[ModelMetric, ...] = (
