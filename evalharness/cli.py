@@ -383,7 +383,10 @@ def _score_json(scores: dict) -> dict:
 @app.command()
 def score(
     hyp: Annotated[Path, typer.Option("--hyp", help="Hypotheses, one per line.")],
-    ref: Annotated[list[Path], typer.Option("--ref", help="References, one per line; repeat for more.")],
+    ref: Annotated[
+        list[Path] | None,
+        typer.Option("--ref", help="References, one per line; repeat for more (QE metrics need none)."),
+    ] = None,
     lang_pair: Annotated[
         str | None, typer.Option("--lang-pair", help="SRC-TGT: picks the tokenizer.")
     ] = None,
@@ -412,8 +415,10 @@ def score(
     ids, options = parse_request(metrics, opt or [])
     tgt = parse_pair(lang_pair)[1] if lang_pair else None
     hyps = _read_lines(hyp)
-    refs = [_read_lines(r) for r in ref]
-    for path, lines in zip(ref, refs, strict=True):
+    refs = [_read_lines(r) for r in ref or []]
+    if not refs and (needs := [m for m in ids if m not in model_metric_ids()]):
+        raise UserError(f"{', '.join(needs)} compare with references: give them with --ref FILE")
+    for path, lines in zip(ref or [], refs, strict=True):
         if len(lines) != len(hyps):
             raise UserError(f"has {len(lines)} lines but {hyp} has {len(hyps)}", path)
     sources = _read_lines(src) if src is not None else None
@@ -774,7 +779,7 @@ def compare(
             pairs=all_pairs or len(loaded) > 2,
             correction=correction,
             checkpoints=checkpoints,
-            context=ScoringContext(SCORE_CACHE, label="scoring"),
+            context=ScoringContext(runs / ".cache" / "scores.sqlite", label="scoring"),
         )
         page = render(comparison_page(comp, [str(r.path) if r.path else None for r in loaded]), fmt)
     _emit(page, out)

@@ -105,11 +105,12 @@ def scoring_context(req: RunRequest, cache_path: Path) -> ScoringContext:
 
 
 def check_metrics(metrics, options) -> None:
-    """Every model metric's checkpoint is here (CheckpointMissing, with the command that fetches
-    it, otherwise): checked before any translation."""
+    """Every model metric can run: its checkpoint is here (CheckpointMissing, with the command
+    that fetches it, otherwise), it can score in its mode with a test set's references, its
+    device exists. Checked before any translation."""
     for metric_id in metrics:
         if get(metric_id).model is not None:
-            get(metric_id).build(None, options).check_available()
+            get(metric_id).build(None, options).check_usable(num_refs=1)
 
 
 def translate_in_process(req: RunRequest, sources: list[str], cache_path: Path) -> Translation:

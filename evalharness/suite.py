@@ -23,7 +23,7 @@ from evalharness.corpus.language import parse_pair
 from evalharness.corpus.store import TestSet, load_testset
 from evalharness.errors import ModelUnavailable, UserError
 from evalharness.fileio import read_toml
-from evalharness.metrics.registry import check_options, default_metrics, get, parse_metric_list
+from evalharness.metrics.registry import check_request, default_metrics, parse_metric_list, with_checkpoints
 from evalharness.reports.schema import RunReport
 from evalharness.reports.statistics import LoadedRun
 from evalharness.reports.store import REPORT_FILE
@@ -66,7 +66,7 @@ class Suite(_Config):
     @property
     def options(self) -> dict:
         """The metric options: `metric_options`, and the checkpoints `metrics` names."""
-        return {**self.metric_options, **parse_metric_list(list(self.metrics))[1]}
+        return with_checkpoints(self.metric_options, parse_metric_list(list(self.metrics))[1])
 
 
 def load_suite(path: Path) -> Suite:
@@ -81,9 +81,7 @@ def load_suite(path: Path) -> Suite:
     for pair in suite.pairs + tuple(p for s in suite.systems for p in s.pairs or ()):
         parse_pair(pair, path)
     try:
-        check_options(suite.metric_options, suite.metric_ids)
-        for metric_id in suite.metric_ids:  # values checked too (a mode, a device), not only names
-            get(metric_id).build(None, suite.options)
+        check_request(suite.metric_ids, suite.options)
     except UserError as exc:
         raise UserError(f"metric_options: {exc}", path) from None
     for n, system in enumerate(suite.systems, start=1):

@@ -360,3 +360,44 @@ def test_a_damaged_cached_score_is_scored_again(work, capsys):
         "comet"
     ]
     assert third.stats.counters.from_cache == 2  # the damaged rows were overwritten
+
+
+def test_history_and_compare_need_no_checkpoint_once_scored(work):
+    """Stored runs are judged from their statistics: with the checkpoint gone, history still
+    shows COMET's change (from the scores as they were stored) and compare still tests it."""
+    folder = work / "my-comet"
+    shutil.copytree(DATA / "comet-tiny", folder)
+    good = _run(work, "good", options={"comet_model": str(folder)})
+    half = _run(work, "half", options={"comet_model": str(folder)})
+    shutil.rmtree(folder)
+    release_models()
+    result = run_cli("runs", "history", "--runs", work / "runs", "--format", "json", cwd=work)
+    assert result.returncode == 0, result.stderr
+    page = json.loads(result.stdout)
+    [table] = [s for s in page["sections"] if s["kind"] == "table" and "half" in s["title"]]
+    assert "COMET" in table["columns"]
+    comp = compare_runs([good, half], n_ar=200)
+    assert loaded_models() == 0 and any(m.metric == "comet" and m.p_bootstrap for m in comp.metrics)
+
+
+def test_the_cache_key_does_not_depend_on_what_is_imported():
+    """The score cache's key digests our inference code: the same in a process that has
+    loaded a model and in one that has not (or cached scores would be missed, or kept
+    after the code changed)."""
+    import subprocess
+    import sys
+
+    code = (
+        "from evalharness.metrics.registry import get\n"
+        f"m = get('comet').build(None, {{'comet_model': {COMET!r}}})\n"
+        "print(m.fingerprint('ref', 'cpu'))\n"
+    )
+    preload = "import evalharness.metrics.neural.comet\nimport evalharness.metrics.neural.tokenizer\n"
+    runs = [
+        subprocess.run(
+            [sys.executable, "-c", pre + code], capture_output=True, text=True, check=True, cwd=ROOT
+        )
+        for pre in ("", preload)
+    ]
+    keys = {r.stdout.strip() for r in runs}
+    assert len(keys) == 1 and len(next(iter(keys))) == 64

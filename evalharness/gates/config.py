@@ -131,17 +131,17 @@ def _where(loc: tuple, data: dict) -> str:
 def _scoring(entry: GateEntry, root: Path) -> tuple[tuple[str, ...], dict]:
     """The metrics a gate's run is scored with: those it names (default: the default set) and
     every metric a rule reads; a checkpoint folder is relative to the gates file."""
-    from evalharness.metrics.registry import check_options, get, parse_metric_list
+    from evalharness.metrics.registry import check_request, parse_metric_list, with_checkpoints
 
     ids, checkpoints = parse_metric_list(list(entry.metrics or default_metrics()))
-    for key, value in checkpoints.items():
-        local = root / value
-        checkpoints[key] = str(local) if local.exists() else value
     ids += [m for m in (entry.rules.max_drop or {}) if m not in ids]
-    options = {**entry.metric_options, **checkpoints}
-    check_options(entry.metric_options, ids)
-    for metric_id in ids:
-        get(metric_id).build(None, options)  # option values checked (a mode, a device)
+    options = {
+        key: str(root / value)
+        if key.endswith("_model") and isinstance(value, str) and (root / value).exists()
+        else value
+        for key, value in with_checkpoints(entry.metric_options, checkpoints).items()
+    }
+    check_request(ids, options)
     return tuple(ids), options
 
 

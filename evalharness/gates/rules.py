@@ -33,7 +33,9 @@ def metric_drop(
         return Decision(
             f"max_drop[{metric}]", True, f"{metric}: output identical to the baseline: unchanged{at}"
         )
-    stats, _ = statistics_for([base_run, current_run], [metric])  # stored with the runs when they have them
+    # stored with the runs when they have them; a baseline without them is scored as the current run was
+    options = current.config.get("metric_options") or {}
+    stats, _ = statistics_for([base_run, current_run], [metric], options)
     b, c = stats[metric]
     res = compare_stats(b, [c], n_ar=n_ar)[0]
     drop = res.delta if not get(metric).higher_is_better else -res.delta

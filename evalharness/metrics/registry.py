@@ -22,6 +22,7 @@ constructor and shows in the signature, so a number can always be traced to its 
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import inspect
 import re
@@ -161,12 +162,11 @@ METRICS: dict[str, MetricSpec] = {
 }
 
 
+@cache
 def _plugins() -> None:
-    """Model metrics of installed plug-ins, added once (a built-in id is never replaced). A
-    plug-in that fails to load is one warning, not a failure of every command."""
-    if _plugins.done:  # type: ignore[attr-defined]
-        return
-    _plugins.done = True  # type: ignore[attr-defined]
+    """Model metrics of installed plug-ins, added once (a built-in id is never replaced). The
+    plug-in's modules join the score cache's key (an upgraded plug-in never reads old
+    scores). A plug-in that fails to load is one warning, not a failure of every command."""
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         if ep.name in METRICS:
             continue
@@ -181,10 +181,9 @@ def _plugins() -> None:
                 file=sys.stderr,
             )
             continue
+        own = tuple(dict.fromkeys(f.__module__ for f in (model.resolve, model.load) if f.__module__))
+        model = dataclasses.replace(model, code=tuple(dict.fromkeys((*model.code, *own))))
         METRICS[ep.name] = MetricSpec.of_model(model)
-
-
-_plugins.done = False  # type: ignore[attr-defined]
 
 
 def sacrebleu_bleu() -> type:
@@ -370,11 +369,24 @@ def parse_request(
 ) -> tuple[list[str], dict[str, Any]]:
     """`--metrics bleu,comet=DIR --opt neural_device=cpu` -> (metric ids, options)."""
     ids, checkpoints = parse_metric_list(metrics)
-    options = parse_options(pairs, ids)
+    return ids, with_checkpoints(parse_options(pairs, ids), checkpoints)
+
+
+def with_checkpoints(options: Mapping[str, Any], checkpoints: Mapping[str, str]) -> dict[str, Any]:
+    """Options plus the checkpoints a metric list names (`comet=DIR` is `comet_model`); naming
+    one in both places, differently, is an error, not a silent choice."""
     for key, value in checkpoints.items():
         if options.get(key, value) != value:
             raise UserError(f"{key} is given twice ({options[key]} and {value})")
-    return ids, {**options, **checkpoints}
+    return {**options, **checkpoints}
+
+
+def check_request(metric_ids: Sequence[str], options: Mapping[str, Any]) -> None:
+    """Options from a file (eval.toml, gates.toml): real parameters, values every metric
+    accepts (a mode, a device, a number)."""
+    check_options(options, metric_ids)
+    for metric_id in metric_ids:
+        get(metric_id).build(None, options)
 
 
 def check_options(options: Mapping[str, Any], metric_ids: Sequence[str]) -> None:
@@ -404,5 +416,7 @@ def signature(metric) -> str:
 
 
 def signature_key(signature_text: str) -> str:
-    """A signature without the resampling settings, which do not change a statistic."""
-    return re.sub(r"\|(bs|seed|ar):[^|]*", "", signature_text)
+    """A signature without the resampling settings, which do not change a statistic, nor a
+    model metric's checkpoint name (its digest says what it is: a hub id and a copy of it in
+    a folder are the same checkpoint)."""
+    return re.sub(r"\|(bs|seed|ar|model):[^|]*", "", signature_text)

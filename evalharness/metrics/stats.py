@@ -41,6 +41,7 @@ class MetricStats:
     array: np.ndarray  # (segments, statistics): int64 counts, float64 for TER and model metrics
     spans: list[tuple] | None = None  # error spans per segment (model metrics that mark them)
     counters: Counters | None = None  # what a model metric's scoring pass did
+    stored_key: str | None = None  # the key it was read back under (no signature recomputed)
 
     @cached_property
     def rows(self) -> list:
@@ -69,8 +70,10 @@ class MetricStats:
 
     @property
     def key(self) -> str:
-        """What stored statistics are filed under: the signature without resampling settings."""
-        return signature_key(self.signature)
+        """What stored statistics are filed under: the signature without resampling settings
+        (for statistics read back, the key they were stored under: a model metric's signature
+        would need its checkpoint to be computed again)."""
+        return self.stored_key or signature_key(self.signature)
 
     def __len__(self) -> int:
         return len(self.array)
@@ -235,9 +238,13 @@ def _extract_parallel(
 
 
 def _score_model(job: Job, options: Mapping[str, Any], context: ScoringContext) -> MetricStats:
+    """A model metric reads one reference per segment: `num_refs` says whether every segment
+    has one (1), none has (0), or only some have (-1)."""
     metric = get(job.metric_id).build(None, options)
-    _set_num_refs(metric, job.references)
-    result = metric.statistics(job.segments(), context)
+    segments = job.segments()
+    present = [bool(s.references) for s in segments]
+    metric.num_refs = 1 if all(present) else (0 if not any(present) else -1)
+    result = metric.statistics(segments, context)
     return MetricStats(job.metric_id, metric, result.array, result.spans, result.counters)
 
 
@@ -254,11 +261,16 @@ def extract(
 
 
 def from_stored(
-    metric_id: str, array: np.ndarray, tgt_lang: str | None, options: Mapping[str, Any] | None, num_refs: int
+    metric_id: str,
+    array: np.ndarray,
+    tgt_lang: str | None,
+    options: Mapping[str, Any] | None,
+    num_refs: int,
+    key: str | None = None,
 ) -> MetricStats:
-    """Statistics read back from a run: no text is tokenised."""
+    """Statistics read back from a run (filed under `key`): no text is tokenised, no model
+    checkpoint looked at."""
     metric = get(metric_id).build(tgt_lang, options)
     metric.num_refs = num_refs
-    return MetricStats(
-        metric_id, metric, as_array(metric_id, array, array.shape[1] if array.ndim == 2 else 0)
-    )
+    width = array.shape[1] if array.ndim == 2 else 0
+    return MetricStats(metric_id, metric, as_array(metric_id, array, width), stored_key=key)

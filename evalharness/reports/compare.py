@@ -10,10 +10,10 @@ import numpy as np
 
 from evalharness.errors import UserError
 from evalharness.metrics.neural.metric import ScoringContext
-from evalharness.metrics.registry import get, metric_ids, segment_metric, signature_key
+from evalharness.metrics.registry import get, metric_ids, segment_metric, signature, signature_key
 from evalharness.metrics.significance import ALPHA, AllPairs, compare_many, same_score
 from evalharness.reports.schema import RunReport, segment_scores
-from evalharness.reports.statistics import LoadedRun, statistics_for
+from evalharness.reports.statistics import LoadedRun, expected_metric, statistics_for
 
 
 @dataclass
@@ -75,6 +75,14 @@ class Comparison:
         return any(m.identical for m in self.metrics if m.run_id == run_id)
 
 
+def same_signature(a: RunReport, b: RunReport, metric: str) -> bool:
+    """Both runs scored `metric`, alike: equal signatures but for the resampling settings (for
+    a model metric: the same checkpoint, mode and precision)."""
+    if metric not in a.scores or metric not in b.scores:
+        return False
+    return signature_key(a.scores[metric].signature) == signature_key(b.scores[metric].signature)
+
+
 def check_comparable(reports: list[RunReport]) -> None:
     base = reports[0]
     for r in reports[1:]:
@@ -91,7 +99,7 @@ def check_comparable(reports: list[RunReport]) -> None:
         if [s.id for s in r.segments] != [s.id for s in base.segments]:
             raise UserError(f"run {r.run_id} does not hold the same segments as the baseline {base.run_id}")
         for metric in set(base.scores) & set(r.scores):
-            if signature_key(r.scores[metric].signature) != signature_key(base.scores[metric].signature):
+            if not same_signature(base, r, metric):
                 raise UserError(
                     f"{metric} signatures differ between {base.run_id} and {r.run_id} "
                     f"({base.scores[metric].signature} vs {r.scores[metric].signature}); rescore with the same settings"
@@ -127,8 +135,8 @@ def compare_runs(
     metrics = metrics or [m for m in base.scores if all(m in r.scores for r in reports)]
     if not metrics:
         raise UserError("the runs share no scored metric; name one with --metrics")
-    options = {**(base.config.get("metric_options") or {}), **(checkpoints or {})}
-    all_stats, notes = statistics_for(loaded, metrics, options, context=context)
+    options, keys = scoring_options(reports, metrics, checkpoints or {})
+    all_stats, notes = statistics_for(loaded, metrics, options, context=context, keys=keys)
     results, matrices = compare_many(all_stats, n_bootstrap, n_ar, every_pair=pairs, correction=correction)
     rows: list[MetricRow] = []
     for metric in metrics:
@@ -178,6 +186,30 @@ def compare_runs(
             if base.sanity.get(k) != r.sanity.get(k)
         }
     return comp
+
+
+def scoring_options(
+    reports: list[RunReport], metrics: list[str], checkpoints: dict
+) -> tuple[dict, dict[str, str]]:
+    """The options a metric a run lacks is computed with: the baseline's, a model metric's
+    checkpoint from a run scored with it; and the keys statistics are looked up by: a
+    checkpoint named now (`--metrics comet=DIR`) wins over what the runs stored, and runs
+    scored with another are scored again with it."""
+    options = dict(reports[0].config.get("metric_options") or {})
+    keys = {}
+    for metric in metrics:
+        spec = get(metric)
+        if spec.model is None:
+            continue
+        option = spec.model.model_option
+        if option in checkpoints:
+            options[option] = checkpoints[option]
+            keys[metric] = signature_key(signature(expected_metric(metric, reports[0], options)))
+        elif option not in options:
+            scored = next((r for r in reports if option in (r.config.get("metric_options") or {})), None)
+            if scored is not None:
+                options[option] = scored.config["metric_options"][option]
+    return options, keys
 
 
 def _same_output(a: RunReport, b: RunReport) -> bool:

@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from evalharness.metrics.registry import signature_key
+from evalharness.metrics.registry import get, metric_ids, signature_key
+from evalharness.reports.compare import same_signature
 from evalharness.reports.drift import SeriesKey, score_changes, series_key
 from evalharness.reports.schema import RunReport, ScoreChange
 from evalharness.reports.sections import display, improves, ordered_metrics, summary_metrics
@@ -36,7 +37,7 @@ def load_history(runs_root: Path, system: str | None = None) -> dict[SeriesKey, 
         entries = [Entry(reports[0], {})]
         for prev, cur in zip(loaded, loaded[1:], strict=False):
             options = cur.report.config.get("metric_options") or {}
-            metrics = [m for m in cur.report.scores if _comparable(prev.report, cur.report, m)]
+            metrics = [m for m in cur.report.scores if _comparable(prev, cur, m)]
             stats, _ = statistics_for([cur], metrics, options)
             same = [s.hypothesis for s in prev.report.segments] == [s.hypothesis for s in cur.report.segments]
             changes = score_changes(prev, {m: s[0] for m, s in stats.items()}, options, identical=same)
@@ -46,12 +47,15 @@ def load_history(runs_root: Path, system: str | None = None) -> dict[SeriesKey, 
     return out
 
 
-def _comparable(a: RunReport, b: RunReport, metric: str) -> bool:
-    """Both runs scored `metric` alike (same signature; for a model metric, the same
-    checkpoint): a history never re-scores, so it never needs a model."""
-    if metric not in a.scores or metric not in b.scores:
+def _comparable(a: LoadedRun, b: LoadedRun, metric: str) -> bool:
+    """Both runs scored `metric` alike; a model metric also has its statistics stored with
+    both: a history never re-scores with a model (whose checkpoint may be gone or changed)."""
+    if not same_signature(a.report, b.report, metric) or metric not in metric_ids():
         return False
-    return signature_key(a.scores[metric].signature) == signature_key(b.scores[metric].signature)
+    if get(metric).model is None:
+        return True
+    key = signature_key(b.report.scores[metric].signature)
+    return key in (a.stored or {}) and key in (b.stored or {})
 
 
 def _digest(report: RunReport) -> str | None:

@@ -10,6 +10,7 @@ import re
 
 from evalharness.metrics.significance import ALPHA
 from evalharness.reports.diff import mark
+from evalharness.reports.formats import ERROR_SEVERITIES as SEVERITIES
 from evalharness.reports.schema import RunReport
 from evalharness.reports.sections import (
     better_word,
@@ -167,7 +168,7 @@ def term_spans(text: str, terms: list[str], errors: list | None = None):
     for term in terms:
         if term and term != "(none)":
             marks += [(*m.span(), "term") for m in re.finditer(re.escape(term), text, re.IGNORECASE)]
-    marks += [(e.start, e.end, e.severity) for e in errors or []]
+    marks += [(e.start, e.end, e.severity if e.severity in SEVERITIES else "major") for e in errors or []]
     return mark(text, marks)
 
 
@@ -262,8 +263,10 @@ def terminology_sections(report: RunReport) -> list[Section]:
 
 
 def _error_count(spans) -> str:
-    counts = {s: sum(1 for e in spans if e.severity == s) for s in ("critical", "major", "minor")}
-    return ", ".join(f"{n} {s}" for s, n in counts.items() if n) or "none"
+    counts: dict[str, int] = {}
+    for e in sorted(spans, key=lambda e: -SEVERITIES.index(e.severity) if e.severity in SEVERITIES else 1):
+        counts[e.severity] = counts.get(e.severity, 0) + 1
+    return ", ".join(f"{n} {s}" for s, n in counts.items()) or "none"
 
 
 def segments_table(report: RunReport, metrics: list[str]) -> Table:

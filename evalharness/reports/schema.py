@@ -40,7 +40,7 @@ class ErrorSpanRecord(_Record):
     start: int = Field(ge=0)
     end: int = Field(ge=0)
     text: str
-    severity: Literal["minor", "major", "critical"]
+    severity: str  # minor, major, critical (xCOMET); a model may have labels of its own
     confidence: float
 
 

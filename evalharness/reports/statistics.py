@@ -152,7 +152,7 @@ def statistics_for(
             array = (run.stored or {}).get(key)
             if array is not None and len(array) == len(run.report.segments):
                 num_refs = len(refs)
-                out[metric_id].append(from_stored(metric_id, array, tgt, opts, num_refs))
+                out[metric_id].append(from_stored(metric_id, array, tgt, opts, num_refs, key))
             else:
                 out[metric_id].append(None)
                 todo.append((metric_id, n))

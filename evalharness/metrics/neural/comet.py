@@ -179,13 +179,30 @@ class CometScorer(ModelScorer):
         self.tokenizer = EncoderTokenizer(ckpt.encoder_folder)
         self.max_positions = config.max_position_embeddings - 2  # COMET's BERTEncoder.max_positions
         self.layers = config.num_hidden_layers + 1  # embeddings, then every layer
-        self._mixing(state)
-        self.estimator = _Head(state, "estimator.ff.", self.hp["activations"], self.hp["final_activation"])
-        self.tagger = None
-        if self._word_level:
-            self.tagger = torch.nn.Linear(*reversed(state["hidden2tag.weight"].shape))
-            self.tagger.weight.data = state["hidden2tag.weight"].float().clone()
-            self.tagger.bias.data = state["hidden2tag.bias"].float().clone()
+        try:
+            self._mixing(state)
+            self.estimator = _Head(
+                state, "estimator.ff.", self.hp["activations"], self.hp["final_activation"]
+            )
+            self.tagger = None
+            if self._word_level:
+                self.tagger = torch.nn.Linear(*reversed(state["hidden2tag.weight"].shape))
+                self.tagger.weight.data = state["hidden2tag.weight"].float().clone()
+                self.tagger.bias.data = state["hidden2tag.bias"].float().clone()
+        except KeyError as exc:
+            raise UserError(
+                f"the checkpoint's weights lack {exc.args[0]!r}, which its hparams.yaml "
+                f"({ckpt.kind}) needs: the weights and hparams.yaml do not belong together",
+                ckpt.folder,
+            ) from None
+        width = {"regression_metric": 6, "referenceless_regression_metric": 4}.get(ckpt.kind, 1)
+        if self.estimator.module[0].in_features != width * config.hidden_size:
+            raise UserError(
+                f"the checkpoint's estimator reads {self.estimator.module[0].in_features} features, "
+                f"a {ckpt.kind} on this encoder gives {width * config.hidden_size}: the weights, "
+                "hparams.yaml and the encoder's config do not belong together",
+                ckpt.folder,
+            )
         self._keep_needed_layers()
         self.modules = [self.encoder, self.estimator.module] + ([self.tagger] if self.tagger else [])
         for module in self.modules:

@@ -8,6 +8,7 @@ the digest of its files."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -117,7 +118,7 @@ class CometCheckpoint:
     @classmethod
     def resolve(cls, ref: str) -> CometCheckpoint:
         folder = resolve(ref, "COMET checkpoint", comet_fetch_commands(ref), comet_missing_note(ref))
-        ckpt = cls(ref if folder != Path(ref).expanduser() else folder.name, folder)
+        ckpt = cls(ref if folder != Path(ref).expanduser() else folder.resolve().name, folder)
         ckpt.encoder_folder  # noqa: B018  (a missing encoder or a pickled checkpoint fails
         ckpt.hparams  # noqa: B018  here, before any work)
         return ckpt
@@ -186,12 +187,14 @@ class CometCheckpoint:
 
     @cached_property
     def encoder_folder(self) -> Path:
-        """The encoder's config and tokenizer: `pretrained_model` as a folder (relative to the
-        checkpoint first), else that model in the Hugging Face cache."""
+        """The encoder's config and tokenizer: `pretrained_model` as a folder inside the
+        checkpoint's folder, else that model in the Hugging Face cache. A path in a file is not
+        followed anywhere else (hparams.yaml comes with a downloaded checkpoint)."""
         ref = str(self.yaml_hparams.get("pretrained_model") or DEFAULTS[self.kind]["pretrained_model"])
-        for candidate in (self.folder / ref, Path(ref).expanduser()):
-            if (candidate / "config.json").is_file():
-                return candidate
+        relative = os.path.normpath(ref)
+        inside = not os.path.isabs(relative) and relative != ".." and not relative.startswith(f"..{os.sep}")
+        if inside and (self.folder / relative / "config.json").is_file():
+            return self.folder / relative
         for repo in dict.fromkeys([ref, ENCODER_ALIASES.get(ref, ref)]):
             snapshot = cached_snapshot(repo)
             if snapshot is not None and (snapshot / "config.json").is_file():

@@ -15,6 +15,7 @@ the signature says `scale:100`. MetricX keeps its own 0-25 error scale (lower is
 from __future__ import annotations
 
 import hashlib
+import importlib
 import inspect
 import json
 import os
@@ -105,19 +106,44 @@ class ModelMetric:
 
     def configure(self, options: Mapping[str, Any] | None = None) -> NeuralMetric:
         values = {**self.defaults(), **{k: v for k, v in (options or {}).items() if v is not None}}
-        mode = str(values[self.mode_option])
+        mode = _text(values, self.mode_option)
         if mode not in MODES or (mode != "auto" and mode not in self.modes):
             allowed = ", ".join(m for m in MODES if m == "auto" or m in self.modes)
             raise UserError(f"{self.mode_option}={mode!r}: choose {allowed}")
         inference = Inference(
-            device=str(values["neural_device"]),
-            dtype=str(values["neural_dtype"]),
-            batch_tokens=int(values["neural_batch_tokens"]),
-            quantize=bool(values["neural_quantize"]),
-            threads=int(values["neural_threads"]),
+            device=_text(values, "neural_device"),
+            dtype=_text(values, "neural_dtype"),
+            batch_tokens=_count(values, "neural_batch_tokens"),
+            quantize=_flag(values, "neural_quantize"),
+            threads=_count(values, "neural_threads"),
         )
-        model = str(values[self.model_option] or self.default_model)
+        model = _text(values, self.model_option).strip() or self.default_model
         return NeuralMetric(self, model, mode, inference, values)
+
+
+def _text(values: Mapping[str, Any], key: str) -> str:
+    if not isinstance(values[key], str):
+        raise UserError(f"metric option {key}={values[key]!r}: expected text")
+    return values[key]
+
+
+def _count(values: Mapping[str, Any], key: str) -> int:
+    """A whole number, as given in TOML or on the command line ("4096"); nothing else."""
+    value = values[key]
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise UserError(f"metric option {key}={values[key]!r}: expected a whole number, 0 or more")
+    return value
+
+
+def _flag(values: Mapping[str, Any], key: str) -> bool:
+    value = values[key]
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        value = value.strip().lower() == "true"
+    if not isinstance(value, bool):
+        raise UserError(f"metric option {key}={values[key]!r}: expected true or false")
+    return value
 
 
 @dataclass(frozen=True)
@@ -161,27 +187,47 @@ class NeuralMetric:
         return self.spec.resolve(self.model, self.options)
 
     def check_available(self) -> None:
+        """The checkpoint is here (else CheckpointMissing, with its fetch commands)."""
         self.checkpoint  # noqa: B018
 
+    def check_usable(self, num_refs: int) -> None:
+        """Everything that can be known before any work: the checkpoint, the mode with these
+        references, the device."""
+        self.check_available()
+        self.num_refs = num_refs
+        self.mode()
+        self.inference.torch_device()
+
     def mode(self) -> str:
-        """ref or qe: asked for, or the best the checkpoint and the references allow."""
+        """ref or qe: asked for, or the best the checkpoint and the references allow. With
+        references for some segments only (`num_refs` -1), auto does not quietly fall back
+        to qe for all of them: it asks for a choice."""
         native = tuple(getattr(self.checkpoint, "native_modes", ("ref", "qe")))
         allowed = [m for m in ("ref", "qe") if m in self.spec.modes and m in native]
+        if not allowed:
+            raise UserError(
+                f"{self.spec.id} scores in mode {' or '.join(self.spec.modes)}; checkpoint "
+                f"{self.checkpoint.name!r} can only score in mode {' or '.join(native)}"
+            )
         if self.mode_setting != "auto":
             if self.mode_setting not in allowed:
                 raise UserError(
                     f"{self.spec.id}: checkpoint {self.checkpoint.name!r} cannot score in mode "
-                    f"{self.mode_setting!r} (it can: {', '.join(allowed) or 'nothing this metric allows'})"
+                    f"{self.mode_setting!r} (it can: {', '.join(allowed)})"
                 )
             wanted = self.mode_setting
-        elif "ref" in allowed and self.num_refs > 0:
-            wanted = "ref"
-        elif "qe" in allowed:
-            wanted = "qe"
+        elif self.num_refs < 0 and "ref" in allowed:
+            raise UserError(
+                f"{self.spec.id}: some segments have a reference and some do not; give every segment "
+                f"one, or score without them ({self.spec.mode_option}=qe)"
+                + ("" if "qe" in allowed else f", which checkpoint {self.checkpoint.name!r} cannot")
+            )
         else:
-            raise UserError(f"{self.spec.id}: checkpoint {self.checkpoint.name!r} needs references")
+            wanted = "ref" if "ref" in allowed and self.num_refs > 0 else allowed[-1]
         if wanted == "ref" and self.num_refs <= 0:
-            raise UserError(f"{self.spec.id} in mode ref needs references")
+            raise UserError(
+                f"{self.spec.id} with checkpoint {self.checkpoint.name!r} needs a reference for every segment"
+            )
         return wanted
 
     def dtype(self) -> str:
@@ -207,18 +253,23 @@ class NeuralMetric:
         return "|".join(parts)
 
     def fingerprint(self, mode: str, device: str) -> str:
-        """The score cache's key: everything that determines a segment's score."""
+        """The score cache's key: everything that determines a segment's score, to float
+        rounding included (the batch size, as the translation cache keys batch settings)."""
         from evalharness.versions import code_digest, library_versions
 
+        modules = (*SHARED_CODE, *self.spec.code)
+        for name in modules:  # the digest reads a module's source only once it is imported
+            importlib.import_module(name)
         fields = {
             "metric": self.spec.id,
             "checkpoint": self.checkpoint.digest,
             "mode": mode,
             "dtype": self.dtype(),
             "quantize": self.inference.quantize,
+            "batch_tokens": self.inference.batch_tokens,
             "device": device.split(":")[0],
             "implementation": IMPLEMENTATION,
-            "code_sha256": code_digest(*SHARED_CODE, *self.spec.code),
+            "code_sha256": code_digest(*modules),
             "libraries": library_versions(*self.spec.libraries),
         }
         canon = json.dumps(fields, sort_keys=True, separators=(",", ":"))
@@ -227,9 +278,12 @@ class NeuralMetric:
     # ------------------------------------------------------------ what the statistics code reads
 
     def _aggregate_and_compute(self, rows: Sequence[Sequence[float]]) -> ModelScore:
+        from evalharness.metrics.vectorised import mean_scores
+
         array = np.asarray(rows, dtype=np.float64).reshape(-1, 2)
-        sums = array.sum(axis=0)
-        return ModelScore(self.spec.display, float(sums[0] / sums[1]) if sums[1] else 0.0, len(array))
+        return ModelScore(
+            self.spec.display, float(mean_scores(self, array.sum(axis=0)[None, :])[0]), len(array)
+        )
 
     # ------------------------------------------------------------ scoring
 

@@ -33,12 +33,9 @@ from evalharness.metrics.neural.base import (
     token_batches,
 )
 from evalharness.metrics.neural.checkpoint import (
-    cached_snapshot,
     digest,
     fetch_command,
     load_weights,
-    looks_local,
-    missing,
     present,
     resolve,
 )
@@ -79,8 +76,13 @@ class MetricXCheckpoint:
 
     @classmethod
     def resolve(cls, ref: str, tokenizer: str | None = None) -> MetricXCheckpoint:
+        if re.search(r"metricx-23", ref.lower()):
+            raise UserError(
+                f"{ref!r} is a MetricX-23 checkpoint: it reads another input than MetricX-24 and "
+                "evalharness runs MetricX-24 (e.g. google/metricx-24-hybrid-large-v2p6)"
+            )
         folder = resolve(ref, "MetricX checkpoint", metricx_fetch_commands(ref))
-        ckpt = cls(ref if folder != Path(ref).expanduser() else folder.name, folder, tokenizer)
+        ckpt = cls(ref if folder != Path(ref).expanduser() else folder.resolve().name, folder, tokenizer)
         ckpt.weight_files  # noqa: B018  (fail before any work)
         ckpt.tokenizer_folder  # noqa: B018
         return ckpt
@@ -123,35 +125,23 @@ class MetricXCheckpoint:
 
     @cached_property
     def tokenizer_folder(self) -> Path:
-        if self.tokenizer_ref:
-            if looks_local(self.tokenizer_ref):
-                return resolve(self.tokenizer_ref, "MetricX tokenizer")
-            snapshot = cached_snapshot(self.tokenizer_ref)
-            if snapshot is None:
-                raise missing(
-                    "MetricX tokenizer",
-                    self.tokenizer_ref,
-                    [fetch_command(self.tokenizer_ref, TOKENIZER_FILES)],
+        """`metricx_tokenizer` (a folder or hub id), else a tokenizer beside the weights, else
+        the mT5 tokenizer of the checkpoint's size from the Hugging Face cache."""
+        ref = self.tokenizer_ref
+        if not ref:
+            for candidate in (self.folder / "tokenizer", self.folder):
+                if (candidate / "spiece.model").is_file() or (candidate / "tokenizer.json").is_file():
+                    return candidate
+            ref = default_tokenizer(self.name)
+            if ref is None:
+                raise UserError(
+                    "no tokenizer beside the MetricX checkpoint; name it with metricx_tokenizer=FOLDER_OR_HUB_ID "
+                    "(MetricX-24 uses google/mt5-large, -xl or -xxl by size)",
+                    self.folder,
                 )
-            return snapshot
-        for candidate in (self.folder / "tokenizer", self.folder):
-            if (candidate / "spiece.model").is_file() or (candidate / "tokenizer.json").is_file():
-                return candidate
-        hub = default_tokenizer(self.name)
-        if hub is None:
-            raise UserError(
-                "no tokenizer beside the MetricX checkpoint; name it with metricx_tokenizer=FOLDER_OR_HUB_ID "
-                "(MetricX-24 uses google/mt5-large, -xl or -xxl by size)",
-                self.folder,
-            )
-        snapshot = cached_snapshot(hub)
-        if snapshot is None:
-            raise missing(
-                f"the tokenizer of MetricX checkpoint {self.name!r}:",
-                hub,
-                [fetch_command(hub, TOKENIZER_FILES)],
-            )
-        return snapshot
+        return resolve(
+            ref, f"the tokenizer of MetricX checkpoint {self.name!r}:", [fetch_command(ref, TOKENIZER_FILES)]
+        )
 
     def files(self) -> dict[str, Path]:
         return {
