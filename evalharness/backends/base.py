@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from evalharness.versions import code_digest, library_versions
@@ -23,8 +23,35 @@ SHARED_CODE = ("evalharness.backends.base", "evalharness.backends.runner")
 @dataclass(frozen=True)
 class Hypothesis:
     text: str
-    flags: tuple[str, ...] = ()  # e.g. "truncated", "untrained-fixture"
+    flags: tuple[str, ...] = ()  # e.g. "truncated", "untrained-fixture", "commentary"
     intermediate: tuple[str, ...] = ()  # pivot chains: the text after each inner stage
+    raw: str | None = None  # the model's whole output, when the translation was extracted from it
+
+
+@dataclass(frozen=True)
+class SourceItem:
+    """A source segment with what a prompt may add to it: terms the translation must use
+    (terminology-constrained translation) and the segments before it in its document. Only
+    backends that say they read these (`Backend.reads`) get items; the others get text."""
+
+    text: str
+    terms: tuple[tuple[str, str], ...] = ()  # (source term, required target term)
+    context: tuple[str, ...] = ()  # preceding source segments, oldest first
+
+    def key(self) -> str:
+        """The cache key: everything the prompt is built from (the text alone when nothing more)."""
+        if not self.terms and not self.context:
+            return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
+        canon = json.dumps([self.text, [list(t) for t in self.terms], list(self.context)], ensure_ascii=False)
+        return hashlib.sha256(canon.encode("utf-8")).hexdigest()
+
+
+def text_of(item: str | SourceItem) -> str:
+    return item.text if isinstance(item, SourceItem) else item
+
+
+def item_of(item: str | SourceItem) -> SourceItem:
+    return item if isinstance(item, SourceItem) else SourceItem(item)
 
 
 @dataclass(frozen=True)
@@ -46,13 +73,30 @@ class Backend(ABC):
     """Subclass, implement `translate` and `describe`, and register it by name."""
 
     kind: str = "backend"
+    #: what a prompt reads besides the source: {"terms", "context"}; such backends are given
+    #: `SourceItem`s (their cache key covers the terms and context), the others plain text
+    reads: frozenset[str] = frozenset()
+    context_segments: int = 0  # how many preceding segments "context" wants
+    #: True for backends that finish segments one by one (a service answering requests in
+    #: parallel): the runner takes their `stream` and caches each group as it arrives
+    streams: bool = False
 
     def prepare(self, sources: Sequence[str], src_lang: str, tgt_lang: str) -> None:
         """Validate everything before any work starts (models, files, languages). Default: nothing."""
 
     @abstractmethod
-    def translate(self, segments: Sequence[str], src_lang: str, tgt_lang: str) -> list[str | Hypothesis]:
-        """Translate a batch; return exactly one hypothesis per segment, in order."""
+    def translate(
+        self, segments: Sequence[str | SourceItem], src_lang: str, tgt_lang: str
+    ) -> list[str | Hypothesis]:
+        """Translate a batch; return exactly one hypothesis per segment, in order. Segments
+        are text, or `SourceItem`s for backends that read terms or context."""
+
+    def stream(
+        self, segments: Sequence[str | SourceItem], src_lang: str, tgt_lang: str
+    ) -> Iterator[list[tuple[int, str | Hypothesis]]]:
+        """Groups of (position, hypothesis), each position once, as they are finished.
+        Default: one group, from `translate`."""
+        yield list(enumerate(self.translate(segments, src_lang, tgt_lang)))
 
     @abstractmethod
     def describe(self) -> dict:
@@ -85,6 +129,11 @@ class Backend(ABC):
                 "code_sha256": self.code_identity(),
             }
         )
+
+    def usage(self) -> dict:
+        """What this backend's work cost (a service: requests, retries, tokens, latencies),
+        for the report; {} when there is nothing to say."""
+        return {}
 
     def close(self) -> None:
         """Release models or files."""

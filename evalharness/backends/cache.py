@@ -21,7 +21,7 @@ CREATE TABLE IF NOT EXISTS translations (
     src_lang TEXT NOT NULL,
     tgt_lang TEXT NOT NULL,
     source_sha256 TEXT NOT NULL,
-    hypothesis TEXT NOT NULL,          -- JSON: text, flags, intermediate
+    hypothesis TEXT NOT NULL,          -- JSON: text, flags, intermediate, raw (LLM output, optional)
     times_translated INTEGER NOT NULL DEFAULT 1,
     PRIMARY KEY (fingerprint, src_lang, tgt_lang, source_sha256)
 )
@@ -35,9 +35,12 @@ def _decode(raw: object) -> Hypothesis | None:
     try:
         data = json.loads(raw)  # type: ignore[arg-type]
         text, flags, intermediate = data["text"], data["flags"], data["intermediate"]
+        raw = data.get("raw")
         if not isinstance(text, str) or not all(isinstance(x, str) for x in [*flags, *intermediate]):
             return None
-        return Hypothesis(text, tuple(flags), tuple(intermediate))
+        if raw is not None and not isinstance(raw, str):
+            return None
+        return Hypothesis(text, tuple(flags), tuple(intermediate), raw)
     except (TypeError, ValueError, KeyError):
         return None
 
@@ -70,7 +73,8 @@ class TranslationCache:
                 tgt,
                 key,
                 json.dumps(
-                    {"text": h.text, "flags": list(h.flags), "intermediate": list(h.intermediate)},
+                    {"text": h.text, "flags": list(h.flags), "intermediate": list(h.intermediate)}
+                    | ({"raw": h.raw} if h.raw is not None else {}),
                     ensure_ascii=False,
                 ),
             )

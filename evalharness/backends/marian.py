@@ -4,10 +4,8 @@ cache only with HF_HUB_OFFLINE=1). Safetensors only."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
-import os
 import re
 from collections.abc import Sequence
 from functools import cached_property
@@ -15,8 +13,16 @@ from pathlib import Path
 
 from evalharness.backends.base import Backend, Hypothesis
 from evalharness.backends.fixtures import FIXTURE_MARKER
+from evalharness.backends.hf_models import (  # noqa: F401  (re-exported: ct2 and tests use them)
+    check_weights,
+    determinism_record,
+    deterministic_torch,
+    files_sha256,
+    resolve_model,
+    weights_sha256,
+)
 from evalharness.backends.registry import register_backend
-from evalharness.errors import ModelUnavailable, UserError
+from evalharness.errors import UserError
 
 log = logging.getLogger(__name__)
 
@@ -24,54 +30,8 @@ TOKENIZER_FILES = ("source.spm", "target.spm", "vocab.json")
 # Files besides the weights that decide the output: tokenization and model/generation config.
 TOKENIZER_EXTRA = ("tokenizer_config.json", "special_tokens_map.json", "added_tokens.json")
 CONFIG_FILES = ("config.json", "generation_config.json")
-SEED = 0
-WEIGHT_PATTERNS = ("*.safetensors", "*.safetensors.index.json")
-PICKLED = ("pytorch_model.bin", "pytorch_model.bin.index.json", "tf_model.h5", "flax_model.msgpack")
 DOWNLOAD_PATTERNS = ["*.json", "*.spm", "*.safetensors", "*.txt", "*.model"]
 _OPUS_NAME = re.compile(r"opus-mt-([a-z]{2,3})-([a-z]{2,3})$")
-
-
-def _offline() -> bool:
-    return os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on")
-
-
-def fetch_hint(model_id: str) -> str:
-    return (
-        f"get it on a machine with network with `hf download {model_id}` "
-        "(then copy ~/.cache/huggingface), or pass a local model directory"
-    )
-
-
-def resolve_model(model: str, revision: str | None = None) -> tuple[Path, str | None]:
-    """(local directory, revision). Local paths win; hub ids come from the cache, or are
-    downloaded when online. Never hangs: short timeouts, and no network at all offline."""
-    path = Path(model).expanduser()
-    if path.exists() or model.startswith((".", "/", "~")) or model.count("/") != 1:  # hub ids are ORG/NAME
-        if not path.is_dir():
-            raise UserError("model directory does not exist", path)
-        return path, None
-    from huggingface_hub import snapshot_download
-
-    try:
-        local = snapshot_download(
-            model, revision=revision, allow_patterns=DOWNLOAD_PATTERNS, local_files_only=True
-        )
-    except Exception as cached_miss:
-        if _offline():
-            raise ModelUnavailable(
-                f"model {model!r} is not in the Hugging Face cache and HF_HUB_OFFLINE is set; {fetch_hint(model)}"
-            ) from cached_miss
-        try:
-            local = snapshot_download(
-                model, revision=revision, allow_patterns=DOWNLOAD_PATTERNS, etag_timeout=10
-            )
-        except Exception as exc:
-            reason = type(exc).__name__
-            raise ModelUnavailable(
-                f"model {model!r} is not cached and could not be downloaded ({reason}); {fetch_hint(model)}"
-            ) from exc
-    local_path = Path(local)
-    return local_path, local_path.name if local_path.parent.name == "snapshots" else revision
 
 
 def check_model_dir(path: Path) -> None:
@@ -81,15 +41,7 @@ def check_model_dir(path: Path) -> None:
     missing = [f for f in TOKENIZER_FILES if not (path / f).is_file()]
     if missing:
         raise UserError(f"incomplete Marian model: tokenizer file(s) {', '.join(missing)} missing", path)
-    if not any(any(path.glob(p)) for p in WEIGHT_PATTERNS):
-        pickled = [f for f in PICKLED if (path / f).exists()]
-        if pickled:
-            raise UserError(
-                f"only pickled weights ({', '.join(pickled)}); evalharness loads safetensors only "
-                "(convert with transformers: model.save_pretrained(dir, safe_serialization=True))",
-                path,
-            )
-        raise UserError("no model weights (model.safetensors) found", path)
+    check_weights(path)
 
 
 def model_languages(path: Path, model: str) -> tuple[str | None, str | None]:
@@ -101,42 +53,6 @@ def model_languages(path: Path, model: str) -> tuple[str | None, str | None]:
             return data["source_lang"], data["target_lang"]
     match = _OPUS_NAME.search(model.rstrip("/").split("/")[-1])
     return (match.group(1), match.group(2)) if match else (None, None)
-
-
-def files_sha256(files: list[Path]) -> str:
-    """sha256 over the names and bytes of `files` (missing ones count as absent)."""
-    digest = hashlib.sha256()
-    for file in files:
-        if not file.is_file():
-            continue
-        digest.update(file.name.encode() + b"\0")
-        with file.open("rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(block)
-    return digest.hexdigest()
-
-
-def weights_sha256(path: Path) -> str:
-    return files_sha256(sorted(p for pattern in WEIGHT_PATTERNS for p in path.glob(pattern)))
-
-
-def deterministic_torch(device: str) -> dict:
-    """Settings that make generation repeatable, applied before the model runs, and recorded
-    in every report. On CPU greedy and beam search are then bit-for-bit repeatable; CUDA
-    kernels may still differ between runs and GPU models, and the report says so."""
-    import torch
-
-    if device.startswith("cuda"):
-        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # read when cuBLAS starts
-    torch.manual_seed(SEED)
-    torch.use_deterministic_algorithms(True, warn_only=True)
-    return {
-        "seed": SEED,
-        "deterministic_algorithms": torch.are_deterministic_algorithms_enabled(),
-        "torch_num_threads": torch.get_num_threads(),
-        "do_sample": False,
-        "device": device,
-    }
 
 
 class MarianBackend(Backend):
@@ -160,7 +76,7 @@ class MarianBackend(Backend):
         if dtype not in ("float32", "float16", "bfloat16"):
             raise UserError(f"unknown dtype {dtype!r} (float32, float16 or bfloat16)")
         self.model_id = model
-        self.path, self.revision = resolve_model(model, revision)
+        self.path, self.revision = resolve_model(model, revision, DOWNLOAD_PATTERNS)
         check_model_dir(self.path)
         self.languages = model_languages(self.path, model)
         self.num_beams, self.max_new_tokens = num_beams, max_new_tokens
@@ -315,18 +231,6 @@ class MarianBackend(Backend):
                 **inputs, num_beams=self.num_beams, do_sample=False, max_new_tokens=self.new_token_limit
             )
         return self.tokenizer.batch_decode(output, skip_special_tokens=True)
-
-
-def determinism_record(device: str, settings: dict) -> dict:
-    """Greedy or beam decoding never samples: the same on CPU run after run; on GPU, kernels
-    may differ between runs and cards, and the report says so."""
-    if device.startswith("cuda"):
-        return {
-            "deterministic": False,
-            "settings": settings,
-            "note": "on GPU, kernels may give other results between runs and GPU models",
-        }
-    return {"deterministic": True, "settings": settings}
 
 
 MARIAN_OPTIONS = {

@@ -34,7 +34,18 @@ def register_backend(name: str) -> Callable:
 
 def _load_builtins() -> None:
     # Importing the modules runs their @register_backend decorators.
-    from evalharness.backends import ct2, file, marian, passthrough, pivot, tiny_marian  # noqa: F401
+    from evalharness.backends import (  # noqa: F401
+        ct2,
+        file,
+        hf_causal,
+        hf_seq2seq,
+        marian,
+        openai_api,
+        passthrough,
+        pivot,
+        tiny_marian,
+        vllm_engine,
+    )
 
 
 def available_backends() -> dict[str, Callable[..., Backend]]:

@@ -1,0 +1,64 @@
+"""Backend options, checked: every option a backend takes is declared with its type and
+default; an option it does not take, or a value of the wrong type, is one line naming the
+backend (a misspelt `max_new_token` must not be dropped and then recorded as if applied).
+Values come typed from TOML or as text from the command line (`--backend-opt KEY=VALUE`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from evalharness.errors import UserError
+
+
+def checked(backend: str, given: Mapping[str, Any], declared: Mapping[str, Any]) -> dict[str, Any]:
+    """`declared`: option -> default (its type is the default's; None defaults take text).
+    Options given as None are left at their defaults (the command line passes unset flags)."""
+    out = dict(declared)
+    for key, value in given.items():
+        if value is None:
+            continue
+        if key not in declared:
+            raise UserError(
+                f"backend {backend} has no option {key!r} (its options: {', '.join(sorted(declared))})"
+            )
+        out[key] = _typed(backend, key, value, declared[key])
+    return out
+
+
+def _typed(backend: str, key: str, value: Any, default: Any) -> Any:
+    where = f"backend {backend} option {key}={value!r}"
+    if isinstance(default, bool):
+        if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+            return value.strip().lower() == "true"
+        if isinstance(value, bool):
+            return value
+        raise UserError(f"{where}: expected true or false")
+    if isinstance(default, int):
+        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise UserError(f"{where}: expected a whole number, 0 or more")
+        return value
+    if isinstance(default, float):
+        try:
+            number = float(value) if not isinstance(value, bool) else None
+        except (TypeError, ValueError):
+            number = None
+        if number is None or number < 0 or number != number:
+            raise UserError(f"{where}: expected a number, 0 or more")
+        return number
+    if not isinstance(value, str):
+        raise UserError(f"{where}: expected text")
+    return value
+
+
+def parse_pairs(pairs: list[str] | None) -> dict[str, str]:
+    """`--backend-opt KEY=VALUE` strings -> {key: value} (text; the backend types them)."""
+    out = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise UserError(f"backend option {pair!r} is not KEY=VALUE")
+        out[key.strip().replace("-", "_")] = value
+    return out

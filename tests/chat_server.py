@@ -1,0 +1,169 @@
+"""A local OpenAI-compatible Chat Completions server for the tests and the LLM benchmark: the
+tiny causal fixture model answers through `hf-causal` (`HFCausalBackend.complete`), so the
+`openai` backend is tested with the real `openai` client against a real HTTP server.
+
+It listens on 127.0.0.1 only, on a port the OS picks, serves one model name, checks the
+bearer key, and can be told to misbehave: `faults` is a queue of what the next chat requests
+get instead of an answer (`429` with Retry-After, `500`, `timeout`: an answer later than the
+client waits, `malformed`: a 200 whose body is not JSON, `drop`: the connection closed
+without a reply). It records every chat request and the most requests it had in flight at
+once. Used as a context manager it stops itself; its threads are daemons."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections import deque
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+FAULTS = ("429", "500", "timeout", "malformed", "drop")
+
+
+class ChatServer:
+    def __init__(
+        self,
+        backend,
+        model: str = "tiny-chat",
+        key: str | None = None,
+        faults: list[str] | None = None,
+        delay: float = 0.0,
+        stall: float = 3.0,
+        max_tokens: int = 64,
+    ) -> None:
+        self.backend, self.model, self.key = backend, model, key
+        self.faults = deque(faults or [])
+        self.delay, self.stall, self.max_tokens = delay, stall, max_tokens
+        self.requests: list[dict] = []  # chat request bodies, in arrival order
+        self.faults_served: list[str] = []
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self.lock = threading.Lock()
+        self.model_lock = threading.Lock()  # one generate at a time: the tiny model is not shared-safe
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+
+    def __enter__(self) -> ChatServer:
+        self.backend.complete([[{"role": "user", "content": "warm up"}]], [1])  # load before serving
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    # -- what the server does ------------------------------------------------------------
+    def next_fault(self) -> str | None:
+        with self.lock:
+            fault = self.faults.popleft() if self.faults else None
+            if fault:
+                self.faults_served.append(fault)
+            return fault
+
+    def answer(self, body: dict) -> dict:
+        limit = min(int(body.get("max_tokens") or body.get("max_completion_tokens") or 16), self.max_tokens)
+        with self.model_lock:
+            (reply,) = self.backend.complete([body["messages"]], [limit])
+        return {
+            "id": f"chatcmpl-{len(self.requests)}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": self.model,
+            "system_fingerprint": "fp_tiny",
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": reply.text},
+                    "finish_reason": "stop" if reply.finished else "length",
+                }
+            ],
+            "usage": {
+                "prompt_tokens": reply.tokens_in,
+                "completion_tokens": reply.tokens_out,
+                "total_tokens": reply.tokens_in + reply.tokens_out,
+            },
+        }
+
+    def _handler(self):
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args) -> None:  # quiet
+                pass
+
+            def _send(self, status: int, payload: object, headers: dict | None = None) -> None:
+                data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(data)
+
+            def _error(self, status: int, message: str, kind: str, headers: dict | None = None) -> None:
+                self._send(status, {"error": {"message": message, "type": kind, "code": None}}, headers)
+
+            def _authorised(self) -> bool:
+                if server.key is None or self.headers.get("Authorization") == f"Bearer {server.key}":
+                    return True
+                self._error(401, "Incorrect API key provided.", "invalid_request_error")
+                return False
+
+            def do_GET(self) -> None:
+                if self.path.rstrip("/") != "/v1/models":
+                    return self._error(404, f"no route {self.path}", "not_found")
+                if self._authorised():
+                    self._send(200, {"object": "list", "data": [{"id": server.model, "object": "model"}]})
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = json.loads(self.rfile.read(length) or b"{}")
+                if self.path.rstrip("/") != "/v1/chat/completions":
+                    return self._error(404, f"no route {self.path}", "not_found")
+                if not self._authorised():
+                    return
+                if body.get("model") != server.model:
+                    return self._error(
+                        404, f"The model `{body.get('model')}` does not exist.", "NotFoundError"
+                    )
+                with server.lock:
+                    server.requests.append(body)
+                    server.in_flight += 1
+                    server.max_in_flight = max(server.max_in_flight, server.in_flight)
+                try:
+                    self._chat(body)
+                finally:
+                    with server.lock:
+                        server.in_flight -= 1
+
+            def _chat(self, body: dict) -> None:
+                fault = server.next_fault()
+                if fault == "429":
+                    return self._error(429, "Rate limit reached.", "rate_limit", {"Retry-After": "1"})
+                if fault == "500":
+                    return self._error(500, "Internal server error.", "server_error")
+                if fault == "drop":
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return
+                if fault == "timeout":
+                    time.sleep(server.stall)
+                if fault == "malformed":
+                    return self._send(200, b'{"id": "chatcmpl-x", "choices": [{"message": ')
+                if server.delay:
+                    time.sleep(server.delay)
+                try:
+                    self._send(200, server.answer(body))
+                except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeout)
+                    self.close_connection = True
+
+        return Handler
