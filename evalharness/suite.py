@@ -264,7 +264,7 @@ def run_suite(
         from evalharness.metrics.neural.ray_scoring import RayScoring
 
         ray_settings = ray_settings or RaySettings()
-        translations = _translate_on_ray(jobs, scoring, cache, ray_settings)
+        translations = _translate_on_ray(jobs, scoring, cache, ray_settings, glossary)
         scoring = replace(scoring, remote=RayScoring(ray_settings))
     outcomes = []
     try:
@@ -283,13 +283,23 @@ def run_suite(
     return SuiteResult(testset, state, outcomes, scoring.skipped)
 
 
-def _translate_on_ray(jobs: list[Job], scoring: Scoring, cache: Path, settings) -> list:
+def _translate_on_ray(
+    jobs: list[Job], scoring: Scoring, cache: Path, settings, glossary: Path | None
+) -> list:
     from evalharness.backends.ray_runner import RayJob, RaySettings, translate_all
-    from evalharness.evaluate import request_sources
+    from evalharness.evaluate import prompt_inputs, request_sources
 
-    requests = [job_request(job, scoring) for job in jobs]
+    requests = [job_request(job, scoring, glossary) for job in jobs]
     ray_jobs = [
-        RayJob(r.backend_spec, dict(r.backend_options or {}), request_sources(r), r.src, r.tgt, r.use_cache)
+        RayJob(
+            r.backend_spec,
+            dict(r.backend_options or {}),
+            request_sources(r),
+            r.src,
+            r.tgt,
+            r.use_cache,
+            prompt_inputs(r),
+        )
         for r in requests
     ]
     return translate_all(ray_jobs, cache, settings or RaySettings())

@@ -1,10 +1,12 @@
 """A local OpenAI-compatible Chat Completions server for the tests and the LLM benchmark: the
 tiny causal fixture model answers through `hf-causal` (`HFCausalBackend.complete`), so the
-`openai` backend is tested with the real `openai` client against a real HTTP server.
+`openai` backend is tested with the real `openai` client against a real HTTP server. Without
+a model (`backend=None`) it answers "Hej." after `delay`: a server bound by latency, not
+compute, for measuring the client's own overhead.
 
 It listens on 127.0.0.1 only, on a port the OS picks, serves one model name, checks the
 bearer key, and can be told to misbehave: `faults` is a queue of what the next chat requests
-get instead of an answer (`429` with Retry-After, `500`, `timeout`: an answer later than the
+get instead of an answer (`ok`: none, `429` with Retry-After, `500`, `timeout`: an answer later than the
 client waits, `malformed`: a 200 whose body is not JSON, `drop`: the connection closed
 without a reply). It records every chat request and the most requests it had in flight at
 once. Used as a context manager it stops itself; its threads are daemons."""
@@ -18,7 +20,9 @@ import time
 from collections import deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-FAULTS = ("429", "500", "timeout", "malformed", "drop")
+from evalharness.backends.hf_causal import Completion
+
+FAULTS = ("ok", "429", "500", "timeout", "malformed", "drop")
 
 
 class ChatServer:
@@ -36,6 +40,7 @@ class ChatServer:
         self.faults = deque(faults or [])
         self.delay, self.stall, self.max_tokens = delay, stall, max_tokens
         self.requests: list[dict] = []  # chat request bodies, in arrival order
+        self.arrivals: list[float] = []  # their arrival times (time.monotonic)
         self.faults_served: list[str] = []
         self.in_flight = 0
         self.max_in_flight = 0
@@ -50,7 +55,8 @@ class ChatServer:
         return f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
 
     def __enter__(self) -> ChatServer:
-        self.backend.complete([[{"role": "user", "content": "warm up"}]], [1])  # load before serving
+        if self.backend is not None:
+            self.backend.complete([[{"role": "user", "content": "warm up"}]], [1])  # load before serving
         self.thread.start()
         return self
 
@@ -62,14 +68,19 @@ class ChatServer:
     def next_fault(self) -> str | None:
         with self.lock:
             fault = self.faults.popleft() if self.faults else None
-            if fault:
+            if fault not in FAULTS + (None,):
+                raise ValueError(f"unknown fault {fault!r}")
+            if fault and fault != "ok":
                 self.faults_served.append(fault)
             return fault
 
     def answer(self, body: dict) -> dict:
         limit = min(int(body.get("max_tokens") or body.get("max_completion_tokens") or 16), self.max_tokens)
-        with self.model_lock:
-            (reply,) = self.backend.complete([body["messages"]], [limit])
+        if self.backend is None:  # no model: a fixed reply after `delay` (a latency-bound server)
+            reply = Completion("Hej.", len(json.dumps(body["messages"])) // 4, 2, True)
+        else:
+            with self.model_lock:
+                (reply,) = self.backend.complete([body["messages"]], [limit])
         return {
             "id": f"chatcmpl-{len(self.requests)}",
             "object": "chat.completion",
@@ -137,6 +148,7 @@ class ChatServer:
                     )
                 with server.lock:
                     server.requests.append(body)
+                    server.arrivals.append(time.monotonic())
                     server.in_flight += 1
                     server.max_in_flight = max(server.max_in_flight, server.in_flight)
                 try:

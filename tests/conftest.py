@@ -67,6 +67,19 @@ def fixture_models(tmp_path_factory):
     }
 
 
+@pytest.fixture(scope="session")
+def llm_models(tmp_path_factory):
+    """A tiny untrained chat model (Llama layers, byte-level BPE, a chat template) and a tiny
+    NLLB-like seq2seq model (M2M100 layers, NLLB's tokenizer and language codes)."""
+    from evalharness.backends.llm_fixtures import build_tiny_causal, build_tiny_nllb
+
+    base = tmp_path_factory.mktemp("llm-models")
+    return {
+        "causal": build_tiny_causal(base / "causal", seeds=SEEDS),
+        "nllb": build_tiny_nllb(base / "nllb", seeds=SEEDS),
+    }
+
+
 def run_cli(*args, cwd=None, env_extra=None, timeout=600, fresh=False) -> subprocess.CompletedProcess:
     """`evalharness ARGS` as a user runs it: through `cli.main`, the function the script calls,
     with its own argv, working directory, environment, stdout and stderr. In this process by

@@ -162,3 +162,36 @@ def test_model_metrics_score_on_ray_actors_as_in_process(ray_work):
     assert on_ray.model_scoring["comet"].scored == 10 and on_ray.model_scoring["comet"].device == "remote"
     again = run_suite(suite, refs, ray_work / "runs-m-ray", ray_cache, executor="ray")
     assert again.outcomes[0].report.model_scoring["comet"].from_cache == 10
+
+
+def test_llm_and_seq2seq_backends_translate_on_ray_actors_as_in_process(ray_work, llm_models):
+    """hf-causal (its prompt given the glossary's terms and the previous segment, so items
+    travel to the actors) and hf-seq2seq (NLLB codes) give on Ray what they give here."""
+    suite = Suite(
+        testset="hoalu", pairs=("hi-sv",), metrics=("bleu",), ci=False,
+        glossary=str(ray_work / "references" / "glossary" / "hoalu.yaml"),
+        systems=(
+            SystemEntry(name="chat", backend=f"hf-causal:{llm_models['causal']}",
+                        options={"max_new_tokens": 6, "terms": True, "context": 1}),
+            SystemEntry(name="nllb", backend=f"hf-seq2seq:{llm_models['nllb']}",
+                        options={"max_new_tokens": 6, "num_beams": 2}),
+        ),
+    )  # fmt: skip
+    refs = ray_work / "references"
+    local = _by_job(run_suite(suite, refs, ray_work / "runs-llm-local", ray_work / "llm-local.sqlite"))
+    on_ray = _by_job(
+        run_suite(
+            suite, refs, ray_work / "runs-llm-ray", ray_work / "llm-ray.sqlite", executor="ray",
+            ray_settings=RaySettings(actors=2, batch_size=4),
+        )
+    )  # fmt: skip
+    assert set(local) == set(on_ray) == {("chat", "hi-sv"), ("nllb", "hi-sv")}
+    for key in local:
+        a, b = local[key], on_ray[key]
+        assert a.status == b.status == "ok", (a.reason, b.reason)
+        assert [s.hypothesis for s in a.report.segments] == [s.hypothesis for s in b.report.segments], key
+        assert [s.raw for s in a.report.segments] == [s.raw for s in b.report.segments], key
+        assert a.report.backend.fingerprint["digest"] == b.report.backend.fingerprint["digest"]
+        assert b.report.translation["translated"] > 0
+    chat = on_ray[("chat", "hi-sv")].report
+    assert chat.backend.fingerprint["options"]["terms"] is True  # the prompts carried the glossary's terms

@@ -42,8 +42,15 @@ class SourceItem:
         """The cache key: everything the prompt is built from (the text alone when nothing more)."""
         if not self.terms and not self.context:
             return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
-        canon = json.dumps([self.text, [list(t) for t in self.terms], list(self.context)], ensure_ascii=False)
-        return hashlib.sha256(canon.encode("utf-8")).hexdigest()
+        return hashlib.sha256(self.as_json().encode("utf-8")).hexdigest()
+
+    def as_json(self) -> str:
+        return json.dumps([self.text, [list(t) for t in self.terms], list(self.context)], ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, data: str) -> SourceItem:
+        text, terms, context = json.loads(data)
+        return cls(text, tuple((a, b) for a, b in terms), tuple(context))
 
 
 def text_of(item: str | SourceItem) -> str:

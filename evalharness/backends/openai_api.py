@@ -32,11 +32,12 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from functools import cached_property
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from evalharness.backends.base import Backend, Hypothesis, SourceItem, item_of
 from evalharness.backends.llm_output import extract
 from evalharness.backends.options import checked
+from evalharness.backends.options import redact as public_url
 from evalharness.backends.prompts import load_prompt
 from evalharness.backends.registry import register_backend
 from evalharness.errors import UserError, optional_module
@@ -60,14 +61,6 @@ OPTIONS = {
     "context": 0,
 }
 TOKEN_FIELDS = ("max_tokens", "max_completion_tokens")
-
-
-def public_url(url: str) -> str:
-    """The URL without user, password, query or fragment: what may be recorded."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    netloc = host + (f":{parts.port}" if parts.port else "")
-    return urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), "", ""))
 
 
 @dataclass
@@ -165,6 +158,8 @@ class OpenAIBackend(Backend):
             "max_tokens": o["max_tokens"],
             "length_ratio": o["length_ratio"],
             "max_tokens_field": o["max_tokens_field"],
+            "terms": o["terms"],
+            "context": o["context"],
         }
 
     def determinism(self) -> dict:

@@ -5,6 +5,7 @@ Values come typed from TOML or as text from the command line (`--backend-opt KEY
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -62,3 +63,17 @@ def parse_pairs(pairs: list[str] | None) -> dict[str, str]:
             raise UserError(f"backend option {pair!r} is not KEY=VALUE")
         out[key.strip().replace("-", "_")] = value
     return out
+
+
+_URL = re.compile(r"\b(https?://)(?:[^/@\s?#]*@)?([^\s?#]*)(?:[?#]\S*)?", re.I)
+
+
+def redact(text: str) -> str:
+    """Text with every URL's user, password, query and fragment removed: options and command
+    lines are recorded in reports, and a URL may carry a credential (`https://user:key@host`,
+    `?api_key=...`)."""
+    return _URL.sub(r"\1\2", text)
+
+
+def redacted(options: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: redact(v) if isinstance(v, str) else v for k, v in options.items()}

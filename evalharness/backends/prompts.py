@@ -13,6 +13,8 @@ from __future__ import annotations
 import hashlib
 import json
 import string
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -103,3 +105,39 @@ def load_prompt(path: str | Path | None = None) -> Prompt:
     except ValueError as exc:  # str.format's own complaints (an unmatched brace)
         raise UserError(f"malformed template ({exc})", path) from None
     return prompt
+
+
+@dataclass(frozen=True)
+class PromptInputs:
+    """What prompts may add to a test set's source segments, per segment: the terms the
+    translation must use (None: no glossary or annotations given) and the document each
+    segment comes from (the context never reaches across documents)."""
+
+    terms: list[tuple[tuple[str, str], ...]] | None = None
+    documents: list[str] | None = None
+
+
+def source_items(
+    sources: Sequence[str], reads: frozenset[str], context_segments: int, inputs: PromptInputs
+) -> list[str | SourceItem]:
+    """The sources as a backend wants them: text, or `SourceItem`s with the required terms
+    and up to `context_segments` preceding non-empty segments of the same document."""
+    if not reads:
+        return list(sources)
+    if "terms" in reads and inputs.terms is None:
+        raise UserError(
+            "the backend's prompt asks for required terms (option terms=true), but no glossary "
+            "(--glossary) or term annotations (--terms) were given"
+        )
+    docs = inputs.documents or [""] * len(sources)
+    items: list[str | SourceItem] = []
+    for i, text in enumerate(sources):
+        context: list[str] = []
+        j = i - 1
+        while "context" in reads and j >= 0 and docs[j] == docs[i] and len(context) < context_segments:
+            if sources[j].strip():
+                context.insert(0, sources[j])
+            j -= 1
+        terms = inputs.terms[i] if "terms" in reads and inputs.terms is not None else ()
+        items.append(SourceItem(text, tuple(terms), tuple(context)))
+    return items

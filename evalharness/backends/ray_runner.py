@@ -27,8 +27,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from evalharness.backends.base import Hypothesis, as_hypothesis
+from evalharness.backends.base import Hypothesis, SourceItem, as_hypothesis
 from evalharness.backends.cache import TranslationCache
+from evalharness.backends.prompts import PromptInputs, source_items
 from evalharness.backends.registry import create_backend
 from evalharness.backends.runner import plan_translation
 from evalharness.errors import optional_module
@@ -53,6 +54,7 @@ class RayJob:
     src: str
     tgt: str
     use_cache: bool = True
+    inputs: PromptInputs = PromptInputs()  # terms and documents, for backends whose prompts read them
 
 
 def _ray():
@@ -91,7 +93,10 @@ class TranslateActor:
         self.digest = self.backend.fingerprint().digest
 
     def __call__(self, batch: dict) -> dict:
-        sources = [str(s) for s in batch["source"]]
+        sources = [
+            SourceItem.from_json(str(i)) if i else str(s)
+            for s, i in zip(batch["source"], batch["item"], strict=True)
+        ]
         out = [as_hypothesis(h) for h in self.backend.translate(sources, self.src, self.tgt)]
         if len(out) != len(sources):
             raise RuntimeError(f"backend returned {len(out)} hypotheses for {len(sources)} segments")
@@ -100,15 +105,18 @@ class TranslateActor:
             "text": [h.text for h in out],
             "flags": [json.dumps(list(h.flags)) for h in out],
             "intermediate": [json.dumps(list(h.intermediate), ensure_ascii=False) for h in out],
+            "raw": [json.dumps(h.raw, ensure_ascii=False) for h in out],
             "fingerprint": [self.digest] * len(out),
         }
 
 
-def _describe(spec: str, options: dict, sources: list[str], src: str, tgt: str) -> tuple[dict, dict]:
+def _describe(spec: str, options: dict, sources: list[str], src: str, tgt: str) -> tuple[dict, dict, tuple]:
+    """Fingerprint, determinism, and what the backend's prompts read (terms, context)."""
     backend = create_backend(spec, **options)
     try:
         backend.prepare(sources, src, tgt)
-        return backend.fingerprint().as_dict(), backend.determinism()
+        reads = (backend.reads, backend.context_segments)
+        return backend.fingerprint().as_dict(), backend.determinism(), reads
     finally:
         backend.close()
 
@@ -127,7 +135,7 @@ def translate_job(job: RayJob, cache_path: Path | None, settings: RaySettings):
     resources = actor_resources()
     describe = ray.remote(**resources)(_describe)
     try:
-        fingerprint, determinism = ray.get(
+        fingerprint, determinism, (reads, context) = ray.get(
             describe.remote(job.spec, job.options, job.sources, job.src, job.tgt)
         )
     except Exception as exc:  # noqa: BLE001 - re-raised as what it is
@@ -135,9 +143,10 @@ def translate_job(job: RayJob, cache_path: Path | None, settings: RaySettings):
     digest = fingerprint["digest"]
     cache = TranslationCache(cache_path) if (job.use_cache and cache_path is not None) else None
     try:
-        plan = plan_translation(job.sources, digest, job.src, job.tgt, cache)
+        items = source_items(job.sources, reads, context, job.inputs)
+        plan = plan_translation(items, digest, job.src, job.tgt, cache)
         if plan.todo:
-            rows = [{"key": k, "source": plan.unique[k]} for k in plan.todo]
+            rows = [_row(k, plan.unique[k]) for k in plan.todo]
             mapped = ray.data.from_items(rows).map_batches(
                 TranslateActor,
                 fn_constructor_kwargs={
@@ -160,9 +169,14 @@ def translate_job(job: RayJob, cache_path: Path | None, settings: RaySettings):
                         "the cluster's machines differ in what shapes the output"
                     )
                 hyps = [
-                    (str(k), Hypothesis(str(t), tuple(json.loads(f)), tuple(json.loads(m))))
-                    for k, t, f, m in zip(
-                        batch["key"], batch["text"], batch["flags"], batch["intermediate"], strict=True
+                    (str(k), Hypothesis(str(t), tuple(json.loads(f)), tuple(json.loads(m)), json.loads(r)))
+                    for k, t, f, m, r in zip(
+                        batch["key"],
+                        batch["text"],
+                        batch["flags"],
+                        batch["intermediate"],
+                        batch["raw"],
+                        strict=True,
                     )
                 ]
                 if cache is not None:
@@ -173,6 +187,13 @@ def translate_job(job: RayJob, cache_path: Path | None, settings: RaySettings):
         if cache is not None:
             cache.close()
     return Translation(hypotheses, stats, fingerprint, determinism)
+
+
+def _row(key: str, item: str | SourceItem) -> dict:
+    """A row for Ray Data: plain columns (a SourceItem travels as JSON; "" for plain text)."""
+    if isinstance(item, SourceItem):
+        return {"key": key, "source": item.text, "item": item.as_json()}
+    return {"key": key, "source": item, "item": ""}
 
 
 def translate_all(jobs: Sequence[RayJob], cache_path: Path | None, settings: RaySettings) -> list[object]:

@@ -37,6 +37,7 @@ def run_page(report: RunReport, path: str | None = None) -> Page:
         *terminology_sections(report),
         *bucket_tables([report], metrics, [report.backend.name]),
         model_metrics_section(report),
+        *llm_output_sections(report),
         segments_table(report, metrics),
         signatures_table(report),
         provenance_table(report, path),
@@ -207,6 +208,32 @@ def model_metrics_section(report: RunReport) -> Section:
     )
 
 
+LLM_FLAGS = ("commentary", "refusal", "multiline", "truncated", "content-filter")
+
+
+def llm_output_sections(report: RunReport) -> list[Section]:
+    """For LLM backends: what the served model was asked (requests, retries, tokens, latency)
+    and how often the translation had to be extracted from what it said. Nothing otherwise."""
+    raw = sum(1 for seg in report.segments if seg.raw is not None)
+    counts = {f: sum(f in seg.flags for seg in report.segments) for f in LLM_FLAGS}
+    if report.service is None and not raw:
+        return []
+    lines = []
+    if (u := report.service) is not None:
+        p50 = "–" if u.latency_p50_s is None else f"{u.latency_p50_s:.3f}s"
+        p99 = "–" if u.latency_p99_s is None else f"{u.latency_p99_s:.3f}s"
+        lines += [
+            f"{u.segments} segments translated by the service in {u.seconds:.1f}s: {u.requests} requests, "
+            f"{u.retries} retries, {u.malformed_replies} malformed replies",
+            f"tokens: {u.tokens_in} in, {u.tokens_out} out; latency per segment: p50 {p50}, p99 {p99}",
+        ]
+    lines.append(
+        f"{raw} of {len(report.segments)} outputs said more than the translation (the model's whole "
+        "output is kept as raw); flags: " + ", ".join(f"{f} {n}" for f, n in counts.items())
+    )
+    return [Notes(id="llm-output", title="LLM output", lines=lines)]
+
+
 def terminology_sections(report: RunReport) -> list[Section]:
     t = report.terminology
     if not t:
@@ -276,6 +303,7 @@ def segments_table(report: RunReport, metrics: list[str]) -> Table:
         kinds.setdefault(f["segment_id"], []).append(f["kind"])
         if f["kind"] != "drift":
             terms.setdefault(f["segment_id"], []).append(f["found"])
+    with_raw = any(seg.raw is not None for seg in report.segments)
     span_metrics = ordered_metrics(sorted({m for seg in report.segments for m in seg.error_spans}))
     span_metric = span_metrics[0] if span_metrics else None
     rows = []
@@ -294,6 +322,7 @@ def segments_table(report: RunReport, metrics: list[str]) -> Table:
                 *(Cell.of(seg.scores.get(m), 1) for m in metrics),
                 *([Cell(text=_error_count(errors))] if span_metric else []),
                 Cell(text=", ".join(flags)),
+                *([Cell(text=seg.raw or "")] if with_raw else []),
             ]
         )
     note = "Sentence-level scores; click a column to sort, type to filter. Terms the glossary flagged are marked."
@@ -314,9 +343,15 @@ def segments_table(report: RunReport, metrics: list[str]) -> Table:
             *map(display, metrics),
             *([f"{display(span_metric)} errors"] if span_metric else []),
             "flags",
+            *(["raw model output"] if with_raw else []),
         ],
         rows=rows,
         sortable=True,
-        wide=[2, 3, 4],
-        note=note,
+        wide=[2, 3, 4] + ([5 + len(metrics) + bool(span_metric) + 1] if with_raw else []),
+        note=note
+        + (
+            " Raw model output: the LLM's whole reply, where the translation was extracted from it."
+            if with_raw
+            else ""
+        ),
     )

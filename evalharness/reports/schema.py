@@ -8,7 +8,7 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-REPORT_SCHEMA_VERSION = 5
+REPORT_SCHEMA_VERSION = 6
 
 
 class _Record(BaseModel):
@@ -54,6 +54,7 @@ class SegmentRecord(_Record):
     scores: dict[str, float] = Field(default_factory=dict)
     confidence: float | None = None  # the test set's alignment confidence for this pair (4)
     error_spans: dict[str, list[ErrorSpanRecord]] = Field(default_factory=dict)  # metric -> spans (5)
+    raw: str | None = None  # an LLM's whole output, where the hypothesis was extracted from it (6)
 
 
 class ModelScoringRecord(_Record):
@@ -68,6 +69,21 @@ class ModelScoringRecord(_Record):
     segments: int
     from_cache: int
     scored: int
+    seconds: float
+
+
+class ServiceRecord(_Record):
+    """What a served model (the openai backend) was asked for this run's new translations (6);
+    segments from the translation cache cost nothing and are not counted."""
+
+    requests: int  # HTTP requests sent, retries and the preflight included
+    retries: int
+    malformed_replies: int
+    segments: int
+    tokens_in: int
+    tokens_out: int
+    latency_p50_s: float | None
+    latency_p99_s: float | None
     seconds: float
 
 
@@ -131,6 +147,7 @@ class RunReport(_Record):
     replaces_baseline: str | None = None  # set by `evalharness gate --update-baseline`
     model_scoring: dict[str, ModelScoringRecord] = Field(default_factory=dict)  # model metrics (5)
     skipped_metrics: dict[str, str] = Field(default_factory=dict)  # asked for, not available: why (5)
+    service: ServiceRecord | None = None  # a served model's requests, tokens, latency (6)
 
 
 def segment_scores(report: RunReport, metric: str) -> np.ndarray:
