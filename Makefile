@@ -34,6 +34,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_terms.py
 	$(BIN)/python benchmarks/bench_significance.py
 	$(BIN)/python benchmarks/bench_compare.py
+	$(BIN)/python benchmarks/bench_llm.py
 
 clean:
 	rm -rf $(VENV)

@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import os
 import sys
 import tempfile
 import threading
@@ -132,19 +133,40 @@ def bare_client(url: str, bodies: list[dict], concurrency: int) -> float:
     return time.perf_counter() - start
 
 
-def bench_openai(model: str, requests: int, max_new_tokens: int, concurrency: int = 8) -> bool:
-    from chat_server import ChatServer
+class ServerProcess:
+    """tests/chat_server.py in a process of its own (a real server does not share the
+    client's interpreter); stops when its stdin closes."""
 
+    def __init__(self, model: str | None, delay: float, max_tokens: int) -> None:
+        import subprocess
+
+        args = [sys.executable, str(ROOT / "tests" / "chat_server.py"), "--delay", str(delay)]
+        args += ["--max-tokens", str(max_tokens)] + (["--model", model] if model else [])
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
+        self.url = self.proc.stdout.readline().strip()
+        if not self.url.startswith("http://127.0.0.1:"):
+            raise RuntimeError("the chat server did not start")
+
+    def __enter__(self) -> ServerProcess:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.proc.stdin.close()
+        self.proc.wait(timeout=30)
+
+
+def bench_openai(model: str, requests: int, max_new_tokens: int, concurrency: int = 8) -> bool:
     ok = True
-    chat = create_backend(f"hf-causal:{model}", max_new_tokens=max_new_tokens)
     print(f"openai backend at concurrency {concurrency}, {requests} requests, against a bare client")
+    print("(the server in a process of its own)")
     print(f"{'server':<26} {'bare req/s':>10} {'openai req/s':>12} {'ratio':>6} {'p50 ms':>7} {'p99 ms':>7}")
-    for label, backend, delay, n in (
-        ("chat model via hf-causal", chat, 0.0, requests),
+    for label, served, delay, n in (
+        ("chat model via hf-causal", model, 0.0, requests),
         ("fixed 20 ms, no model", None, 0.02, requests * 4),
     ):
         texts = segments(n)
-        with ChatServer(backend, delay=delay, max_tokens=max_new_tokens) as server:
+        with ServerProcess(served, delay, max_new_tokens) as server:
             client = create_backend(
                 "openai:tiny-chat", base_url=server.url, concurrency=concurrency, max_tokens=max_new_tokens
             )
@@ -153,16 +175,25 @@ def bench_openai(model: str, requests: int, max_new_tokens: int, concurrency: in
                 for t in texts
             ]
             bare_client(server.url, bodies[:concurrency], concurrency)  # warm up
-            bare = bare_client(server.url, bodies, concurrency)
-            start = time.perf_counter()
-            hyps = client.translate(texts, "sv", "en")
-            ours = time.perf_counter() - start
-            usage = client.usage()
+            best_bare = best_ours = float("inf")
+            for _ in range(2):  # alternate, best of two
+                best_bare = min(best_bare, bare_client(server.url, bodies, concurrency))
+                fresh = create_backend(
+                    "openai:tiny-chat",
+                    base_url=server.url,
+                    concurrency=concurrency,
+                    max_tokens=max_new_tokens,
+                )
+                start = time.perf_counter()
+                hyps = fresh.translate(texts, "sv", "en")
+                elapsed = time.perf_counter() - start
+                if elapsed < best_ours:
+                    best_ours, usage = elapsed, fresh.usage()
         assert len(hyps) == n and usage["retries"] == 0
-        ratio = bare / ours
+        ratio = best_bare / best_ours
         ok &= ratio >= 0.9
         p50, p99 = usage["latency_p50_s"] * 1000, usage["latency_p99_s"] * 1000
-        print(f"{label:<26} {n / bare:10.1f} {n / ours:12.1f} {ratio:6.3f} {p50:7.1f} {p99:7.1f}")
+        print(f"{label:<26} {n / best_bare:10.1f} {n / best_ours:12.1f} {ratio:6.3f} {p50:7.1f} {p99:7.1f}")
     print(f"target openai/bare >= 0.9: {'met' if ok else 'MISSED'}")
     return ok
 

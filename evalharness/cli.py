@@ -366,6 +366,29 @@ def fixtures_tiny_marian(
     _echo(f"{path}: untrained {src}-{tgt} MarianMT fixture (its output is noise)")
 
 
+@fixtures_app.command("tiny-llm")
+def fixtures_tiny_llm(
+    out: Annotated[Path, typer.Option("--out", help="Directory to create.")],
+    kind: Annotated[
+        str, typer.Option("--kind", help="chat (for hf-causal), nllb or m2m100 (for hf-seq2seq)")
+    ] = "chat",
+    seeds: Annotated[Path, typer.Option("--seeds", help="Text to train the tokenizer on.")] = SEEDS,
+) -> None:
+    """Build a tiny UNTRAINED chat or multilingual seq2seq model (real tokenizer, noise output)."""
+    from evalharness.backends import llm_fixtures
+
+    builders = {
+        "chat": llm_fixtures.build_tiny_causal,
+        "nllb": llm_fixtures.build_tiny_nllb,
+        "m2m100": llm_fixtures.build_tiny_m2m100,
+    }
+    if kind not in builders:
+        raise UserError(f"unknown fixture kind {kind!r} (chat, nllb or m2m100)")
+    path = builders[kind](out, seeds=seeds)
+    backend = "hf-causal" if kind == "chat" else "hf-seq2seq"
+    _echo(f"{path}: untrained {kind} fixture for {backend}:{path} (its output is noise)")
+
+
 RUNS = Path("runs")
 RunsOpt = Annotated[Path, typer.Option("--runs", help="Where run reports live.")]
 DEFAULT_METRICS, HEADLINE_METRICS = ",".join(default_metrics()), ",".join(headline_metrics())

@@ -1,7 +1,7 @@
 """A local OpenAI-compatible Chat Completions server for the tests and the LLM benchmark: the
 tiny causal fixture model answers through `hf-causal` (`HFCausalBackend.complete`), so the
 `openai` backend is tested with the real `openai` client against a real HTTP server. Without
-a model (`backend=None`) it answers "Hej." after `delay`: a server bound by latency, not
+a model (`backend=None`) it answers `reply` ("Hej.") after `delay`: a server bound by latency, not
 compute, for measuring the client's own overhead.
 
 It listens on 127.0.0.1 only, on a port the OS picks, serves one model name, checks the
@@ -35,10 +35,11 @@ class ChatServer:
         delay: float = 0.0,
         stall: float = 3.0,
         max_tokens: int = 64,
+        reply: str = "Hej.",
     ) -> None:
         self.backend, self.model, self.key = backend, model, key
         self.faults = deque(faults or [])
-        self.delay, self.stall, self.max_tokens = delay, stall, max_tokens
+        self.delay, self.stall, self.max_tokens, self.reply = delay, stall, max_tokens, reply
         self.requests: list[dict] = []  # chat request bodies, in arrival order
         self.arrivals: list[float] = []  # their arrival times (time.monotonic)
         self.faults_served: list[str] = []
@@ -77,7 +78,7 @@ class ChatServer:
     def answer(self, body: dict) -> dict:
         limit = min(int(body.get("max_tokens") or body.get("max_completion_tokens") or 16), self.max_tokens)
         if self.backend is None:  # no model: a fixed reply after `delay` (a latency-bound server)
-            reply = Completion("Hej.", len(json.dumps(body["messages"])) // 4, 2, True)
+            reply = Completion(self.reply, len(json.dumps(body["messages"])) // 4, 2, True)
         else:
             with self.model_lock:
                 (reply,) = self.backend.complete([body["messages"]], [limit])
@@ -179,3 +180,29 @@ class ChatServer:
                     self.close_connection = True
 
         return Handler
+
+
+def main() -> None:
+    """`python tests/chat_server.py [--model DIR] [--delay S]`: serve until stdin closes
+    (a process of its own, as a real server is: the benchmark's client then does not share
+    an interpreter with it). Prints the URL on the first line."""
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--model", help="a causal LM directory (none: a fixed reply after --delay)")
+    parser.add_argument("--delay", type=float, default=0.0)
+    parser.add_argument("--max-tokens", type=int, default=64)
+    args = parser.parse_args()
+    backend = None
+    if args.model:
+        from evalharness.backends.registry import create_backend
+
+        backend = create_backend(f"hf-causal:{args.model}")
+    with ChatServer(backend, delay=args.delay, max_tokens=args.max_tokens) as server:
+        print(server.url, flush=True)
+        sys.stdin.read()  # until the parent closes our stdin (or dies)
+
+
+if __name__ == "__main__":
+    main()

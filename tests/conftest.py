@@ -69,14 +69,16 @@ def fixture_models(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def llm_models(tmp_path_factory):
-    """A tiny untrained chat model (Llama layers, byte-level BPE, a chat template) and a tiny
-    NLLB-like seq2seq model (M2M100 layers, NLLB's tokenizer and language codes)."""
-    from evalharness.backends.llm_fixtures import build_tiny_causal, build_tiny_nllb
+    """A tiny untrained chat model (Llama layers, byte-level BPE, a chat template), a tiny
+    NLLB-like seq2seq model (M2M100 layers, NLLB's tokenizer and language codes) and a tiny
+    M2M100 with M2M100's own tokenizer."""
+    from evalharness.backends.llm_fixtures import build_tiny_causal, build_tiny_m2m100, build_tiny_nllb
 
     base = tmp_path_factory.mktemp("llm-models")
     return {
         "causal": build_tiny_causal(base / "causal", seeds=SEEDS),
         "nllb": build_tiny_nllb(base / "nllb", seeds=SEEDS),
+        "m2m100": build_tiny_m2m100(base / "m2m100", seeds=SEEDS),
     }
 
 

@@ -200,3 +200,33 @@ def test_error_spans_are_marked_by_severity_in_a_browser(tmp_path):
     assert {style for _, _, style, _ in found["errorMarks"]} == {"solid"}  # underlined, visibly
     colours = {severity: colour for severity, _, _, colour in found["errorMarks"]}
     assert len(set(colours.values())) == len(colours)  # each severity its own colour
+
+
+def test_an_llm_run_page_in_a_browser(tmp_path, monkeypatch):
+    """An openai run whose model wraps its translations: the page shows the LLM output section
+    and the raw replies (hostile markup in them stays text), fits the window, fetches nothing."""
+    pytest.importorskip("openai")
+    from chat_server import ChatServer
+    from conftest import ROOT
+
+    from evalharness.corpus.store import load_testset
+    from evalharness.evaluate import RunRequest, run_evaluation
+
+    chatty = (
+        "Here is the translation:\n\nHej <img src=x onerror=alert(7)> "
+        + "världen " * 30
+        + "\n\nNote: literal."
+    )
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    with ChatServer(None, reply=chatty, faults=["429"]) as server:
+        request = RunRequest(
+            testset=load_testset(ROOT / "references", "hoalu"), backend_spec="openai:tiny-chat", src="sv",
+            tgt="hi", metrics=("bleu", "chrf"), backend_options={"base_url": server.url, "max_tokens": 8},
+        )  # fmt: skip
+        report, folder = run_evaluation(request, tmp_path / "runs", tmp_path / "c.sqlite")
+    assert all("commentary" in s.flags and s.raw == chatty for s in report.segments if s.source.strip())
+    page = (folder / "report.html").read_text(encoding="utf-8")
+    assert 'id="llm-output"' in page and "raw model output" in page and "<img src=x" not in page
+    found = open_in_browser(page, tmp_path)
+    _assert_clean(found)
+    assert not any("alert" in e for e in found["errors"])

@@ -111,6 +111,17 @@ def test_hf_seq2seq_nllb_sets_the_language_codes(llm_models):
     assert [h.text for h in to_en] != [h.text for h in to_hi]  # the target code reaches the decoder
 
 
+def test_hf_seq2seq_m2m100_takes_plain_codes_and_forces_its_language_token(llm_models):
+    backend = create_backend(f"hf-seq2seq:{llm_models['m2m100']}", num_beams=1, max_new_tokens=6)
+    assert backend.family == "m2m100"
+    backend.prepare(SOURCES, "sv", "hi")
+    assert backend.codes == ("__sv__", "__hi__")
+    assert backend.tokenizer.convert_ids_to_tokens(backend.encode(["Hej."])[0])[0] == "__sv__"
+    to_hi = [h.text for h in backend.translate(SOURCES, "sv", "hi")]
+    backend.prepare(SOURCES, "sv", "en")
+    assert [h.text for h in backend.translate(SOURCES, "sv", "en")] != to_hi
+
+
 def test_hf_seq2seq_language_errors_are_one_line(llm_models):
     backend = create_backend(f"hf-seq2seq:{llm_models['nllb']}", num_beams=1)
     with pytest.raises(UserError, match=r"no language token 'xx_Latn' for 'hi'"):

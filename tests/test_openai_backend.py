@@ -223,7 +223,7 @@ def test_the_report_records_the_service_and_the_raw_output(chat_model, sv_en_tes
         assert report.backend.fingerprint["base_url"] == server.url
         assert all(s.raw is None or s.raw != s.hypothesis for s in report.segments)
         page = render_markdown(run_page(report))
-        assert "## LLM output" in page and "1 retries" in page
+        assert "## LLM output" in page and "requests: 50, retries: 1" in page
         # a second run is answered by the cache: the service is not asked, and nothing is reported for it
         server.requests.clear()
         again, _ = run_evaluation(request, tmp_path / "runs2", tmp_path / "cache.sqlite", argv=["test"])

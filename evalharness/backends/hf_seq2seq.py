@@ -95,7 +95,8 @@ class HFSeq2SeqBackend(HFGenerateBackend):
         src_code, tgt_code = self.codes  # type: ignore[misc]
         if self.family == "madlad":
             return self.tokenizer([f"{tgt_code} {t}" for t in texts])["input_ids"]
-        self.tokenizer.src_lang = src_code
+        # M2M100's tokenizer takes the plain code ("sv") and makes the token ("__sv__") itself
+        self.tokenizer.src_lang = src_code.strip("_") if self.family == "m2m100" else src_code
         return self.tokenizer(list(texts))["input_ids"]
 
     def translate(

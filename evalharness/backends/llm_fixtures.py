@@ -3,7 +3,8 @@ benchmarks: a decoder-only chat model (Llama architecture, a byte-level BPE toke
 on the seeds, a chat template) and an NLLB-like encoder-decoder (M2M100 architecture, NLLB's
 tokenizer around a BPE trained on the seeds, with NLLB's language codes). Both have the
 standard Hugging Face layout and safetensors weights, so `from_pretrained` and `generate`
-run through the real code paths without a download. Their output is noise: like the tiny
+run through the real code paths without a download. An M2M100 model with M2M100's own
+tokenizer (a SentencePiece model trained on the seeds) covers that family's language tokens. Their output is noise: like the tiny
 Marian model, they are marked as untrained fixtures in their config."""
 
 from __future__ import annotations
@@ -84,6 +85,38 @@ def build_tiny_causal(
     return out
 
 
+def _save_m2m100(
+    tmp: Path, tokenizer, vocab_size: int, seed: int, d_model: int, layers: int, heads: int, ffn_dim: int
+) -> None:
+    """Random M2M100 layers around `tokenizer`, saved with it as an untrained fixture. The
+    initial spread is wider than training would start from: the noise then depends on the
+    input and the language codes, which the tests need to see."""
+    import torch
+    from transformers import M2M100Config, M2M100ForConditionalGeneration
+
+    torch.manual_seed(seed)
+    config = M2M100Config(
+        vocab_size=vocab_size,
+        d_model=d_model,
+        encoder_layers=layers,
+        decoder_layers=layers,
+        encoder_attention_heads=heads,
+        decoder_attention_heads=heads,
+        encoder_ffn_dim=ffn_dim,
+        decoder_ffn_dim=ffn_dim,
+        max_position_embeddings=256,
+        pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        decoder_start_token_id=tokenizer.eos_token_id,
+        scale_embedding=True,
+        init_std=0.5,
+    )
+    setattr(config, FIXTURE_MARKER, True)
+    M2M100ForConditionalGeneration(config).save_pretrained(tmp, safe_serialization=True)
+    tokenizer.save_pretrained(tmp)
+
+
 def build_tiny_nllb(
     out: Path,
     seeds: Path = Path("seeds"),
@@ -96,9 +129,8 @@ def build_tiny_nllb(
 ) -> Path:
     """An NLLB-like model: M2M100 layers, NLLB's tokenizer (language codes as special tokens)
     around a SentencePiece-style BPE trained on the seeds."""
-    import torch
     from tokenizers import SentencePieceBPETokenizer
-    from transformers import M2M100Config, M2M100ForConditionalGeneration, NllbTokenizer
+    from transformers import NllbTokenizer
 
     with building_dir(out) as tmp:
         specials = ["<s>", "<pad>", "</s>", "<unk>"]
@@ -112,25 +144,28 @@ def build_tiny_nllb(
             merges=[tuple(m) if isinstance(m, list) else tuple(m.split(" ")) for m in spec["merges"]],
             model_max_length=256,
         )
-        torch.manual_seed(seed)
-        config = M2M100Config(
-            vocab_size=len(tokenizer),
-            d_model=d_model,
-            encoder_layers=layers,
-            decoder_layers=layers,
-            encoder_attention_heads=heads,
-            decoder_attention_heads=heads,
-            encoder_ffn_dim=ffn_dim,
-            decoder_ffn_dim=ffn_dim,
-            max_position_embeddings=256,
-            pad_token_id=tokenizer.pad_token_id,
-            bos_token_id=tokenizer.bos_token_id,
-            eos_token_id=tokenizer.eos_token_id,
-            decoder_start_token_id=tokenizer.eos_token_id,
-            scale_embedding=True,
-            init_std=0.5,  # wider than training would start from: the noise then depends on the input
-        )
-        setattr(config, FIXTURE_MARKER, True)
-        M2M100ForConditionalGeneration(config).save_pretrained(tmp, safe_serialization=True)
-        tokenizer.save_pretrained(tmp)
+        _save_m2m100(tmp, tokenizer, len(tokenizer), seed, d_model, layers, heads, ffn_dim)
+    return out
+
+
+def build_tiny_m2m100(out: Path, seeds: Path = Path("seeds"), seed: int = 0, d_model: int = 32) -> Path:
+    """An M2M100 model with M2M100's tokenizer (SentencePiece and a vocabulary file; its
+    language tokens are `__sv__`, `__hi__`, ...)."""
+    from transformers import M2M100Tokenizer
+
+    from evalharness.backends.fixtures import _train_spm
+
+    with building_dir(out) as tmp:
+        pieces = _train_spm("\n".join(_seed_lines(seeds)), tmp / "spm", 400)
+        vocab: dict[str, int] = {"<s>": 0, "<pad>": 1, "</s>": 2, "<unk>": 3}
+        for piece in pieces:
+            vocab.setdefault(piece, len(vocab))
+        (tmp / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
+        tokenizer = M2M100Tokenizer(vocab_file=str(tmp / "vocab.json"), spm_file=str(tmp / "spm.model"))
+        tokenizer.save_pretrained(tmp)  # copies the SentencePiece model under its own name
+        for leftover in ("spm.model", "spm.vocab", "spm.txt"):
+            (tmp / leftover).unlink()
+        # the language tokens and M2M100's made-up words come after the vocabulary
+        size = max(tokenizer.lang_token_to_id.values()) + 1 + tokenizer.num_madeup_words
+        _save_m2m100(tmp, tokenizer, size, seed, d_model, 1, 2, 64)
     return out

@@ -223,8 +223,8 @@ def llm_output_sections(report: RunReport) -> list[Section]:
         p50 = "–" if u.latency_p50_s is None else f"{u.latency_p50_s:.3f}s"
         p99 = "–" if u.latency_p99_s is None else f"{u.latency_p99_s:.3f}s"
         lines += [
-            f"{u.segments} segments translated by the service in {u.seconds:.1f}s: {u.requests} requests, "
-            f"{u.retries} retries, {u.malformed_replies} malformed replies",
+            f"{u.segments} segments translated by the service in {u.seconds:.1f}s; requests: {u.requests}, "
+            f"retries: {u.retries}, malformed replies: {u.malformed_replies}",
             f"tokens: {u.tokens_in} in, {u.tokens_out} out; latency per segment: p50 {p50}, p99 {p99}",
         ]
     lines.append(
