@@ -7,6 +7,7 @@ import json
 import os
 import re
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -76,10 +77,40 @@ def _normal_mode(path: str | Path, directory: bool) -> None:
     os.chmod(path, (0o777 if directory else 0o666) & ~_umask())
 
 
+# A published run's folder (`runs/RUN_ID/`): written once, never again (reports/store.py).
+RUN_DIR = re.compile(r"\d{8}T\d{6}Z-[0-9a-f]{8}")  # always fullmatch: `$` passes a final "\n"
+
+
 def check_output_file(path: Path) -> None:
-    """A file we are asked to write must not be an existing directory."""
+    """A file we are asked to write must not be an existing directory, nor lie in a
+    published run (`runs show RUN --out runs/RUN/report.json` must not replace a report)."""
     if path.is_dir():
         raise UserError("is a directory; give a file name", path)
+    for folder in path.resolve().parents:
+        if RUN_DIR.fullmatch(folder.name) and (folder / "report.json").is_file():
+            raise UserError("lies in a published run, which is never written again; write elsewhere", path)
+
+
+def read_regular(path: Path, limit: int, what: str) -> bytes:
+    """The bytes of a regular file of at most `limit` bytes, or one line saying why not. A
+    FIFO or a device is refused without blocking on it (opened non-blocking, checked on the
+    open descriptor), and nothing larger than `limit` is read into memory."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except FileNotFoundError:
+        raise UserError(f"no {what}", path) from None
+    except OSError as exc:
+        raise UserError(f"cannot read {what} ({exc.strerror or exc})", path) from exc
+    with os.fdopen(fd, "rb") as fh:
+        info = os.fstat(fh.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise UserError(f"not a regular file (expected {what})", path)
+        if info.st_size > limit:
+            raise UserError(f"{what} of {info.st_size:,} bytes is larger than the {limit:,} read", path)
+        data = fh.read(limit + 1)
+    if len(data) > limit:
+        raise UserError(f"{what} is larger than the {limit:,} bytes read", path)
+    return data
 
 
 def write_text_atomic(path: Path, text: str) -> None:
@@ -89,13 +120,20 @@ def write_text_atomic(path: Path, text: str) -> None:
 def write_bytes_atomic(path: Path, data: bytes) -> None:
     check_output_file(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        replaced: int | None = stat.S_IMODE(os.stat(path).st_mode)  # a file we replace keeps its mode
+    except OSError:
+        replaced = None
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        _normal_mode(tmp, directory=False)
+        if replaced is None:
+            _normal_mode(tmp, directory=False)
+        else:
+            os.chmod(tmp, replaced)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -125,7 +125,7 @@ class BackendRef(_Record):
 
 class RunReport(_Record):
     schema_version: int = REPORT_SCHEMA_VERSION
-    run_id: str
+    run_id: str = Field(pattern=r"^\d{8}T\d{6}Z-[0-9a-f]{8}$")  # the shape we write; never a path
     created: str  # UTC, ISO 8601
     testset: TestSetRef
     backend: BackendRef

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from evalharness.errors import UserError
+from evalharness.fileio import read_regular
 from evalharness.metrics.neural.metric import ScoringContext
 from evalharness.metrics.registry import get, signature, signature_key
 from evalharness.metrics.stats import Job, MetricStats, extract_many, from_stored
@@ -47,8 +48,19 @@ def encode(stats: Sequence[MetricStats]) -> bytes:
     return buf.getvalue()
 
 
-def decode(data: bytes) -> dict[str, np.ndarray]:
-    """signature key -> statistics; raises ValueError on anything that is not our file."""
+def decode(data: bytes, limit: int = 1 << 31) -> dict[str, np.ndarray]:
+    """signature key -> statistics; raises ValueError on anything that is not our file, and
+    on one that would unpack to more than `limit` bytes (a small file can hold a huge zero
+    array: it is refused before anything is unpacked)."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        raise ValueError(f"not a statistics file ({exc})") from exc
+    if unpacked > limit:
+        raise ValueError(f"not a statistics file (it unpacks to {unpacked:,} bytes)")
     try:
         with np.load(io.BytesIO(data), allow_pickle=False) as npz:
             keys = [str(k) for k in npz["keys"]]
@@ -71,14 +83,16 @@ def read_stored(report: RunReport, report_path: Path | None) -> tuple[dict[str, 
         # a file name beside the report, nothing else: a report must not point anywhere on disk
         return {}, f"{report_path}: the statistics record is damaged; computing them from the hypotheses"
     path = report_path.parent / name
+    from evalharness.reports.store import max_report_bytes
+
     try:
-        data = path.read_bytes()
-    except OSError:
-        return {}, f"{path}: stored statistics missing; computing them from the hypotheses"
+        data = read_regular(path, max_report_bytes(), "statistics file")
+    except UserError as exc:
+        return {}, f"{exc}; computing them from the hypotheses"
     if sha256(data) != ref.get("sha256"):
         return {}, f"{path}: stored statistics do not match the report's checksum; computing them again"
     try:
-        return decode(data), None
+        return decode(data, 4 * max_report_bytes()), None
     except ValueError as exc:
         return {}, f"{path}: {exc}; computing them from the hypotheses"
 

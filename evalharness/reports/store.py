@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import re
+import os
 import sys
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -15,11 +15,14 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from evalharness.errors import UserError
-from evalharness.fileio import dumps_json, one_line, publish_dir_atomic
+from evalharness.fileio import RUN_DIR, dumps_json, one_line, publish_dir_atomic, read_regular
 from evalharness.reports.schema import REPORT_SCHEMA_VERSION, RunReport
 from evalharness.reports.statistics import LoadedRun
 
-RUN_ID = re.compile(r"\d{8}T\d{6}Z-[0-9a-f]{8}")  # always fullmatch: `$` passes a final "\n"
+RUN_ID = RUN_DIR
+# A report is read whole; larger than this it was not written by us (100,000 segments with
+# model metrics and error spans make about 200 MB). EVALHARNESS_MAX_REPORT_BYTES raises it.
+MAX_REPORT_BYTES = 512 * 1024 * 1024
 REPORT_FILE, PAGE_FILE, HTML_FILE, HYPS_FILE = "report.json", "report.md", "report.html", "hypotheses.txt"
 
 # schema_version -> function upgrading a raw dict by one version
@@ -82,7 +85,7 @@ def _migrate(raw: dict, path: Path) -> dict:
 
 
 def load_report(root: Path, run_id: str) -> RunReport:
-    return load_report_file(report_path(root, run_id))
+    return load_run(root, run_id).report
 
 
 def report_path(root: Path, run_id: str) -> Path:
@@ -93,8 +96,11 @@ def report_path(root: Path, run_id: str) -> Path:
 
 
 def load_run(root: Path, run_id: str) -> LoadedRun:
-    """A run with the statistics stored beside its report."""
-    return load_run_file(report_path(root, run_id))
+    """A run with the statistics stored beside its report (which must be the run it says)."""
+    run = load_run_file(report_path(root, run_id))
+    if run.report.run_id != run_id:
+        raise UserError(f"the report says it is run {run.report.run_id!r}: moved or edited", run.path)
+    return run
 
 
 def resolve_run(ref: str, root: Path) -> LoadedRun:
@@ -116,11 +122,17 @@ def load_run_file(path: Path) -> LoadedRun:
     return LoadedRun(load_report_file(path), path)
 
 
+def max_report_bytes() -> int:
+    raw = os.environ.get("EVALHARNESS_MAX_REPORT_BYTES", "").strip()
+    if not raw:
+        return MAX_REPORT_BYTES
+    if not raw.isdigit() or int(raw) < 1:
+        raise UserError(f"EVALHARNESS_MAX_REPORT_BYTES={raw!r} is not a positive number of bytes")
+    return int(raw)
+
+
 def load_report_file(path: Path) -> RunReport:
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise UserError(f"unreadable report ({exc})", path) from exc
+    data = read_regular(path, max_report_bytes(), "run report")
     try:  # the common case, a current report: pydantic's own JSON parser, several times faster
         report = RunReport.model_validate_json(data)
         if report.schema_version == REPORT_SCHEMA_VERSION:
@@ -143,9 +155,9 @@ def is_pristine(path: Path) -> bool:
     """Is this report file exactly as evalharness writes it (canonical JSON of a current
     report)? Anything else was migrated, damaged or edited by hand."""
     try:
-        data = path.read_bytes()
+        data = read_regular(path, max_report_bytes(), "run report")
         report = RunReport.model_validate_json(data)
-    except (OSError, ValidationError):
+    except (UserError, ValidationError):
         return False
     return dumps_json(report.model_dump(mode="json")).encode("utf-8") == data
 
@@ -171,6 +183,7 @@ def reading(paths: list[Path]):
 
 
 def _run_dirs(root: Path) -> list[Path]:
+    max_report_bytes()  # a bad setting is the setting's error, not each report's
     if not root.is_dir():
         return []
     return [p for p in sorted(root.iterdir()) if RUN_ID.fullmatch(p.name) and (p / REPORT_FILE).is_file()]
@@ -190,12 +203,21 @@ def _when(report: RunReport) -> tuple[dt.datetime, str]:
 
 def _readable(path: Path) -> RunReport | None:
     """A report, or None after one warning line naming it: one damaged run must not stop
-    commands about other runs (listing, history, drift against the previous run)."""
+    commands about other runs (listing, history, drift against the previous run). A report
+    whose run id is not its folder's name was moved or edited: callers build paths from the
+    ids of the reports listed here, so it is skipped too."""
     try:
-        return load_report_file(path)
+        report = load_report_file(path)
     except UserError as exc:
         print(f"warning: {exc} (skipped)", file=sys.stderr)
         return None
+    if report.run_id != path.parent.name:
+        print(
+            f"warning: {path}: its run id {report.run_id!r} is not its folder's name (moved or edited; skipped)",
+            file=sys.stderr,
+        )
+        return None
+    return report
 
 
 def latest_run(root: Path, accept) -> RunReport | None:
