@@ -137,6 +137,15 @@ def testset_import(
     lang: Annotated[list[str], typer.Option("--lang", help="LANG=FILE, one segment per line.")],
     name: Annotated[str, typer.Option("--name")],
     references: RefsOpt = REFERENCES,
+    trust_lang: Annotated[
+        bool, typer.Option("--trust-lang", help="Import files as the languages given, whatever they read as.")
+    ] = False,
+    allow_blank: Annotated[
+        bool,
+        typer.Option(
+            "--allow-blank", help="Accept lines blank in some files (those pairs lack the segment)."
+        ),
+    ] = False,
 ) -> None:
     """Import an already line-parallel test set (FLORES/NTREX style)."""
     from evalharness.corpus.importer import import_parallel, parse_lang_file
@@ -146,7 +155,7 @@ def testset_import(
     check_name(name)
     files = [parse_lang_file(a) for a in lang]
     ensure_writable_dir(references / name)
-    ts = import_parallel(files, name)
+    ts = import_parallel(files, name, trust_languages=trust_lang, allow_blank=allow_blank)
     folder, created = save_testset(ts, references)
     langs = ", ".join(ts.manifest.languages)
     state = "" if created else " (unchanged)"
@@ -167,8 +176,12 @@ def testset_list(references: RefsOpt = REFERENCES) -> None:
     """List test sets and their latest versions."""
     from evalharness.corpus.store import list_testsets
 
-    for name, version in list_testsets(references):
+    _existing_dir(references, "test-set folder (--references)")
+    found = list_testsets(references)
+    for name, version in found:
         _echo(f"{name}\t{version}")
+    if not found:
+        typer.echo(f"no test sets in {references}", err=True)
 
 
 @testset_app.command("export")
@@ -222,7 +235,6 @@ def translate(
     ] = None,
 ) -> None:
     """Translate a test set's segments with a backend (cached, resumable)."""
-    from evalharness.backends.options import parse_pairs
     from evalharness.corpus.store import load_testset
     from evalharness.evaluate import RunRequest, translate_in_process
     from evalharness.fileio import (
@@ -257,10 +269,15 @@ def translate(
         backend_spec=backend,
         src=src,
         tgt=tgt,
-        backend_options=options | parse_pairs(backend_opt),
+        backend_options=_backend_options(options, backend_opt),
         glossary=glossary,
         annotations=terms,
     )
+    if request.terms is not None and str(request.backend_options.get("terms", "")).lower() != "true":
+        raise UserError(
+            "--glossary and --terms on translate give prompts their required terms: add "
+            "--backend-opt terms=true (with a backend whose prompt reads them: openai, hf-causal, vllm)"
+        )
     if request.terms is not None:
         request.terms.validate()
     done = translate_in_process(request, [s.text[src] for s in segments], cache, chunk_size)
@@ -492,6 +509,17 @@ def _options(**kw) -> dict:
     return {k: v for k, v in kw.items() if v is not None}
 
 
+def _backend_options(flags: dict, pairs: list[str] | None) -> dict:
+    """The options given as flags (--beams ...) and as --backend-opt KEY=VALUE; one given both
+    ways is an error, not a silent choice of one."""
+    from evalharness.backends.options import parse_pairs
+
+    given = parse_pairs(pairs)
+    if twice := sorted(k for k in given if flags.get(k) is not None):
+        raise UserError(f"backend option {twice[0]} is given twice (as a flag and as --backend-opt)")
+    return {**flags, **given}
+
+
 @app.command()
 def run(
     testset: Annotated[str, typer.Option("--testset", help="NAME or NAME@VERSION")],
@@ -527,7 +555,6 @@ def run(
     backend_opt: BackendOpt = None,
 ) -> None:
     """Translate a test set with a backend, score it, and write runs/RUN_ID/."""
-    from evalharness.backends.options import parse_pairs
     from evalharness.corpus.store import load_testset
     from evalharness.evaluate import RunRequest, run_evaluation
     from evalharness.metrics.registry import parse_request
@@ -541,14 +568,16 @@ def run(
         tgt=tgt,
         metrics=tuple(ids),
         metric_options=options,
-        backend_options=_options(
-            num_beams=num_beams,
-            max_new_tokens=max_new_tokens,
-            device=device,
-            via=via,
-            compute_type=compute_type,
-        )
-        | parse_pairs(backend_opt),
+        backend_options=_backend_options(
+            _options(
+                num_beams=num_beams,
+                max_new_tokens=max_new_tokens,
+                device=device,
+                via=via,
+                compute_type=compute_type,
+            ),
+            backend_opt,
+        ),
         ci=ci,
         name=name,
         glossary=glossary,
@@ -572,12 +601,21 @@ def runs_list(runs: RunsOpt = RUNS) -> None:
     """Past runs: id, test set and version, backend, pair, headline scores."""
     from evalharness.reports.store import list_runs
 
+    _existing_dir(runs, "runs folder (--runs)")
     reports = list_runs(runs)
+    if not reports:
+        typer.echo(f"no runs in {runs}", err=True)
     for r in reports:
         heads = "  ".join(f"{m} {r.scores[m].score:.1f}" for m in summary_metrics(reports) if m in r.scores)
         _echo(
             f"{r.run_id}  {r.testset.name}@{r.testset.version}  {r.testset.src_lang}-{r.testset.tgt_lang}  {r.backend.name}  {heads}"
         )
+
+
+def _existing_dir(path: Path, what: str) -> None:
+    """A folder we are asked to list must be there: a misspelt one is not an empty one."""
+    if not path.is_dir():
+        raise UserError(f"no such {what}" if not path.exists() else f"not a folder ({what})", path)
 
 
 FormatOpt = Annotated[str, typer.Option("--format", help="text, md, json or html")]
@@ -631,6 +669,7 @@ def runs_history(
     from evalharness.reports.store import REPORT_FILE, reading
 
     _check_format(fmt)
+    _existing_dir(runs, "runs folder (--runs)")
     with reading(sorted(runs.glob(f"*/{REPORT_FILE}"))):
         page = render(history_page(load_history(runs, system), str(runs), system), fmt)
     _emit(page, out)

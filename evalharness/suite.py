@@ -18,7 +18,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from evalharness.backends.registry import check_spec
+from evalharness.backends.registry import check_options, check_spec
 from evalharness.corpus.language import parse_pair
 from evalharness.corpus.store import TestSet, load_testset
 from evalharness.errors import ModelUnavailable, UserError
@@ -84,12 +84,34 @@ def load_suite(path: Path) -> Suite:
         check_request(suite.metric_ids, suite.options)
     except UserError as exc:
         raise UserError(f"metric_options: {exc}", path) from None
+    for pairs, where in [(suite.pairs, "pairs")] + [
+        (s.pairs or (), f"systems.{n} ({s.name}): pairs") for n, s in enumerate(suite.systems, start=1)
+    ]:
+        if twice := _repeated(pairs):
+            raise UserError(f"{where}: {twice!r} is listed twice", path)
+    if twice := _repeated([s.name for s in suite.systems]):
+        raise UserError(
+            f"systems: two systems are named {twice!r} (a name identifies a system's runs: its "
+            "drift and history would mix them)",
+            path,
+        )
     for n, system in enumerate(suite.systems, start=1):
         try:
             check_spec(system.backend)
+            check_options(system.backend, system.options)
         except UserError as exc:
             raise UserError(f"systems.{n} ({system.name}): {exc}", path) from None
     return suite
+
+
+def _repeated(items) -> str | None:
+    """The first item listed twice, if any."""
+    seen: set = set()
+    for item in items:
+        if item in seen:
+            return item
+        seen.add(item)
+    return None
 
 
 @dataclass(frozen=True)

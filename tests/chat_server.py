@@ -40,7 +40,8 @@ class ChatServer:
         self.backend, self.model, self.key = backend, model, key
         self.faults = deque(faults or [])
         self.delay, self.stall, self.max_tokens, self.reply = delay, stall, max_tokens, reply
-        self.requests: list[dict] = []  # chat request bodies, in arrival order
+        self.posts: list[dict] = []  # every chat request body, refused ones included
+        self.requests: list[dict] = []  # chat request bodies that passed the key and model checks
         self.arrivals: list[float] = []  # their arrival times (time.monotonic)
         self.faults_served: list[str] = []
         self.in_flight = 0
@@ -141,6 +142,8 @@ class ChatServer:
                 body = json.loads(self.rfile.read(length) or b"{}")
                 if self.path.rstrip("/") != "/v1/chat/completions":
                     return self._error(404, f"no route {self.path}", "not_found")
+                with server.lock:
+                    server.posts.append(body)
                 if not self._authorised():
                     return
                 if body.get("model") != server.model:

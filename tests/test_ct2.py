@@ -83,7 +83,10 @@ def test_fingerprint_follows_compute_type_and_engine(fixture_models, sources):
 
 @pytest.mark.parametrize(
     "options, needle",
-    [({"compute_type": "int3"}, "unknown compute_type 'int3'"), ({"threads": -1}, "threads must be")],
+    [
+        ({"compute_type": "int3"}, "unknown compute_type 'int3'"),
+        ({"threads": -1}, "threads=-1: expected a whole number, 0 or more"),
+    ],
 )
 def test_bad_options_are_user_errors(fixture_models, options, needle):
     with pytest.raises(UserError, match=needle):

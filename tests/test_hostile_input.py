@@ -64,6 +64,7 @@ def test_an_unforeseen_error_is_one_line_not_a_traceback(work, monkeypatch, caps
         raise RuntimeError("boom")
 
     monkeypatch.setattr(store, "list_runs", broken)
+    (work / "runs").mkdir()
     rc, _, err = main(monkeypatch, capsys, "runs", "list")
     line = _one_error_line(err)
     assert rc == 1 and "internal error (RuntimeError: boom)" in line and "EVALHARNESS_TRACEBACK=1" in line

@@ -51,15 +51,46 @@ def test_hf_causal_output_does_not_depend_on_the_batch(causal):
 
 def test_hf_causal_batches_are_bounded_by_tokens_and_new_tokens_by_the_source(llm_models):
     backend = create_backend(f"hf-causal:{llm_models['causal']}", batch_tokens=200, length_ratio=0.5)
-    lengths, limits = [100, 30, 90, 10], [40, 20, 40, 10]
+    lengths, limits = [100, 30, 90, 10, 20, 150], [40, 20, 40, 10, 150, 10]
     batches = backend.batches(lengths, limits)
-    assert sorted(i for b in batches for i in b) == [0, 1, 2, 3]
-    for batch in batches:
-        width = max(lengths[i] + limits[i] for i in batch)
+    assert sorted(i for b in batches for i in b) == [0, 1, 2, 3, 4, 5]
+    for batch in batches:  # padded to the longest prompt, run to the highest limit
+        width = max(lengths[i] for i in batch) + max(limits[i] for i in batch)
         assert len(batch) == 1 or width * len(batch) <= 200
+    assert backend.batches([100, 10], [10, 100]) == [[0], [1]]  # 2 x (100 + 100) > 200
     assert backend.new_token_limit(10) == 21 and backend.new_token_limit(10_000) == 512
     replies = backend.complete([[{"role": "user", "content": "Hej."}]], [5])
     assert replies[0].tokens_out <= 5 and not replies[0].finished  # noise never says end-of-turn
+
+
+def test_a_template_without_a_system_role_gets_the_system_text_in_the_first_turn(llm_models, tmp_path):
+    import json
+    import shutil
+
+    model = tmp_path / "no-system"
+    shutil.copytree(llm_models["causal"], model)
+    config = json.loads((model / "tokenizer_config.json").read_text(encoding="utf-8"))
+    template = config.get("chat_template") or (model / "chat_template.jinja").read_text(encoding="utf-8")
+    refusing = (
+        "{% if messages[0]['role'] == 'system' %}{{ raise_exception('System role not supported') }}{% endif %}"
+        + template
+    )
+    (model / "chat_template.jinja").unlink(missing_ok=True)
+    config["chat_template"] = refusing
+    (model / "tokenizer_config.json").write_text(json.dumps(config), encoding="utf-8")
+    backend = create_backend(f"hf-causal:{model}", max_new_tokens=4)
+    assert backend.tokenizer.chat_template == refusing
+    backend.prepare(SOURCES, "sv", "en")  # no template error
+    rendered = backend.render(backend.prompt.messages(SourceItem("Hej."), "sv", "en"))
+    assert "<|system|>" not in rendered and rendered.startswith(
+        "<|bos|><|user|>\nYou are a professional translator."
+    )
+    assert backend.describe()["prompt"]["system_in_first_user_turn"] is True
+    assert len(backend.translate(SOURCES[:1], "sv", "en")) == 1
+    assert (
+        create_backend(f"hf-causal:{llm_models['causal']}").describe()["prompt"]["system_in_first_user_turn"]
+        is False
+    )
 
 
 def test_prompt_changes_the_fingerprint_and_misses_the_cache(llm_models, tmp_path):

@@ -22,15 +22,28 @@ from evalharness.errors import UserError
         ("Hej världen.", "Hello world.", "Hej världen.", ()),
         ("Here is the translation:\n\nHej världen.", "Hello world.", "Hej världen.", ("commentary",)),
         ('Sure! Here\'s the Swedish translation:\n"Hej världen."', "Hello world.", "Hej världen.", ("commentary",)),
+        ("Here is the Swedish version:\nHej.", "Hello.", "Hej.", ("commentary",)),
+        ("Sure, here you go:\n\nHej.", "Hello.", "Hej.", ("commentary",)),
+        ("Here is the translation:\nSwedish: Hej då.", "Goodbye.", "Hej då.", ("commentary",)),
+        ("**Translation:** Hej.", "Hello.", "Hej.", ("commentary",)),
+        ("**Swedish:** Hej.", "Hello.", "Hej.", ("commentary",)),
         ("```\nHej världen.\n```", "Hello world.", "Hej världen.", ()),
         ("```text\nHej världen.\n```\nNote: I kept the name.", "Hello world.", "Hej världen.", ("commentary",)),
+        ("Kör:\n```\nls -l\n```\nSluta sedan.", "Run:\n```\nls -l\n```\nThen stop.",
+         "Kör: ``` ls -l ``` Sluta sedan.", ()),  # the source has the fence: it is the text
         ("Hej världen.\n\nNote: 'världen' means world.", "Hello world.", "Hej världen.", ("commentary",)),
+        ("Hej världen.\n(Note: literal.)", "Hello world.", "Hej världen.", ("commentary",)),
         ("Swedish: Hej världen.", "Hello world.", "Hej världen.", ("commentary",)),
         ("Translation: Hej världen.", "Hello world.", "Hej världen.", ("commentary",)),
+        ("Här är rapporten: klar.", "Here is the report: done.", "Här är rapporten: klar.", ()),
         ("“Hej världen.”", "Hello world.", "Hej världen.", ()),
         ('"Hej"', '"Hello"', '"Hej"', ()),  # quoted source: the quotes are the translation's
+        ('"Ja", sa han, "nej."', "„Yes“, he said, „no.“", '"Ja", sa han, "nej."', ()),  # two quotations
+        ('"Ja", sa han, "nej."', "Yes, he said, no.", '"Ja", sa han, "nej."', ()),
         ("Hej.\nVärlden.", "Hello. World.", "Hej. Världen.", ("multiline",)),
         ("Hej.\nVärlden.", "Hello.\nWorld.", "Hej. Världen.", ()),
+        ("Första raden.\nNote : priset.\nTredje raden.", "First line.\nNote: the price.\nThird line.",
+         "Första raden. Note : priset. Tredje raden.", ()),  # as many lines as the source: no note cut
         ("I'm sorry, but I can't help with that.", "Hello.", "I'm sorry, but I can't help with that.", ("refusal",)),
         ("Translation is an art.", "Översättning är en konst.", "Translation is an art.", ()),
         ("Note that the meeting starts at noon.", "Observera att mötet börjar klockan tolv.",
@@ -40,6 +53,14 @@ from evalharness.errors import UserError
 )  # fmt: skip
 def test_the_translation_is_extracted_and_what_was_removed_is_flagged(raw, source, text, flags):
     assert extract(raw, source, "sv") == (text, flags)
+
+
+def test_an_apology_in_english_is_a_translation_unless_it_refuses_the_task():
+    assert extract("I'm sorry, I can't come tomorrow.", "Jag är ledsen, jag kan inte komma i morgon.", "en") == (
+        "I'm sorry, I can't come tomorrow.", (),
+    )  # fmt: skip
+    assert extract("I'm sorry, but I cannot translate this text.", "Hej.", "en")[1] == ("refusal",)
+    assert extract("Es tut mir leid.", "I'm sorry.", "de")[1] == ()
 
 
 # -- prompts -------------------------------------------------------------------------------

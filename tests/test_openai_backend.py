@@ -95,6 +95,22 @@ def test_a_segment_that_keeps_failing_stops_the_run_and_what_finished_is_kept(ch
         cache.close()
 
 
+def test_answers_in_flight_when_a_segment_fails_are_kept(tmp_path, key_env):
+    """concurrency 4, the first request fails for good: the three in flight are answered,
+    paid for and cached; no request is sent after the failure."""
+    cache = TranslationCache(tmp_path / "cache.sqlite")
+    try:
+        with ChatServer(None, faults=["500"], delay=0.5) as server:
+            backend = _client(server, concurrency=4, max_retries=0)
+            with pytest.raises(UserError, match="HTTP 500"):
+                translate_segments(backend, SOURCES, "sv", "en", cache)
+            assert len(server.posts) == 4  # the four in flight, then nothing new
+            _, stats = translate_segments(_client(server, concurrency=4), SOURCES, "sv", "en", cache)
+        assert stats.from_cache == 3 and stats.translated == len(SOURCES) - 3
+    finally:
+        cache.close()
+
+
 def test_a_wrong_model_or_key_is_one_line_before_any_translation(chat_model, monkeypatch):
     with ChatServer(chat_model, key=KEY) as server:
         monkeypatch.setenv(KEY_ENV, "sk-wrong")
@@ -103,12 +119,13 @@ def test_a_wrong_model_or_key_is_one_line_before_any_translation(chat_model, mon
         assert str(err.value) == (
             f"{server.url} refused the API key (HTTP 401); set the environment variable {KEY_ENV} (option api_key_env)"
         )
+        assert server.posts == []  # refused at the model list: no chat request at all
         monkeypatch.setenv(KEY_ENV, KEY)
         with pytest.raises(UserError) as err:
             _client(server, model="tiny-chta").translate(SOURCES, "sv", "en")
         assert "model 'tiny-chta' not found (HTTP 404)" in str(err.value)
         assert str(err.value).endswith("(it serves: tiny-chat)")
-        assert server.requests == []  # no translation was asked for
+        assert [p["max_tokens"] for p in server.posts] == [1]  # the preflight's probe, no translation
         monkeypatch.delenv(KEY_ENV)
         with pytest.raises(UserError, match=f"environment variable {KEY_ENV} .* is not set"):
             _client(server).translate(SOURCES, "sv", "en")
@@ -118,14 +135,28 @@ def test_a_wrong_model_or_key_is_one_line_before_any_translation(chat_model, mon
         )
 
 
+def test_the_prompt_building_and_extraction_code_is_in_the_fingerprint(monkeypatch):
+    from evalharness import versions
+
+    before = create_backend("openai:m", base_url="https://api.example.com/v1").fingerprint().digest
+    original = versions._module_text
+    monkeypatch.setattr(
+        versions,
+        "_module_text",
+        lambda name: original(name) + ("# changed" if name == "evalharness.backends.llm_output" else ""),
+    )
+    assert create_backend("openai:m", base_url="https://api.example.com/v1").fingerprint().digest != before
+
+
 def test_fingerprint_holds_what_decides_the_output_and_no_credentials():
     base = create_backend("openai:m", base_url="https://user:sk-secret@api.example.com/v1?k=sk-2")
     fp = base.fingerprint().as_dict()
     assert fp["base_url"] == "https://api.example.com/v1" and "sk-" not in str(fp)
     same = create_backend("openai:m", base_url="https://api.example.com/v1", concurrency=2, timeout=9.0)
     assert same.fingerprint().digest == base.fingerprint().digest  # how we ask is not what is answered
+    assert create_backend("openai:claude-3-5-sonnet@20240620").model == "claude-3-5-sonnet@20240620"
     for other in (
-        create_backend("openai:m@2025-06", base_url="https://api.example.com/v1"),
+        create_backend("openai:m", base_url="https://api.example.com/v1", label="2025-06"),
         create_backend("openai:m", base_url="https://api.example.com/v1", temperature=0.7),
         create_backend("openai:m", base_url="https://api.example.com/v1", seed=1),
         create_backend("openai:n", base_url="https://api.example.com/v1"),

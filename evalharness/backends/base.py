@@ -84,6 +84,9 @@ class Backend(ABC):
     #: `SourceItem`s (their cache key covers the terms and context), the others plain text
     reads: frozenset[str] = frozenset()
     context_segments: int = 0  # how many preceding segments "context" wants
+    #: modules besides its classes' own whose code shapes this backend's output (prompt
+    #: building, output extraction, language codes): part of its code digest
+    code_modules: tuple[str, ...] = ()
     #: True for backends that finish segments one by one (a service answering requests in
     #: parallel): the runner takes their `stream` and caches each group as it arrives
     streams: bool = False
@@ -113,11 +116,14 @@ class Backend(ABC):
         return ()
 
     def code_identity(self) -> str:
-        """sha256 of the code that makes this backend's output: its classes and the runner."""
-        import evalharness.backends.runner  # noqa: F401  (its source is part of the digest)
+        """sha256 of the code that makes this backend's output: its classes, the modules it
+        names (`code_modules`) and the runner."""
+        import importlib
 
+        for name in (*SHARED_CODE, *self.code_modules):
+            importlib.import_module(name)  # a module's source is read from the loaded module
         classes = [c for c in type(self).__mro__ if c not in (object, ABC)]
-        return code_digest(*SHARED_CODE, *classes)
+        return code_digest(*SHARED_CODE, *self.code_modules, *classes)
 
     def determinism(self) -> dict:
         """Whether the same input gives the same output run after run, and the settings that

@@ -23,12 +23,12 @@ from pathlib import Path
 
 from evalharness.backends.marian import (
     CONFIG_FILES,
+    MARIAN_OPTIONS,
     TOKENIZER_EXTRA,
     TOKENIZER_FILES,
     MarianBackend,
     determinism_record,
     files_sha256,
-    marian_options,
 )
 from evalharness.backends.registry import register_backend
 from evalharness.errors import UserError, optional_module
@@ -188,12 +188,16 @@ class CT2Backend(MarianBackend):
         return determinism_record(self.device, settings)
 
 
-@register_backend("ct2")
+CT2_OPTIONS = {
+    **{k: v for k, v in MARIAN_OPTIONS.items() if k != "dtype"},
+    "compute_type": "auto",
+    "threads": 0,
+}
+
+
+@register_backend("ct2", options=CT2_OPTIONS)
 def make_ct2(argument: str | None = None, **options) -> CT2Backend:
     if not argument:
         raise UserError("the ct2 backend needs a model: ct2:HUB_ID or ct2:PATH")
     model, _, revision = argument.partition("@")
-    extra = {k: options[k] for k in ("compute_type", "threads") if options.get(k) is not None}
-    if "threads" in extra:
-        extra["threads"] = int(extra["threads"])
-    return CT2Backend(model, revision=revision or None, **extra, **marian_options(options))
+    return CT2Backend(model, revision=revision or None, **options)

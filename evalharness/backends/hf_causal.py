@@ -39,6 +39,12 @@ class Completion:
 class HFCausalBackend(HFGenerateBackend):
     kind = "hf-causal"
     OPTIONS = CAUSAL_OPTIONS
+    code_modules = (
+        "evalharness.backends.prompts",
+        "evalharness.backends.llm_output",
+        "evalharness.backends.languages",
+        "evalharness.backends.hf_models",
+    )
 
     def __init__(self, model: str, revision: str | None = None, **options) -> None:
         super().__init__(model, revision, options)
@@ -70,23 +76,47 @@ class HFCausalBackend(HFGenerateBackend):
                 "name": self.prompt.name,
                 "version": self.prompt.version,
                 "sha256": self.prompt.digest(),
+                "system_in_first_user_turn": not self.system_role,
             }
         }
 
     def prepare(self, sources, src_lang: str, tgt_lang: str) -> None:
         if self.tokenizer.eos_token_id is None:
             raise UserError(f"model {self.model_id} has no end-of-sequence token to stop at", self.path)
+        self.render(self.prompt.messages(SourceItem("."), src_lang, tgt_lang))  # a template error, now
+
+    @cached_property
+    def system_role(self) -> bool:
+        """Whether the chat template takes a system message (Gemma's and older Mistral's
+        refuse one: the system text then opens the first user turn, as their authors advise)."""
+        if not self.tokenizer.chat_template:
+            return True
+        probe = [{"role": "system", "content": "s"}, {"role": "user", "content": "u"}]
+        try:
+            self.tokenizer.apply_chat_template(probe, add_generation_prompt=True, tokenize=False)
+        except Exception:  # noqa: BLE001 - jinja's TemplateError from the template's raise_exception
+            return False
+        return True
 
     # -- generation ----------------------------------------------------------------------
     def render(self, messages: list[dict]) -> str:
         """The conversation as the model reads it: its chat template, or the texts in turn."""
-        if self.tokenizer.chat_template:
+        if not self.tokenizer.chat_template:
+            return "\n\n".join(m["content"] for m in messages) + "\n\n"
+        if messages and messages[0]["role"] == "system" and not self.system_role:
+            system, first, *rest = messages
+            messages = [{"role": "user", "content": f"{system['content']}\n\n{first['content']}"}, *rest]
+        try:
             return self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
-        return "\n\n".join(m["content"] for m in messages) + "\n\n"
+        except Exception as exc:  # noqa: BLE001 - a template that refuses this conversation
+            raise UserError(
+                f"the chat template of model {self.model_id} refuses prompt {self.prompt.name!r}: {exc}"
+            ) from None
 
     def complete(self, conversations: Sequence[list[dict]], limits: Sequence[int]) -> list[Completion]:
         """Replies to conversations (greedy or beam search), each within its token limit. A
-        row's tokens depend only on its own prompt, so batch neighbours change nothing."""
+        row's tokens depend on its own prompt only (left padding under the attention mask; on CPU
+        a row's output is the same alone or in a batch, tested), its own limit applied."""
         import torch
 
         chat = bool(self.tokenizer.chat_template)
@@ -137,7 +167,7 @@ def _ids(value) -> list[int]:
     return list(value) if isinstance(value, list | tuple) else [int(value)]
 
 
-@register_backend("hf-causal")
+@register_backend("hf-causal", options=CAUSAL_OPTIONS)
 def make_hf_causal(argument: str | None = None, **options) -> HFCausalBackend:
     model, revision = model_path_and_revision(argument, "hf-causal")
     return HFCausalBackend(model, revision, **options)

@@ -121,7 +121,8 @@ class HFGenerateBackend(Backend):
             "tokenizer_sha256": files_sha256([self.path / f for f in TOKENIZER_FILES]),
             "config_sha256": files_sha256([self.path / f for f in CONFIG_FILES]),
             "untrained_fixture": self.is_fixture,
-            "options": self.options,
+            # the prompt file is recorded by its digest (describe_more), the device as resolved
+            "options": {k: v for k, v in self.options.items() if k not in ("prompt", "device")},
             "device": self.device,
             **self.describe_more(),
         }
@@ -146,17 +147,20 @@ class HFGenerateBackend(Backend):
         and new tokens stay within `batch_tokens` (and `max_batch_size` sequences)."""
         order = sorted(range(len(lengths)), key=lambda i: -(lengths[i] + limits[i]))
         out: list[list[int]] = []
-        for i in order:
+        longest = most_new = 0  # of the current batch: every row is padded to the longest prompt
+        for i in order:  # and runs for as many new tokens as the row with the highest limit
             cur = out[-1] if out else None
-            width = lengths[cur[0]] + limits[cur[0]] if cur else 0
+            width = max(longest, lengths[i]) + max(most_new, limits[i])
             if (
                 cur is not None
                 and len(cur) < self.options["max_batch_size"]
                 and width * (len(cur) + 1) <= self.options["batch_tokens"]
             ):
                 cur.append(i)
+                longest, most_new = max(longest, lengths[i]), max(most_new, limits[i])
             else:
                 out.append([i])
+                longest, most_new = lengths[i], limits[i]
         return out
 
     def flags(self) -> tuple[str, ...]:

@@ -30,6 +30,7 @@ SEQ2SEQ_OPTIONS = {**COMMON_OPTIONS, "num_beams": 4, "family": "", "src_code": "
 class HFSeq2SeqBackend(HFGenerateBackend):
     kind = "hf-seq2seq"
     OPTIONS = SEQ2SEQ_OPTIONS
+    code_modules = ("evalharness.backends.languages", "evalharness.backends.hf_models")
 
     def __init__(self, model: str, revision: str | None = None, **options) -> None:
         super().__init__(model, revision, options)
@@ -135,7 +136,7 @@ class HFSeq2SeqBackend(HFGenerateBackend):
         return out  # type: ignore[return-value]
 
 
-@register_backend("hf-seq2seq")
+@register_backend("hf-seq2seq", options=SEQ2SEQ_OPTIONS)
 def make_hf_seq2seq(argument: str | None = None, **options) -> HFSeq2SeqBackend:
     model, revision = model_path_and_revision(argument, "hf-seq2seq")
     return HFSeq2SeqBackend(model, revision, **options)

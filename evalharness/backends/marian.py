@@ -57,6 +57,7 @@ def model_languages(path: Path, model: str) -> tuple[str | None, str | None]:
 
 class MarianBackend(Backend):
     kind = "marian"
+    code_modules = ("evalharness.backends.hf_models",)  # determinism settings, model loading
 
     def __init__(
         self,
@@ -233,24 +234,20 @@ class MarianBackend(Backend):
         return self.tokenizer.batch_decode(output, skip_special_tokens=True)
 
 
+# The options Marian takes, with their defaults (the registry checks and types them).
 MARIAN_OPTIONS = {
-    "num_beams": int,
-    "max_new_tokens": int,
-    "batch_tokens": int,
-    "max_batch_size": int,
-    "device": str,
-    "dtype": str,
+    "num_beams": 4,
+    "max_new_tokens": 256,
+    "batch_tokens": 4096,
+    "max_batch_size": 64,
+    "device": "auto",
+    "dtype": "float32",
 }
 
 
-def marian_options(options: dict) -> dict:
-    """The generic backend options that apply to Marian, typed; the rest are ignored."""
-    return {k: MARIAN_OPTIONS[k](v) for k, v in options.items() if k in MARIAN_OPTIONS and v is not None}
-
-
-@register_backend("marian")
+@register_backend("marian", options=MARIAN_OPTIONS)
 def make_marian(argument: str | None = None, **options) -> MarianBackend:
     if not argument:
         raise UserError("the marian backend needs a model: marian:HUB_ID or marian:PATH")
     model, _, revision = argument.partition("@")
-    return MarianBackend(model, revision=revision or None, **marian_options(options))
+    return MarianBackend(model, revision=revision or None, **options)

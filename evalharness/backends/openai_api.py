@@ -1,8 +1,8 @@
 """`openai`: any OpenAI-compatible Chat Completions server (`vllm serve`, llama.cpp's
 `llama-server`, Ollama, TGI, hosted APIs) through the official `openai` client
-(`pip install 'evalharness[llm]'`). Spec: `openai:MODEL` or `openai:MODEL@LABEL`, where the
-label names a model version the server cannot tell us (bump it when a hosted model changes:
-cached translations of the old one are then not reused).
+(`pip install 'evalharness[llm]'`). Spec: `openai:MODEL` (the name as the server knows it, `@`
+included); the `label` option names a model version the server cannot tell us (bump it when
+a hosted model changes: cached translations of the old one are then not reused).
 
 - The API key is read from the environment variable the `api_key_env` option names
   (OPENAI_API_KEY by default). Only the variable's name is ever recorded; the key reaches no
@@ -56,6 +56,7 @@ OPTIONS = {
     "max_retries": 6,
     "timeout": 120.0,  # seconds per request
     "preflight": True,
+    "label": "",  # a model version the server cannot tell us: bump it when a hosted model changes
     "prompt": "",
     "terms": False,
     "context": 0,
@@ -107,8 +108,13 @@ class Usage:
 class OpenAIBackend(Backend):
     kind = "openai"
     streams = True
+    code_modules = (
+        "evalharness.backends.prompts",
+        "evalharness.backends.llm_output",
+        "evalharness.backends.languages",
+    )
 
-    def __init__(self, model: str, label: str | None = None, **options) -> None:
+    def __init__(self, model: str, **options) -> None:
         self.options = checked(self.kind, options, OPTIONS)
         o = self.options
         if o["concurrency"] < 1:
@@ -117,10 +123,10 @@ class OpenAIBackend(Backend):
             raise UserError("backend openai: max_tokens and timeout must be more than 0")
         if o["max_tokens_field"] not in TOKEN_FIELDS:
             raise UserError(f"backend openai: max_tokens_field must be one of {', '.join(TOKEN_FIELDS)}")
-        self.model, self.label = model, label
+        self.model, self.label = model, o["label"] or None
         self.base_url = (o["base_url"] or os.environ.get("OPENAI_BASE_URL") or DEFAULT_URL).rstrip("/")
         if urlsplit(self.base_url).scheme not in ("http", "https") or not urlsplit(self.base_url).hostname:
-            raise UserError(f"backend openai: base_url {public_url(self.base_url)!r} is not an http(s) URL")
+            raise UserError("backend openai: base_url is not an http(s) URL (e.g. http://127.0.0.1:8000/v1)")
         self.prompt = load_prompt(o["prompt"] or None)
         self.reads = frozenset({"terms"} if o["terms"] else set()) | ({"context"} if o["context"] else set())
         self.context_segments = o["context"]
@@ -246,7 +252,8 @@ class OpenAIBackend(Backend):
             try:
                 raw, sent = self._call(**request)
             except openai.APIError as exc:
-                self.usage_record.add(requests=self.options["max_retries"] + 1)
+                sent = self.options["max_retries"] + 1 if _retried(exc) else 1
+                self.usage_record.add(requests=sent, retries=sent - 1)
                 raise UserError(self._explain(exc)) from None
             self.usage_record.add(requests=sent, retries=sent - 1)
             try:
@@ -285,7 +292,9 @@ class OpenAIBackend(Backend):
     def stream(
         self, segments: Sequence[str | SourceItem], src_lang: str, tgt_lang: str
     ) -> Iterator[list[tuple[int, Hypothesis]]]:
-        """Requests `concurrency` at a time; each group is what finished since the last."""
+        """Requests `concurrency` at a time; each group is what finished since the last. When
+        a segment fails for good, no new request is sent; those in flight are waited for and
+        what they bring is yielded (it is paid for and gets cached), then the error is raised."""
         if not segments:
             return
         if self.options["preflight"] and not self.checked_server:
@@ -295,25 +304,35 @@ class OpenAIBackend(Backend):
         started = time.perf_counter()
         pool = ThreadPoolExecutor(max_workers=self.options["concurrency"], thread_name_prefix="openai")
         pending: dict[Future, int] = {}
+        queue = iter(range(len(items)))
+        failure: BaseException | None = None
+        finished = False
         try:
-            queue = iter(range(len(items)))
-            for i in queue:  # keep at most `concurrency` requests in flight
-                pending[pool.submit(self.translate_one, items[i], src_lang, tgt_lang)] = i
-                if len(pending) >= self.options["concurrency"]:
+            while True:
+                while failure is None and len(pending) < self.options["concurrency"]:
+                    i = next(queue, None)  # keep at most `concurrency` requests in flight
+                    if i is None:
+                        break
+                    pending[pool.submit(self.translate_one, items[i], src_lang, tgt_lang)] = i
+                if not pending:
                     break
-            while pending:
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                group = [(pending.pop(f), f.result()) for f in done]  # a failed segment raises here
-                for _ in done:
-                    i = next(queue, None)
-                    if i is not None:
-                        pending[pool.submit(self.translate_one, items[i], src_lang, tgt_lang)] = i
-                yield group
+                group = []
+                for future in done:
+                    i = pending.pop(future)
+                    if future.exception() is None:
+                        group.append((i, future.result()))
+                    elif failure is None:
+                        failure = future.exception()
+                if group:
+                    yield group
+            finished = True
         finally:
-            for f in pending:
-                f.cancel()
-            pool.shutdown(wait=True, cancel_futures=True)
+            # an interrupted run (Ctrl-C, a consumer that stopped) does not wait for answers
+            pool.shutdown(wait=finished, cancel_futures=True)
             self.usage_record.add(seconds=time.perf_counter() - started)
+        if failure is not None:
+            raise failure
 
     def translate(
         self, segments: Sequence[str | SourceItem], src_lang: str, tgt_lang: str
@@ -323,6 +342,13 @@ class OpenAIBackend(Backend):
             for i, hyp in group:
                 out[i] = hyp
         return out  # type: ignore[return-value]
+
+
+def _retried(exc: Exception) -> bool:
+    """Whether the client retried this error before giving up (its own rule: timeouts,
+    dropped connections, 408, 409, 429 and 5xx)."""
+    status = getattr(exc, "status_code", None)
+    return status is None or status in (408, 409, 429) or status >= 500
 
 
 def _message(exc: Exception) -> str:
@@ -338,9 +364,8 @@ def _message(exc: Exception) -> str:
     return " ".join(text.split())[:300]
 
 
-@register_backend("openai")
+@register_backend("openai", options=OPTIONS)
 def make_openai(argument: str | None = None, **options) -> OpenAIBackend:
     if not argument:
         raise UserError("the openai backend needs a model: openai:MODEL (e.g. openai:gpt-4o-mini)")
-    model, _, label = argument.partition("@")
-    return OpenAIBackend(model, label or None, **options)
+    return OpenAIBackend(argument, **options)  # a model id may hold "@" (e.g. Vertex's): no revision here

@@ -65,7 +65,7 @@ def parse_pairs(pairs: list[str] | None) -> dict[str, str]:
     return out
 
 
-_URL = re.compile(r"\b(https?://)(?:[^/@\s?#]*@)?([^\s?#]*)(?:[?#]\S*)?", re.I)
+_URL = re.compile(r"\b(https?://)(?:[^/\s?#]*@)?([^\s?#]*)(?:[?#]\S*)?", re.I)  # to the last @
 
 
 def redact(text: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from evalharness.backends.base import Backend, Hypothesis, as_hypothesis
-from evalharness.backends.registry import create_backend, register_backend
+from evalharness.backends.registry import create_backend, register_backend, stage_options
 from evalharness.corpus.language import check_language
 from evalharness.errors import UserError
 
@@ -60,7 +60,7 @@ class PivotBackend(Backend):
             stage.close()
 
 
-@register_backend("pivot")
+@register_backend("pivot", options={"via": "en"})
 def make_pivot(argument: str | None = None, via: str = "en", **options) -> PivotBackend:
     if not argument or "+" not in argument:
         raise UserError("a pivot spec chains backends with '+': pivot:SPEC+SPEC")
@@ -68,4 +68,4 @@ def make_pivot(argument: str | None = None, via: str = "en", **options) -> Pivot
     langs = [check_language(v) for v in via.split(",")] if via else []
     if len(langs) == 1:
         langs = langs * (len(specs) - 1)
-    return PivotBackend([create_backend(spec, **options) for spec in specs], langs)
+    return PivotBackend([create_backend(spec, **stage_options(spec, options)) for spec in specs], langs)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from evalharness.backends.base import Backend, Hypothesis
 from evalharness.backends.fixtures import build_tiny_marian, fixtures_dir
-from evalharness.backends.marian import MarianBackend, marian_options
+from evalharness.backends.marian import MARIAN_OPTIONS, MarianBackend
 from evalharness.backends.registry import register_backend
 from evalharness.errors import UserError
 
@@ -52,8 +52,8 @@ class TinyMarian(Backend):
         return self._ready().determinism()
 
 
-@register_backend("tiny-marian")
+@register_backend("tiny-marian", options=MARIAN_OPTIONS)
 def make_tiny_marian(argument: str | None = None, **options) -> TinyMarian:
     if argument:
         raise UserError(f"tiny-marian takes no argument (got {argument!r})")
-    return TinyMarian(**marian_options(options))
+    return TinyMarian(**options)

@@ -99,7 +99,7 @@ class VLLMBackend(HFCausalBackend):
         ]
 
 
-@register_backend("vllm")
+@register_backend("vllm", options=VLLM_OPTIONS)
 def make_vllm(argument: str | None = None, **options) -> VLLMBackend:
     model, revision = model_path_and_revision(argument, "vllm")
     return VLLMBackend(model, revision, **options)

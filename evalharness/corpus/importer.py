@@ -1,5 +1,10 @@
 """Import a test set that is already line-parallel (FLORES/NTREX style): line n of every
-file is segment n. No alignment happens, so confidence is 1.0 by assertion of the user."""
+file is segment n. No alignment happens, so confidence is 1.0 by assertion of the user.
+
+What the user asserts is checked where a slip is common and silent: a file whose text reads
+as another of the languages given (the `--lang` files swapped: every score would be for the
+wrong direction) is refused, and so is a line blank in some files but not in all (a missing
+translation, or lines shifted by one); `trust_languages` and `allow_blank` accept them."""
 
 from __future__ import annotations
 
@@ -22,7 +27,39 @@ def parse_lang_file(arg: str) -> tuple[str, Path]:
     return check_language(lang, path), Path(path)
 
 
-def import_parallel(files: list[tuple[str, Path]], name: str) -> TestSet:
+def _check_blank_lines(docs) -> None:
+    """A line blank in some files and not in others is a missing translation or a shift."""
+    for _, d in docs:
+        holes = [
+            n + 1
+            for n, line in enumerate(d.lines)
+            if not line.text and any(other.lines[n].text for _, other in docs)
+        ]
+        if holes:
+            shown = ", ".join(map(str, holes[:5])) + (f" and {len(holes) - 5} more" if len(holes) > 5 else "")
+            raise UserError(
+                f"line {shown} is blank here but not in the other files (a missing translation, or "
+                "lines shifted); fix the file, or pass --allow-blank to import those segments without it",
+                d.path,
+            )
+
+
+def _check_languages(docs, guesses) -> None:
+    """A file whose text reads as another language given is a swap, not a guess gone wrong."""
+    given = {lang for lang, _ in docs}
+    for (lang, d), guess in zip(docs, guesses, strict=True):
+        if guess.lang != lang and guess.lang in given and guess.confidence >= 0.5:
+            raise UserError(
+                f"given as {lang!r} but its text reads as {guess.lang!r} (py3langid, confidence "
+                f"{guess.confidence:.2f}), another language of this import: are the --lang files "
+                "swapped? (--trust-lang imports it as given)",
+                d.path,
+            )
+
+
+def import_parallel(
+    files: list[tuple[str, Path]], name: str, trust_languages: bool = False, allow_blank: bool = False
+) -> TestSet:
     check_name(name)
     if len(files) < 2:
         raise UserError("an imported test set needs at least two languages (--lang L=FILE twice)")
@@ -36,6 +73,11 @@ def import_parallel(files: list[tuple[str, Path]], name: str) -> TestSet:
     if len(set(counts.values())) > 1:
         detail = ", ".join(f"{p} has {n} lines" for p, n in counts.items())
         raise UserError(f"line counts differ: {detail}")
+    guesses = [detect_language(" ".join(ln.text for ln in d.lines[:200])) for _, d in docs]
+    if not trust_languages:
+        _check_languages(docs, guesses)
+    if not allow_blank:
+        _check_blank_lines(docs)
     segments = []
     for n in range(len(docs[0][1].lines)):
         text = {lang: d.lines[n].text for lang, d in docs if d.lines[n].text}
@@ -54,8 +96,7 @@ def import_parallel(files: list[tuple[str, Path]], name: str) -> TestSet:
         )
     langs = [lang for lang, _ in docs]
     infos = []
-    for lang, d in docs:
-        guess = detect_language(" ".join(ln.text for ln in d.lines[:200]))
+    for (lang, d), guess in zip(docs, guesses, strict=True):
         content = sum(1 for ln in d.lines if ln.text)
         infos.append(
             DocumentInfo(

@@ -21,7 +21,9 @@ from pydantic import ValidationError
 
 from evalharness.corpus.records import TESTSET_SCHEMA_VERSION, Manifest, Segment
 from evalharness.errors import UserError
-from evalharness.fileio import dumps_json, dumps_jsonl, publish_dir_atomic, write_text_atomic
+from evalharness.fileio import dumps_json, dumps_jsonl, publish_dir_atomic, read_regular, write_text_atomic
+
+MAX_TESTSET_BYTES = 4 << 30  # a test set's files are read whole; a FIFO or a device never
 
 SEGMENTS_FILE = "segments.jsonl"
 MANIFEST_FILE = "manifest.json"
@@ -136,8 +138,8 @@ def load_testset(root: Path, ref: str) -> TestSet:
     folder = resolve(root, ref)
     manifest_path = folder / MANIFEST_FILE
     try:
-        raw = json.loads(manifest_path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raw = json.loads(read_regular(manifest_path, MAX_TESTSET_BYTES, "test-set manifest").decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise UserError(f"unreadable manifest ({exc})", manifest_path) from exc
     found = raw.get("schema_version") if isinstance(raw, dict) else None
     if found not in (1, TESTSET_SCHEMA_VERSION):
@@ -148,7 +150,7 @@ def load_testset(root: Path, ref: str) -> TestSet:
         )
     seg_path = folder / SEGMENTS_FILE
     try:
-        text = seg_path.read_text(encoding="utf-8")
+        text = read_regular(seg_path, MAX_TESTSET_BYTES, "test-set segments").decode("utf-8")
         # Only "\n" ends a record: str.splitlines() would also split inside a text at U+2028 etc.
         segments = [Segment.model_validate_json(line) for line in text.split("\n") if line.strip()]
         if found == 1:
@@ -165,6 +167,11 @@ def load_testset(root: Path, ref: str) -> TestSet:
         raise UserError("segments do not match the manifest's version (edited by hand?)", seg_path)
     if manifest.version != folder.name:
         raise UserError(f"manifest version {manifest.version!r} does not match its folder name", folder)
+    seen: set[str] = set()
+    for segment in segments:  # ids name segments in reports, annotations and comparisons
+        if segment.id in seen:
+            raise UserError(f"segment id {segment.id!r} is used twice", seg_path)
+        seen.add(segment.id)
     return TestSet(manifest=manifest, segments=segments)
 
 

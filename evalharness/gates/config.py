@@ -20,6 +20,7 @@ bad value is one line naming the gate and the key, not an error after minutes of
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,8 +43,8 @@ class _Strict(BaseModel):
 class Rules(_Strict):
     max_drop: dict[str, float] | None = None
     no_new_flags: list[FlagKind] | None = None
-    max_copy_rate: float | None = Field(default=None, ge=0, le=1)
-    min_term_accuracy: float | None = Field(default=None, ge=0, le=1)
+    max_copy_rate: float | None = Field(default=None, ge=0, le=1, allow_inf_nan=False)
+    min_term_accuracy: float | None = Field(default=None, ge=0, le=1, allow_inf_nan=False)
 
     @field_validator("max_drop")
     @classmethod
@@ -55,8 +56,8 @@ class Rules(_Strict):
                 parse_metrics(",".join(value))
             except UserError as exc:
                 raise ValueError(str(exc)) from None
-            if any(v < 0 for v in value.values()):
-                raise ValueError("allowed drops must not be negative")
+            if any(not math.isfinite(v) or v < 0 for v in value.values()):
+                raise ValueError("allowed drops must be finite numbers, 0 or more (NaN or inf never fires)")
         return value
 
 
@@ -146,7 +147,7 @@ def _scoring(entry: GateEntry, root: Path) -> tuple[tuple[str, ...], dict]:
 
 
 def load_gates(path: Path) -> GateConfig:
-    from evalharness.backends.registry import check_spec
+    from evalharness.backends.registry import check_options, check_spec
     from evalharness.corpus.language import parse_pair
     from evalharness.corpus.store import check_name
 
@@ -167,6 +168,7 @@ def load_gates(path: Path) -> GateConfig:
             parse_pair(g.pair)
             check_name(g.testset.partition("@")[0])
             check_spec(g.backend)
+            check_options(g.backend, g.options)
             metrics, metric_options = _scoring(g, root)
         except UserError as exc:
             raise UserError(f"gate {n}: {exc}", path) from None
@@ -184,6 +186,16 @@ def load_gates(path: Path) -> GateConfig:
                 metric_options=metric_options,
             )
         )
+    for what, values, why in (
+        ("named", [g.name for g in gates], "--only would run both, --update-baseline replace both"),
+        (
+            "keep their baseline in",
+            [str(g.baseline) for g in gates],
+            "--update-baseline would write it twice",
+        ),
+    ):
+        if twice := next((v for n, v in enumerate(values) if v in values[:n]), None):
+            raise UserError(f"two gates {what} {twice!r} ({why})", path)
     return GateConfig(
         path=path,
         root=root,

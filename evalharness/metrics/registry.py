@@ -308,6 +308,20 @@ def _parameters(cls: type) -> dict[str, inspect.Parameter]:
     return params
 
 
+# Options whose smallest sensible value is above 0: BLEU over 0-grams or chrF over 0-character
+# n-grams is 0 whatever the text (`max_ngram_order=0` on identical files gave BLEU 0.0).
+MINIMUM = {"max_ngram_order": 1, "char_order": 1}
+
+
+def _in_range(key: str, value: Any) -> Any:
+    low = MINIMUM.get(key)
+    if low is not None and isinstance(value, int | float) and not isinstance(value, bool) and value < low:
+        raise UserError(f"metric option {key}={value!r}: must be {low} or more")
+    if isinstance(value, float) and value != value or value in (float("inf"), float("-inf")):
+        raise UserError(f"metric option {key}={value!r}: must be a finite number")
+    return value
+
+
 def _coerce(key: str, value: str, param: inspect.Parameter) -> Any:
     """Typed by the parameter's default, strictly: `lowercase=maybe` is an error, not True."""
     default = param.default
@@ -360,7 +374,7 @@ def parse_options(pairs: Sequence[str], metric_ids: Sequence[str] | None = None)
                 f"unknown metric option {key!r} for {', '.join(metric_ids or METRICS)} "
                 f"(known: {', '.join(sorted(params))})"
             )
-        out[key] = _coerce(key, value, params[key])
+        out[key] = _in_range(key, _coerce(key, value, params[key]))
     return out
 
 
@@ -396,6 +410,8 @@ def check_options(options: Mapping[str, Any], metric_ids: Sequence[str]) -> None
         known |= set(get(metric_id).parameters())
     if bad := sorted(set(options) - known):
         raise UserError(f"unknown metric option(s) {', '.join(bad)} (known: {', '.join(sorted(known))})")
+    for key, value in options.items():
+        _in_range(key, value)
 
 
 # ---------------------------------------------------------------- signatures

@@ -228,8 +228,9 @@ def llm_output_sections(report: RunReport) -> list[Section]:
             f"tokens: {u.tokens_in} in, {u.tokens_out} out; latency per segment: p50 {p50}, p99 {p99}",
         ]
     lines.append(
-        f"{raw} of {len(report.segments)} outputs said more than the translation (the model's whole "
-        "output is kept as raw); flags: " + ", ".join(f"{f} {n}" for f, n in counts.items())
+        f"{counts['commentary']} of {len(report.segments)} outputs said more than the translation "
+        f"(flag commentary); {raw} differ from their hypothesis, and their whole output is kept "
+        "(raw); flags: " + ", ".join(f"{f} {n}" for f, n in counts.items())
     )
     return [Notes(id="llm-output", title="LLM output", lines=lines)]
 
