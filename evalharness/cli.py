@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import os
-import re
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -15,8 +13,9 @@ from evalharness.corpus.language import parse_pair
 from evalharness.errors import UserError
 from evalharness.metrics.registry import default_metrics, headline_metrics, metric_ids, model_metric_ids
 from evalharness.metrics.registry import get as get_metric
-from evalharness.reports.formats import terminal_safe
+from evalharness.reports.formats import json_text
 from evalharness.reports.sections import summary_metrics
+from evalharness.terminal import one_line_safe, terminal_safe
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -49,11 +48,19 @@ ComputeOpt = Annotated[
 
 def _error_line(message: str) -> str:
     """An error is one line, whatever a library put in its message."""
-    return "error: " + terminal_safe(re.sub(r"\s*\n\s*", " ", message.strip()))
+    return "error: " + one_line_safe(message)
 
 
 def _echo(text: str, err: bool = False) -> None:
+    """A message for a person: control characters (escape sequences in a file name, a
+    hypothesis or a name from a config file) never reach the terminal."""
     typer.echo(terminal_safe(text), err=err)
+
+
+def _print(text: str) -> None:
+    """Data on standard output: whole for a pipe or a file (the same bytes --out writes),
+    without control characters for a terminal."""
+    sys.stdout.write(terminal_safe(text) if sys.stdout.isatty() else text)
 
 
 @app.command()
@@ -74,7 +81,7 @@ def align(
     rows = align_files(src, tgt, check_language(src_lang, src), check_language(tgt_lang, tgt), presegmented)
     for row in rows:
         if fmt == "jsonl":
-            _echo(json.dumps(row, ensure_ascii=False))
+            _echo(json_text(row, indent=None))
         elif presegmented:
             _echo(f"{','.join(map(str, row['src']))}\t{','.join(map(str, row['tgt']))}\t{row['score']}")
         else:
@@ -181,7 +188,7 @@ def testset_list(references: RefsOpt = REFERENCES) -> None:
     for name, version in found:
         _echo(f"{name}\t{version}")
     if not found:
-        typer.echo(f"no test sets in {references}", err=True)
+        _echo(f"no test sets in {references}", err=True)
 
 
 @testset_app.command("export")
@@ -284,7 +291,7 @@ def translate(
     hyps, stats = done.hypotheses, done.stats
     text = "".join(one_line(h.text) + "\n" for h in hyps)
     if out is None:
-        sys.stdout.write(text)
+        _print(text)
     else:
         write_text_atomic(out, text)
     if details is not None:
@@ -301,7 +308,7 @@ def translate(
         ]
         write_text_atomic(details, dumps_jsonl(rows))
     flagged = sum(1 for h in hyps if h.flags)
-    typer.echo(
+    _echo(
         f"{ts.name}@{ts.version} {src}-{tgt} with {backend}: {stats.segments} segments, "
         f"{stats.from_cache} from cache, {stats.translated} translated, {flagged} flagged, {stats.seconds:.1f}s",
         err=True,
@@ -357,7 +364,7 @@ def backends_check_fidelity(
     sources = [s.text[src] for s in load_testset(references, testset).segments_for(src, tgt)]
     report = check_fidelity(model, sources, src, tgt, compute_type, num_beams, max_new_tokens)
     if fmt == "json":
-        _echo(json.dumps({**report.model_dump(mode="json"), "ok": report.ok}, ensure_ascii=False, indent=1))
+        _echo(json_text({**report.model_dump(mode="json"), "ok": report.ok}))
     else:
         _echo(report.summary())
         for d in report.differences:
@@ -493,7 +500,7 @@ def score(
         ids, hyps, refs, tgt, options, ci=ci, per_segment=False, sources=sources, context=context
     )
     if fmt == "json":
-        _echo(json.dumps(_score_json(scores), ensure_ascii=False, indent=1))
+        _echo(json_text(_score_json(scores)))
         return
     for sc in scores.values():
         line = f"{sc.signature} = {sc.score:.{width}f}"
@@ -604,7 +611,7 @@ def runs_list(runs: RunsOpt = RUNS) -> None:
     _existing_dir(runs, "runs folder (--runs)")
     reports = list_runs(runs)
     if not reports:
-        typer.echo(f"no runs in {runs}", err=True)
+        _echo(f"no runs in {runs}", err=True)
     for r in reports:
         heads = "  ".join(f"{m} {r.scores[m].score:.1f}" for m in summary_metrics(reports) if m in r.scores)
         _echo(
@@ -627,7 +634,7 @@ def _emit(text: str, out: Path | None) -> None:
     from evalharness.fileio import write_text_atomic
 
     if out is None:
-        sys.stdout.write(text)
+        _print(text)
         return
     write_text_atomic(out, text)
     _echo(f"wrote {out}", err=True)
@@ -811,7 +818,7 @@ def run_eval(
         _echo(f"failed: {o.system} ({o.pair}): {o.reason}", err=True)
     if result.failed or not result.reports:
         why = f"{len(result.failed)} system(s) failed" if result.failed else "no system ran"
-        typer.echo(f"error: {why}", err=True)
+        typer.echo(_error_line(why), err=True)
         raise typer.Exit(1)
 
 
@@ -924,7 +931,7 @@ def _print_flags(flags: list[dict], fmt: str) -> None:
         raise UserError(f"unknown format {fmt!r} (text or jsonl)")
     for f in flags:
         if fmt == "jsonl":
-            _echo(json.dumps(f, ensure_ascii=False))
+            _echo(json_text(f, indent=None))
         else:
             where = f.get("segment_id", f["segment"])
             lang = f" [{f['lang']}]" if f.get("lang") else ""
@@ -1054,7 +1061,7 @@ def terms_suggest(
     concepts = suggest_terms(ts.segments, ts.manifest.languages, min_count)
     text = draft_yaml(concepts)
     if out is None:
-        sys.stdout.write(text)
+        _print(text)
     else:
         write_text_atomic(out, text)
     multi = [c for c in concepts if c["multiple"]]

@@ -13,6 +13,27 @@ class UserError(Exception):
         super().__init__(f"{self.path}: {message}" if self.path else message)
 
 
+class SystemFault(UserError):
+    """The operating system refused (disk full, permission denied, a read-only folder, an
+    I/O error): exit 1 as the README promises, with the OS error and the path. The message
+    never advises deleting anything: a full disk is no reason to throw away a cache."""
+
+    exit_code = 1
+
+
+def env_positive_int(name: str, default: int, unit: str = "bytes") -> int:
+    """A positive whole number from environment variable `name` (default when unset). A bad
+    value is blamed on the variable, never on the file it would have bounded."""
+    import os
+
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) < 1:
+        raise UserError(f"environment variable {name}={raw!r} is not a positive number of {unit}")
+    return int(raw)
+
+
 class ModelUnavailable(UserError):
     """A model that is neither cached nor downloadable here. `eval` lists the system as
     skipped (with the command that fetches it) instead of failing the suite."""

@@ -40,6 +40,7 @@ from evalharness.reports.schema import (
 )
 from evalharness.reports.statistics import SUFFIX, LoadedRun, encode, sha256
 from evalharness.reports.store import REPORT_FILE, is_pristine, make_run_id, save_report
+from evalharness.terminal import warn
 from evalharness.terminology.prompt_terms import required_terms
 from evalharness.terminology.section import TermSource, terminology_section
 from evalharness.versions import library_versions
@@ -221,10 +222,8 @@ def run_evaluation(
         # A previous report edited into a shape we never write must not stop this run.
         if previous is None or previous.path is None or is_pristine(previous.path):
             raise
-        print(
-            f"warning: {previous.path}: not as evalharness writes it ({type(exc).__name__}: {exc}); "
-            "no drift against it",
-            file=sys.stderr,
+        warn(
+            f"{previous.path}: not as evalharness writes it ({type(exc).__name__}: {exc}); no drift against it"
         )
         terminology, drift = _against(None, req, ids, sources, texts, stats, context)
     now = dt.datetime.now(dt.UTC)

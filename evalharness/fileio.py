@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from evalharness.errors import UserError
+from evalharness.errors import SystemFault, UserError
 
 
 def read_toml(path: Path, what: str) -> dict:
@@ -60,8 +60,10 @@ def ensure_writable_dir(path: Path) -> None:
         fd, probe = tempfile.mkstemp(prefix=".probe-", dir=probe_dir)
         os.close(fd)
         os.unlink(probe)
-    except OSError as exc:
+    except NotADirectoryError as exc:
         raise UserError(f"cannot write here ({exc.strerror or exc})", path) from exc
+    except OSError as exc:  # permission denied, a read-only file system, a full disk
+        raise SystemFault(f"cannot write here ({exc.strerror or exc})", path) from exc
 
 
 def _umask() -> int:

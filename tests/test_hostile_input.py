@@ -233,7 +233,7 @@ def test_a_foreign_cache_file_gets_a_hint(work, monkeypatch, capsys):
     for name in ("c.sqlite", "junk.sqlite"):
         args = [*TRANSLATE, "--cache", name]
         rc, _, err = main(monkeypatch, capsys, *args)
-        assert rc == 2 and "delete it" in _one_error_line(err) and name in err
+        assert rc == 2 and "move it aside" in _one_error_line(err) and name in err
 
 
 def _report(work) -> tuple[str, dict]:

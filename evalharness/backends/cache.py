@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from evalharness.backends.base import Hypothesis
-from evalharness.sqlite_store import Readable, open_store, select_in, write_batch
+from evalharness.sqlite_store import Readable, Store
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS translations (
@@ -52,12 +52,11 @@ def source_key(text: str) -> str:
 class TranslationCache:
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.db = open_store(path, SCHEMA, "translations", EXPECTED_COLUMNS, "translation cache")
+        self.db = Store(path, SCHEMA, "translations", EXPECTED_COLUMNS, "translation cache")
         self.rows = Readable(path, "cache rows", "translated again")
 
     def get_many(self, fingerprint: str, src: str, tgt: str, keys: Sequence[str]) -> dict[str, Hypothesis]:
-        rows = select_in(
-            self.db,
+        rows = self.db.select_in(
             "SELECT source_sha256, hypothesis FROM translations WHERE fingerprint=? AND src_lang=? "
             "AND tgt_lang=? AND source_sha256 IN ({})",
             (fingerprint, src, tgt),
@@ -80,8 +79,7 @@ class TranslationCache:
             )
             for key, h in items
         ]
-        write_batch(
-            self.db,
+        self.db.write_batch(
             "INSERT INTO translations (fingerprint, src_lang, tgt_lang, source_sha256, hypothesis) "
             "VALUES (?,?,?,?,?) ON CONFLICT DO UPDATE SET hypothesis=excluded.hypothesis, "
             "times_translated=times_translated+1",

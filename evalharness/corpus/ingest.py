@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from evalharness.errors import UserError
+from evalharness.errors import UserError, env_positive_int
 
 # Zero-width and BOM characters: invisible, but they break matching and hashing.
 _ZERO_WIDTH = re.compile("[\u200b\u200c\u200d\u2060\ufeff]")
@@ -53,11 +52,7 @@ DEFAULT_MAX_LINE_BYTES = 1_000_000
 def max_line_bytes() -> int:
     """The longest input line we read (EVALHARNESS_MAX_LINE_BYTES, default 1 MB): far above
     any sentence or paragraph, far below what makes matching and alignment blow up."""
-    raw = os.environ.get("EVALHARNESS_MAX_LINE_BYTES", "")
-    try:
-        return int(raw) if raw else DEFAULT_MAX_LINE_BYTES
-    except ValueError:
-        raise UserError(f"EVALHARNESS_MAX_LINE_BYTES={raw!r} is not a number of bytes") from None
+    return env_positive_int("EVALHARNESS_MAX_LINE_BYTES", DEFAULT_MAX_LINE_BYTES)
 
 
 def read_input(path: Path) -> bytes:

@@ -21,6 +21,7 @@ from evalharness.reports.schema import RunReport
 from evalharness.reports.statistics import LoadedRun, stats_path
 from evalharness.reports.store import load_run_file
 from evalharness.suite import Job, Scoring, SystemEntry, run_job
+from evalharness.terminal import one_line_safe
 
 
 @dataclass(frozen=True)
@@ -154,7 +155,9 @@ def update_baseline(config: GateConfig, gate: Gate) -> Path:
     new = run.report.model_copy(update=update)
     write_text_atomic(gate.baseline, dumps_json(new.model_dump(mode="json")))
     print(
-        f"{gate.name}: baseline {old or '(none)'} -> {new.run_id} on {testset.name}@{testset.version}",
+        one_line_safe(
+            f"{gate.name}: baseline {old or '(none)'} -> {new.run_id} on {testset.name}@{testset.version}"
+        ),
         file=sys.stderr,
     )
     return gate.baseline

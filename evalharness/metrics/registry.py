@@ -26,7 +26,6 @@ import dataclasses
 import importlib
 import inspect
 import re
-import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -39,6 +38,7 @@ from evalharness.errors import UserError
 from evalharness.metrics import vectorised
 from evalharness.metrics.neural import BUILTIN as MODEL_METRICS
 from evalharness.metrics.neural.metric import ModelMetric, NeuralMetric
+from evalharness.terminal import warn
 
 ENTRY_POINT_GROUP = "evalharness.metrics"
 
@@ -176,10 +176,7 @@ def _plugins() -> None:
             if not isinstance(model, ModelMetric) or model.id != ep.name:
                 raise TypeError(f"not an evalharness ModelMetric with id {ep.name!r}")
         except Exception as exc:  # a broken plug-in must not look like our bug, nor stop us
-            print(
-                f"warning: metric plug-in {ep.name!r} is not available ({type(exc).__name__}: {exc})",
-                file=sys.stderr,
-            )
+            warn(f"metric plug-in {ep.name!r} is not available ({type(exc).__name__}: {exc})")
             continue
         own = tuple(dict.fromkeys(f.__module__ for f in (model.resolve, model.load) if f.__module__))
         model = dataclasses.replace(model, code=tuple(dict.fromkeys((*model.code, *own))))

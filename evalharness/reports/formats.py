@@ -16,19 +16,24 @@ import re
 
 from evalharness.reports.charts import svg
 from evalharness.reports.view import Cell, Chart, Notes, Page, Section, Span
+from evalharness.terminal import CONTROL as _CONTROL
 
 FORMATS = ("text", "md", "json", "html")
 ERROR_SEVERITIES = ("minor", "major", "critical")
 
-# C0/C1 controls (but tab), DEL, and the bidirectional overrides and isolates.
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _BIDI = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
-def terminal_safe(text: str) -> str:
-    """Multi-line text safe for a terminal: lines and tabs kept, control characters, bidi
-    overrides and the Unicode line separators (which would start a line of their own) not."""
-    return _CONTROL.sub("", text.replace("\u2028", " ").replace("\u2029", " "))
+# What JSON may hold raw but a terminal would obey: C1 controls (U+009B is an 8-bit CSI, U+009D
+# an OSC), DEL, bidi overrides and the Unicode line separators. json.dumps escapes only C0.
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def json_text(obj: object, indent: int | None = 1) -> str:
+    """JSON as text, with every character a terminal would act on written as a \\u escape:
+    the same data for every JSON reader, inert on a screen."""
+    text = json.dumps(obj, ensure_ascii=False, indent=indent)
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def clean(text: object, strip: bool = True) -> str:
@@ -39,7 +44,7 @@ def clean(text: object, strip: bool = True) -> str:
 
 def render(page: Page, fmt: str) -> str:
     if fmt == "json":
-        return json.dumps(page.model_dump(mode="json"), ensure_ascii=False, indent=1) + "\n"
+        return json_text(page.model_dump(mode="json")) + "\n"
     if fmt == "html":
         return render_html(page)
     if fmt == "md":

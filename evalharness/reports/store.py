@@ -6,18 +6,17 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import os
-import sys
 from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
 
 from pydantic import ValidationError
 
-from evalharness.errors import UserError
+from evalharness.errors import UserError, env_positive_int
 from evalharness.fileio import RUN_DIR, dumps_json, one_line, publish_dir_atomic, read_regular
 from evalharness.reports.schema import REPORT_SCHEMA_VERSION, RunReport
 from evalharness.reports.statistics import LoadedRun
+from evalharness.terminal import warn
 
 RUN_ID = RUN_DIR
 # A report is read whole; larger than this it was not written by us (100,000 segments with
@@ -123,12 +122,7 @@ def load_run_file(path: Path) -> LoadedRun:
 
 
 def max_report_bytes() -> int:
-    raw = os.environ.get("EVALHARNESS_MAX_REPORT_BYTES", "").strip()
-    if not raw:
-        return MAX_REPORT_BYTES
-    if not raw.isdigit() or int(raw) < 1:
-        raise UserError(f"EVALHARNESS_MAX_REPORT_BYTES={raw!r} is not a positive number of bytes")
-    return int(raw)
+    return env_positive_int("EVALHARNESS_MAX_REPORT_BYTES", MAX_REPORT_BYTES)
 
 
 def load_report_file(path: Path) -> RunReport:
@@ -209,13 +203,10 @@ def _readable(path: Path) -> RunReport | None:
     try:
         report = load_report_file(path)
     except UserError as exc:
-        print(f"warning: {exc} (skipped)", file=sys.stderr)
+        warn(f"{exc} (skipped)")
         return None
     if report.run_id != path.parent.name:
-        print(
-            f"warning: {path}: its run id {report.run_id!r} is not its folder's name (moved or edited; skipped)",
-            file=sys.stderr,
-        )
+        warn(f"{path}: its run id {report.run_id!r} is not its folder's name (moved or edited; skipped)")
         return None
     return report
 

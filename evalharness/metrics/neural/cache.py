@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from evalharness.metrics.neural.base import ErrorSpan, SegmentScore
-from evalharness.sqlite_store import Readable, open_store, select_in, write_batch
+from evalharness.sqlite_store import Readable, Store
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS scores (
@@ -55,8 +55,8 @@ def _decode(score: object, spans: object) -> SegmentScore | None:
 class ScoreCache:
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.db = open_store(path, SCHEMA, "scores", COLUMNS, "metric score cache")
-        self.vectors = open_store(path, EMBEDDINGS, "embeddings", EMBEDDING_COLUMNS, "metric score cache")
+        self.db = Store(path, SCHEMA, "scores", COLUMNS, "metric score cache")
+        self.vectors = Store(path, EMBEDDINGS, "embeddings", EMBEDDING_COLUMNS, "metric score cache")
         self.rows = Readable(path, "cached scores", "scored again")
 
     def memo(self, fingerprint: str) -> Memo:
@@ -64,7 +64,7 @@ class ScoreCache:
 
     def get_many(self, fingerprint: str, keys: Sequence[str]) -> dict[str, SegmentScore]:
         sql = "SELECT segment_sha256, score, spans FROM scores WHERE fingerprint=? AND segment_sha256 IN ({})"
-        return self.rows.decoded(select_in(self.db, sql, (fingerprint,), keys), _decode)
+        return self.rows.decoded(self.db.select_in(sql, (fingerprint,), keys), _decode)
 
     def put_many(self, fingerprint: str, items: Sequence[tuple[str, SegmentScore]]) -> None:
         rows = [
@@ -78,8 +78,7 @@ class ScoreCache:
             )
             for key, value in items
         ]
-        write_batch(
-            self.db,
+        self.db.write_batch(
             "INSERT INTO scores (fingerprint, segment_sha256, score, spans) VALUES (?,?,?,?) "
             "ON CONFLICT DO UPDATE SET score=excluded.score, spans=excluded.spans",
             rows,
@@ -100,13 +99,12 @@ class Memo:
         sql = "SELECT text_sha256, vector FROM embeddings WHERE fingerprint=? AND text_sha256 IN ({})"
         return {
             key: bytes(vector)
-            for key, vector in select_in(self.cache.vectors, sql, (self.fingerprint,), keys)
+            for key, vector in self.cache.vectors.select_in(sql, (self.fingerprint,), keys)
             if isinstance(vector, bytes) and vector and len(vector) % 4 == 0
         }
 
     def put_many(self, items: Sequence[tuple[str, bytes]]) -> None:
-        write_batch(
-            self.cache.vectors,
+        self.cache.vectors.write_batch(
             "INSERT INTO embeddings (fingerprint, text_sha256, vector) VALUES (?,?,?) "
             "ON CONFLICT DO UPDATE SET vector=excluded.vector",
             [(self.fingerprint, key, vector) for key, vector in items],

@@ -19,12 +19,12 @@ import hashlib
 import json
 import os
 import re
-import sys
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from pathlib import Path
 
 from evalharness.errors import ModelUnavailable, UserError
+from evalharness.terminal import warn
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*(/[\w.-]+)?")
@@ -184,7 +184,7 @@ def _hash_file(real: str, size: int, mtime_ns: int) -> str:
             memo[key] = value
             write_text_atomic(memo_file, json.dumps(memo, sort_keys=True))
         except OSError as exc:
-            print(f"warning: {memo_file}: cannot remember a checkpoint digest ({exc})", file=sys.stderr)
+            warn(f"{memo_file}: cannot remember a checkpoint digest ({exc})")
     return value
 
 
