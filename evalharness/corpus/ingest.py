@@ -47,6 +47,7 @@ def normalize_text(text: str) -> str:
 
 
 DEFAULT_MAX_LINE_BYTES = 1_000_000
+DEFAULT_MAX_SEGMENTS = 100_000
 
 
 def max_line_bytes() -> int:
@@ -55,9 +56,17 @@ def max_line_bytes() -> int:
     return env_positive_int("EVALHARNESS_MAX_LINE_BYTES", DEFAULT_MAX_LINE_BYTES)
 
 
-def read_input(path: Path) -> bytes:
+def max_segments() -> int:
+    """The most lines a document or an imported test set may have (EVALHARNESS_MAX_SEGMENTS,
+    default 100,000): thirty times the largest standard test set, and about 0.5 GB of memory
+    to import. A million-line file took 4 GB and a minute before it was refused."""
+    return env_positive_int("EVALHARNESS_MAX_SEGMENTS", DEFAULT_MAX_SEGMENTS, "segments")
+
+
+def read_input(path: Path, max_lines: int | None = None) -> bytes:
     """A text input's bytes, read line by line so that one enormous line is refused before it
-    is held in memory (a 200 MB line once cost 8 GB downstream)."""
+    is held in memory (a 200 MB line once cost 8 GB downstream), and a file of more than
+    `max_lines` lines before its text is built into segments."""
     path = Path(path)
     if not path.exists():
         raise UserError("no such file", path)
@@ -71,6 +80,12 @@ def read_input(path: Path) -> bytes:
                 if len(line.rstrip(b"\r\n")) > cap:
                     raise UserError(
                         f"line {n} is longer than {cap:,} bytes (EVALHARNESS_MAX_LINE_BYTES raises the limit)",
+                        path,
+                    )
+                if max_lines is not None and n > max_lines:
+                    raise UserError(
+                        f"has more than {max_lines:,} lines, the most a test set holds "
+                        "(EVALHARNESS_MAX_SEGMENTS raises the limit)",
                         path,
                     )
                 chunks.append(line)
@@ -110,7 +125,7 @@ def split_lines(text: str) -> list[str]:
 
 def read_document(path: str | Path) -> Document:
     path = Path(path)
-    data = read_input(path)
+    data = read_input(path, max_segments())
     text = decode_utf8(data, path)
     lines = tuple(Line(i + 1, normalize_text(t)) for i, t in enumerate(split_lines(text)))
     if not any(ln.text for ln in lines):

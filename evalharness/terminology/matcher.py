@@ -106,10 +106,12 @@ class TermIndex:
             words = {w for w, _, _ in self.words_by_lang[lang]}
             forms = morph.forms_of({morph.lemma(w) for w in words})
             owners: dict[str, set[str]] = defaultdict(set)
-            for word in words:
+            forms_of_word: dict[str, set[str]] = defaultdict(set)  # both directions in one pass:
+            for word in words:  # inverting `owners` per word was quadratic in the glossary's size
                 for form in forms.get(morph.lemma(word), set()) | {word}:
                     owners[form].add(word)
-            self._forms[lang] = {w: {f for f, ws in owners.items() if w in ws} for w in words}
+                    forms_of_word[word].add(form)
+            self._forms[lang] = dict(forms_of_word)
             self._owners[lang] = owners
             index = self._spelling[lang] = DeletionIndex(owners)
         return index
