@@ -93,15 +93,22 @@ def check_output_file(path: Path) -> None:
             raise UserError("lies in a published run, which is never written again; write elsewhere", path)
 
 
-def read_regular(path: Path, limit: int, what: str) -> bytes:
+def read_regular(path: Path, limit: int, what: str, follow_links: bool = True) -> bytes:
     """The bytes of a regular file of at most `limit` bytes, or one line saying why not. A
     FIFO or a device is refused without blocking on it (opened non-blocking, checked on the
-    open descriptor), and nothing larger than `limit` is read into memory."""
+    open descriptor), and nothing larger than `limit` is read into memory. Without
+    `follow_links` a symbolic link is refused: a file we found in a folder we listed (a run's
+    report and statistics) must not lead anywhere else on disk."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | (0 if follow_links else getattr(os, "O_NOFOLLOW", 0))
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        fd = os.open(path, flags)
     except FileNotFoundError:
         raise UserError(f"no {what}", path) from None
     except OSError as exc:
+        if exc.errno == errno.ELOOP and not follow_links:
+            raise UserError(
+                f"is a symbolic link, not a {what} (never followed out of its folder)", path
+            ) from exc
         raise UserError(f"cannot read {what} ({exc.strerror or exc})", path) from exc
     with os.fdopen(fd, "rb") as fh:
         info = os.fstat(fh.fileno())

@@ -131,3 +131,69 @@ def test_a_replaced_output_file_keeps_its_mode(work, monkeypatch, capsys):
     )  # fmt: skip
     assert rc == 0, err
     assert stat.S_IMODE(out.stat().st_mode) == 0o600 and out.read_text(encoding="utf-8") != "old\n"
+
+
+def _edit(work, run_id: str, change) -> None:
+    path = work / "runs" / run_id / "report.json"
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    change(raw)
+    path.write_text(json.dumps(raw), encoding="utf-8")  # json.dumps writes NaN and Infinity as such
+
+
+@pytest.mark.parametrize("value", [float("inf"), float("nan"), "1e999"])
+def test_a_score_edited_to_inf_or_nan_is_one_judgement_everywhere(work, monkeypatch, capsys, value):
+    first, second = _two_runs(work, monkeypatch, capsys)
+
+    def change(raw):
+        raw["scores"]["chrf"]["score"] = value
+
+    _edit(work, second, change)
+    if value == "1e999":  # the literal a hand edit leaves (json.dumps would write Infinity)
+        path = work / "runs" / second / "report.json"
+        path.write_text(path.read_text(encoding="utf-8").replace('"1e999"', "1e999"), encoding="utf-8")
+    rc, out, err = main(monkeypatch, capsys, "runs", "list")
+    assert rc == 0 and second not in out and first in out
+    assert "scores.chrf.score" in err and "finite" in err and "skipped" in err, err
+    assert "inf" not in out.lower() and "nan" not in out.lower()
+    rc, out, err = main(monkeypatch, capsys, "runs", "show", second)
+    assert rc == 2 and "malformed report (scores.chrf.score" in err and "finite" in err, err
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "named"),
+    [
+        ("determinism", {"deterministic": "maybe"}, "determinism.deterministic"),
+        ("sanity", {"copy_rate": "high"}, "sanity"),
+        (
+            "config",
+            {"metrics": ["chrf"], "metric_options": {}, "backend_options": {}, "ci": False, "x": 1},
+            "config.x",
+        ),
+        ("statistics", {"file": "../../outside.stats.npz"}, "statistics"),
+        ("translation", {"cache": "sometimes"}, "translation"),
+        ("harness", {"version": 3}, "harness"),
+        ("platform", None, "platform"),
+    ],
+)
+def test_a_hand_edited_open_section_is_caught_when_loaded(work, monkeypatch, capsys, field, value, named):
+    first, second = _two_runs(work, monkeypatch, capsys)
+
+    def change(raw):
+        if isinstance(value, dict) and isinstance(raw.get(field), dict) and field != "config":
+            raw[field] = {**raw[field], **value}
+        else:
+            raw[field] = value
+
+    _edit(work, second, change)
+    rc, out, err = main(monkeypatch, capsys, "runs", "show", second)
+    assert rc == 2 and "malformed report (" + named in err, err
+    assert "internal error" not in err
+    rc, out, err = main(monkeypatch, capsys, "runs", "list")
+    assert rc == 0 and second not in out and first in out
+
+
+def test_a_fingerprint_without_its_digest_is_caught(work, monkeypatch, capsys):
+    _, second = _two_runs(work, monkeypatch, capsys)
+    _edit(work, second, lambda raw: raw["backend"]["fingerprint"].pop("digest"))
+    rc, _, err = main(monkeypatch, capsys, "runs", "show", second)
+    assert rc == 2 and "malformed report (backend.fingerprint.digest" in err, err

@@ -3,16 +3,140 @@ and migrate older ones, so a report written today can be read and trusted later.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Any, Literal, NotRequired
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, with_config
+from typing_extensions import TypedDict
 
 REPORT_SCHEMA_VERSION = 6
 
 
+# Every number in a report is finite: a score edited to 1e999 or NaN makes the report
+# damaged for every command alike (skipped with a warning by listings, refused by `runs show`).
+_STRICT = ConfigDict(extra="forbid", allow_inf_nan=False)
+_OPEN = ConfigDict(extra="allow", allow_inf_nan=False)
+Number = int | float  # kept as written, so that a report still round-trips byte for byte
+Scalar = str | int | float | bool | None
+SHA256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+
+
 class _Record(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = _STRICT
+
+
+# The sections below were open dicts: typed (as dicts, so readers index them as before) so
+# that a hand-edited report is refused when it is loaded, not when a page breaks on it.
+
+
+@with_config(_STRICT)
+class RunConfig(TypedDict):
+    metrics: list[str]
+    metric_options: dict[str, Scalar]
+    backend_options: dict[str, Scalar]
+    ci: bool
+
+
+@with_config(_STRICT)
+class HarnessInfo(TypedDict):
+    version: str
+    git_commit: str | None
+
+
+@with_config(_STRICT)
+class PlatformInfo(TypedDict):
+    python: str
+    system: str
+    machine: str
+
+
+@with_config(_STRICT)
+class TranslationInfo(TypedDict):
+    cache: Literal["used", "bypassed"]
+    from_cache: int
+    translated: int
+    seconds: Number
+
+
+@with_config(_OPEN)
+class Determinism(TypedDict):
+    """Backends say more (settings, pivot stages); `deterministic` is what pages and gates read."""
+
+    deterministic: bool | None
+    note: NotRequired[str]
+    settings: NotRequired[dict[str, Any]]
+    stages: NotRequired[list[dict[str, Any]]]
+
+
+@with_config(_STRICT)
+class SanityInfo(TypedDict):
+    segments: int
+    copy_rate: Number
+    wrong_language_rate: Number
+    wrong_language_checked: int
+    length_ratio: Number
+    copied: list[int]
+    wrong_language: list[int]
+    empty: list[int]
+    empty_rate: Number
+
+
+@with_config(_STRICT)
+class StatisticsRef(TypedDict):
+    """Where the run's sufficient statistics are: a file name beside the report
+    (`report.stats.npz`, or `NAME.stats.npz` beside a gate baseline), never a path."""
+
+    file: Annotated[
+        str, Field(pattern=r"^[^./\\\x00-\x1f][^/\\\x00-\x1f]*\.stats\.npz$")
+    ]  # beside the report
+    sha256: SHA256
+    metrics: dict[str, str]  # metric -> the signature the statistics were computed under
+
+
+@with_config(_STRICT)
+class TermFlag(TypedDict):
+    segment: int
+    segment_id: str
+    concept: str
+    kind: str
+    found: str
+    expected: list[str]
+    lang: str
+    detail: dict[str, Any]
+
+
+@with_config(_OPEN)
+class TermControl(TypedDict):
+    term_accuracy: Number | None
+    note: str
+    success_rate: NotRequired[Number | None]
+
+
+@with_config(_STRICT)
+class TerminologySection(TypedDict):
+    glossary: str
+    glossary_sha256: SHA256
+    term_accuracy: Number | None
+    consistency: Number | None
+    occurrences: int
+    matching: NotRequired[list[str]]  # which languages lack lemma matching (4)
+    counts: dict[str, int]
+    previous_run: str | None
+    flags: list[TermFlag]
+    renditions: dict[str, dict[str, list[str]]]  # segment id -> concept -> renditions found
+    success_rate: NotRequired[Number | None]
+    control: NotRequired[TermControl]
+
+
+@with_config(_OPEN)
+class BackendFingerprint(TypedDict):
+    """What determines a backend's output; each backend adds what it knows (model digests,
+    options). `digest` names it in listings and history."""
+
+    kind: str
+    digest: str
+    code_sha256: NotRequired[str]
+    libraries: NotRequired[dict[str, str]]
 
 
 class IntervalRecord(_Record):
@@ -120,7 +244,7 @@ class TestSetRef(_Record):
 class BackendRef(_Record):
     spec: str
     name: str
-    fingerprint: dict
+    fingerprint: BackendFingerprint
 
 
 class RunReport(_Record):
@@ -130,19 +254,17 @@ class RunReport(_Record):
     testset: TestSetRef
     backend: BackendRef
     command: list[str]
-    config: dict
-    harness: dict  # version, git commit
+    config: RunConfig
+    harness: HarnessInfo
     libraries: dict[str, str]
-    platform: dict
-    translation: dict  # cache used or bypassed, cache hits, translated, seconds
-    determinism: dict | None = None  # deterministic (true/false/null = unknown), settings, note
+    platform: PlatformInfo
+    translation: TranslationInfo  # cache used or bypassed, cache hits, translated, seconds
+    determinism: Determinism | None = None  # deterministic (true/false/null = unknown), settings, note
     scores: dict[str, ScoreRecord]
-    sanity: dict
+    sanity: SanityInfo
     segments: list[SegmentRecord]
-    statistics: dict | None = (
-        None  # {"file", "sha256", "metrics": {metric: signature key}}: stored statistics
-    )
-    terminology: dict | None = None  # terminology section (glossary checks), when a glossary was given
+    statistics: StatisticsRef | None = None  # the stored statistics beside the report (3)
+    terminology: TerminologySection | None = None  # glossary checks, when a glossary was given
     drift: DriftRecord | None = None  # against the previous run of the same system (4)
     replaces_baseline: str | None = None  # set by `evalharness gate --update-baseline`
     model_scoring: dict[str, ModelScoringRecord] = Field(default_factory=dict)  # model metrics (5)

@@ -86,7 +86,7 @@ def read_stored(report: RunReport, report_path: Path | None) -> tuple[dict[str, 
     from evalharness.reports.store import max_report_bytes
 
     try:
-        data = read_regular(path, max_report_bytes(), "statistics file")
+        data = read_regular(path, max_report_bytes(), "statistics file", follow_links=False)
     except UserError as exc:
         return {}, f"{exc}; computing them from the hypotheses"
     if sha256(data) != ref.get("sha256"):

@@ -96,7 +96,12 @@ def report_path(root: Path, run_id: str) -> Path:
 
 def load_run(root: Path, run_id: str) -> LoadedRun:
     """A run with the statistics stored beside its report (which must be the run it says)."""
-    run = load_run_file(report_path(root, run_id))
+    path = report_path(root, run_id)
+    if path.parent.is_symlink():
+        raise UserError(
+            "is a symbolic link, not a run folder (never followed out of the runs folder)", path.parent
+        )
+    run = LoadedRun(load_report_file(path, follow_links=False), path)
     if run.report.run_id != run_id:
         raise UserError(f"the report says it is run {run.report.run_id!r}: moved or edited", run.path)
     return run
@@ -125,8 +130,9 @@ def max_report_bytes() -> int:
     return env_positive_int("EVALHARNESS_MAX_REPORT_BYTES", MAX_REPORT_BYTES)
 
 
-def load_report_file(path: Path) -> RunReport:
-    data = read_regular(path, max_report_bytes(), "run report")
+def load_report_file(path: Path, follow_links: bool = True) -> RunReport:
+    """A report file; `follow_links=False` for one found in a runs folder (see read_regular)."""
+    data = read_regular(path, max_report_bytes(), "run report", follow_links)
     try:  # the common case, a current report: pydantic's own JSON parser, several times faster
         report = RunReport.model_validate_json(data)
         if report.schema_version == REPORT_SCHEMA_VERSION:
@@ -142,7 +148,10 @@ def load_report_file(path: Path) -> RunReport:
     try:
         return RunReport.model_validate(_migrate(raw, path))
     except ValidationError as exc:
-        raise UserError(f"malformed report ({exc.error_count()} errors)", path) from exc
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "top level"
+        more = f" and {exc.error_count() - 1} more" if exc.error_count() > 1 else ""
+        raise UserError(f"malformed report ({where}: {first['msg']}{more})", path) from exc
 
 
 def is_pristine(path: Path) -> bool:
@@ -159,9 +168,9 @@ def is_pristine(path: Path) -> bool:
 @contextmanager
 def reading(paths: list[Path]):
     """Turn an error met while using reports into one line naming them, when one of them is
-    not as we wrote it: the schema keeps some records open (fingerprints, terminology), so a
-    hand-edited report can pass validation and still hold a list where a value belongs. An
-    error with pristine reports is our bug and is let through."""
+    not as we wrote it: every record is typed, but a hand edit can still be valid and
+    inconsistent (a segment count that is not the number of segments). An error with
+    pristine reports is our bug and is let through."""
     try:
         yield
     except UserError:
@@ -180,7 +189,15 @@ def _run_dirs(root: Path) -> list[Path]:
     max_report_bytes()  # a bad setting is the setting's error, not each report's
     if not root.is_dir():
         return []
-    return [p for p in sorted(root.iterdir()) if RUN_ID.fullmatch(p.name) and (p / REPORT_FILE).is_file()]
+    found = []
+    for folder in sorted(root.iterdir()):
+        if not RUN_ID.fullmatch(folder.name):
+            continue
+        if folder.is_symlink():
+            warn(f"{folder}: is a symbolic link, not a run folder (never followed; skipped)")
+        elif (folder / REPORT_FILE).is_file() or (folder / REPORT_FILE).is_symlink():
+            found.append(folder)
+    return found
 
 
 def _when(report: RunReport) -> tuple[dt.datetime, str]:
@@ -201,7 +218,7 @@ def _readable(path: Path) -> RunReport | None:
     whose run id is not its folder's name was moved or edited: callers build paths from the
     ids of the reports listed here, so it is skipped too."""
     try:
-        report = load_report_file(path)
+        report = load_report_file(path, follow_links=False)
     except UserError as exc:
         warn(f"{exc} (skipped)")
         return None
