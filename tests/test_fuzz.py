@@ -314,3 +314,316 @@ def test_any_configuration_is_loaded_or_refused_in_one_line(lines, name):
             loader(work / name)
         except UserError as exc:
             assert "\n" not in str(exc) and name in str(exc), exc
+
+
+# ------------------------------------------------- careless configuration, by meaning
+
+
+def _toml_value(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value != value:
+        return "nan"
+    if isinstance(value, float) and value in (float("inf"), float("-inf")):
+        return "inf" if value > 0 else "-inf"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value)  # a TOML basic string for what we write here
+    if isinstance(value, list):
+        return "[" + ", ".join(map(_toml_value, value)) + "]"
+    return "{ " + ", ".join(f"{json.dumps(k)} = {_toml_value(v)}" for k, v in value.items()) + " }"
+
+
+def _toml(data: dict, tables: str) -> str:
+    """`data` as TOML: plain keys first, then each entry of `data[tables]` as [[tables]]."""
+    lines = [f"{k} = {_toml_value(v)}" for k, v in data.items() if k != tables]
+    for entry in data.get(tables, []):
+        lines += ["", f"[[{tables}]]"] + [f"{json.dumps(k)} = {_toml_value(v)}" for k, v in entry.items()]
+    return "\n".join(lines) + "\n"
+
+
+def _suite() -> dict:
+    return {
+        "testset": "hoalu",
+        "pairs": ["sv-hi"],
+        "metrics": ["chrf"],
+        "systems": [
+            {"name": "copy", "backend": "passthrough"},
+            {"name": "noise", "backend": "tiny-marian", "options": {"num_beams": 1, "max_new_tokens": 8}},
+        ],
+    }
+
+
+def _gates() -> dict:
+    def gate(name: str, backend: str, **extra) -> dict:
+        return {"name": name, "backend": backend, "testset": "hoalu", "pair": "sv-hi",
+                "baseline": f"gates/{name}.json", **extra,
+                "rules": {"max_drop": {"bleu": 0.5, "chrf": 1.0}, "max_copy_rate": 1.0}}  # fmt: skip
+
+    return {
+        "references": "references",
+        "runs": "runs/gates",
+        "gate": [gate("copy", "passthrough"), gate("noise", "tiny-marian", options={"num_beams": 1})],
+    }
+
+
+def _set(path: tuple, value):
+    def change(data: dict) -> None:
+        *parents, last = path
+        for key in parents:
+            data = data.setdefault(key, {}) if isinstance(data, dict) else data[key]
+        data[last] = value
+
+    return change
+
+
+def _drop(path: tuple):
+    def change(data: dict) -> None:
+        *parents, last = path
+        for key in parents:
+            data = data[key]
+        data.pop(last, None)
+
+    return change
+
+
+# Slips a careless user makes: each alone must be refused, in one line naming the file.
+CARELESS_SUITE = {
+    "two systems of one name": lambda d: d["systems"][1].update(name=d["systems"][0]["name"]),
+    "a pair twice": _set(("pairs",), ["sv-hi", "sv-hi"]),
+    "a misspelt option": _set(("systems", 1, "options"), {"num_beam": 2, "max_new_tokens": 8}),
+    "another misspelt option": _set(("systems", 1, "options"), {"num_beams": 1, "max_new_token": 8}),
+    "an option of the wrong type": _set(("systems", 1, "options", "num_beams"), "two"),
+    "an option out of range": _set(("systems", 1, "options", "max_new_tokens"), 0),
+    "a NaN option": _set(("systems", 1, "options", "max_new_tokens"), float("nan")),
+    "a misspelt key": _set(("metric",), ["bleu"]),
+    "a misspelt system key": _set(("systems", 0, "backnd"), "passthrough"),
+    "an unknown backend": _set(("systems", 0, "backend"), "passthru"),
+    "a pair in one direction only given twice": _set(("systems", 0, "pairs"), ["sv-hi", "sv-hi"]),
+}
+BENIGN_SUITE = {
+    "renamed": _set(("systems", 0, "name"), "copy 2"),
+    "other pair": _set(("pairs",), ["hi-sv"]),
+    "more beams": _set(("systems", 1, "options", "num_beams"), 2),
+    "intervals": _set(("ci",), True),
+    "no options": _drop(("systems", 1, "options")),
+}
+CARELESS_GATES = {
+    "a NaN drop": _set(("gate", 0, "rules", "max_drop", "bleu"), float("nan")),
+    "an infinite drop": _set(("gate", 0, "rules", "max_drop", "chrf"), float("inf")),
+    "a negative drop": _set(("gate", 0, "rules", "max_drop", "chrf"), -1.0),
+    "two gates of one name": lambda d: d["gate"][1].update(name=d["gate"][0]["name"]),
+    "one baseline for two gates": lambda d: d["gate"][1].update(baseline=d["gate"][0]["baseline"]),
+    "an infinite copy rate": _set(("gate", 0, "rules", "max_copy_rate"), float("inf")),
+    "a copy rate over 1": _set(("gate", 0, "rules", "max_copy_rate"), 1.5),
+    "a NaN term accuracy": _set(("gate", 0, "rules", "min_term_accuracy"), float("nan")),
+    "a misspelt rule": _set(("gate", 0, "rules", "max_drops"), {"bleu": 1.0}),
+    "a misspelt metric": _set(("gate", 0, "rules", "max_drop"), {"blue": 1.0}),
+    "a misspelt option": _set(("gate", 1, "options"), {"num_beam": 1}),
+    "a misspelt gate key": _set(("gate", 0, "pairs"), "sv-hi"),
+}
+BENIGN_GATES = {
+    "renamed": _set(("gate", 0, "name"), "copy 2"),
+    "a zero drop": _set(("gate", 0, "rules", "max_drop", "bleu"), 0.0),
+    "no copy rule": _drop(("gate", 0, "rules", "max_copy_rate")),
+    "more beams": _set(("gate", 1, "options", "num_beams"), 3),
+}
+
+
+@given(
+    st.sampled_from(["eval.toml", "gates.toml"]),
+    st.lists(st.integers(0, 20), max_size=3),
+    st.lists(st.integers(0, 20), max_size=2, unique=True),
+)
+def test_careless_configuration_is_refused_and_careful_is_loaded(name, careless, benign):
+    """Benign edits load; any careless slip among them is refused before any work, in one
+    line naming the file: never a run with a silently wrong number."""
+    import copy
+
+    from evalharness.errors import UserError
+    from evalharness.gates.config import load_gates
+    from evalharness.suite import load_suite
+
+    bad, good = (CARELESS_SUITE, BENIGN_SUITE) if name == "eval.toml" else (CARELESS_GATES, BENIGN_GATES)
+    data = copy.deepcopy(_suite() if name == "eval.toml" else _gates())
+    for i in benign:
+        list(good.values())[i % len(good)](data)
+    slips = [list(bad)[i % len(bad)] for i in careless]
+    for slip in slips:
+        bad[slip](data)
+    with workdir() as work:
+        (work / name).write_text(_toml(data, "systems" if name == "eval.toml" else "gate"), encoding="utf-8")
+        loader = load_suite if name == "eval.toml" else load_gates
+        try:
+            loaded = loader(work / name)
+        except UserError as exc:
+            assert slips, f"a careful configuration was refused: {exc}"
+            assert "\n" not in str(exc) and name in str(exc), exc
+            assert not (work / "runs").exists()
+            return
+        assert not slips, f"accepted although careless ({', '.join(slips)})"
+        names = [s.name for s in loaded.systems] if name == "eval.toml" else [g.name for g in loaded.gates]
+        assert len(names) == len(set(names))
+
+
+@pytest.fixture(scope="module")
+def seed_lines():
+    from evalharness.corpus.store import load_testset
+
+    segments = load_testset(ROOT / "references", "hoalu").segments_for("sv", "hi")
+    return [(s.text["sv"], s.text["hi"]) for s in segments]
+
+
+@given(st.integers(0, 50), st.integers(3, 10), st.booleans())
+def test_swapped_language_files_are_refused(seed_lines, start, count, swapped):
+    rows = (seed_lines * 6)[start : start + count]
+    with workdir() as work:
+        (work / "a.txt").write_text("".join(sv + "\n" for sv, _ in rows), encoding="utf-8")
+        (work / "b.txt").write_text("".join(hi + "\n" for _, hi in rows), encoding="utf-8")
+        langs = (
+            ["--lang", "hi=a.txt", "--lang", "sv=b.txt"]
+            if swapped
+            else ["--lang", "sv=a.txt", "--lang", "hi=b.txt"]
+        )
+        code, _, err = run("testset", "import", *langs, "--name", "x")
+        if swapped:
+            assert code == 2 and "swapped" in err, err
+            assert not (work / "references" / "x").exists()
+        else:
+            assert code == 0, err
+
+
+# ------------------------------------------------------------ a damaged runs folder
+
+DAMAGE = [
+    "symlinked run folder",
+    "symlinked report",
+    "symlinked statistics",
+    "dangling report link",
+    "FIFO report",
+    "FIFO statistics",
+    "huge report",
+    "folder as report",
+    "id names a path",
+    "id names the other run",
+    "score edited to inf",
+    "statistics file names a path",
+]
+
+
+EDITS = {"id names a path", "id names the other run", "score edited to inf", "statistics file names a path"}
+
+
+def _outside_state(outside: Path) -> list:
+    """What is outside the folders given: every entry, its kind, size and content."""
+    state = []
+    for p in sorted(outside.rglob("*")):
+        kind = "link" if p.is_symlink() else "fifo" if p.is_fifo() else "dir" if p.is_dir() else "file"
+        data = p.read_bytes() if kind == "file" else b""
+        state.append((str(p), kind, len(data), hash(data)))
+    return state
+
+
+def _damage(kind: str, runs: Path, run_id: str, outside: Path, env: dict) -> None:
+    folder = runs / run_id
+    report = folder / "report.json"
+    stats = folder / "report.stats.npz"
+    decoy = outside / run_id
+    raw = json.loads(report.read_text(encoding="utf-8")) if kind in EDITS else {}
+    if kind == "symlinked run folder":
+        shutil.rmtree(folder)
+        folder.symlink_to(decoy, target_is_directory=True)
+    elif kind == "symlinked report":
+        report.unlink()
+        report.symlink_to(decoy / "report.json")
+    elif kind == "symlinked statistics":
+        stats.unlink()
+        stats.symlink_to(outside / "trap.fifo")
+    elif kind == "dangling report link":
+        report.unlink()
+        report.symlink_to(outside / "missing.json")
+    elif kind == "FIFO report":
+        report.unlink()
+        os.mkfifo(report)
+    elif kind == "FIFO statistics":
+        stats.unlink()
+        os.mkfifo(stats)
+    elif kind == "huge report":
+        env["EVALHARNESS_MAX_REPORT_BYTES"] = str(report.stat().st_size + 10)
+        with report.open("ab") as fh:
+            fh.truncate(report.stat().st_size + (1 << 20))  # sparse: large, not heavy
+    elif kind == "folder as report":
+        report.unlink()
+        report.mkdir()
+    elif kind == "id names a path":
+        raw["run_id"] = f"../../{outside.name}/{run_id}"
+        report.write_text(json.dumps(raw), encoding="utf-8")
+    elif kind == "id names the other run":
+        other = next(p.name for p in runs.iterdir() if p.name != run_id and not p.name.startswith("."))
+        raw["run_id"] = other
+        report.write_text(json.dumps(raw), encoding="utf-8")
+    elif kind == "score edited to inf":
+        raw["scores"]["chrf"]["score"] = float("inf")
+        report.write_text(json.dumps(raw), encoding="utf-8")
+    elif kind == "statistics file names a path":
+        raw["statistics"]["file"] = f"../../{outside.name}/trap.fifo"
+        report.write_text(json.dumps(raw), encoding="utf-8")
+
+
+@contextlib.contextmanager
+def _watchdog(seconds: int = 120):
+    """A command that blocks (on a FIFO) fails the suite instead of hanging it."""
+    import threading
+
+    timer = threading.Timer(seconds, lambda: os._exit(3))
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+
+
+@given(st.lists(st.sampled_from(DAMAGE), min_size=1, max_size=3, unique=True), st.booleans())
+@example(["symlinked run folder"], True)
+@example(["FIFO report", "statistics file names a path"], False)
+def test_a_damaged_runs_folder_never_leads_outside_it(two_runs, damage, first):
+    """Whatever is planted in runs/, commands exit 0, 1 or 2 without blocking, and read and
+    write nothing outside the folders given: the decoy outside (a valid report of a system
+    named OUTSIDE, a FIFO that would block a reader) is never shown, opened or changed."""
+    with tempfile.TemporaryDirectory(prefix="fuzz-") as tmp, contextlib.chdir(tmp):
+        work = Path(tmp) / "work"
+        shutil.copytree(two_runs, work)
+        runs = work / "runs"
+        ids = sorted(p.name for p in runs.iterdir() if not p.name.startswith("."))
+        target = ids[0 if first else 1]
+        outside = Path(tmp) / "outside"
+        decoy = outside / target
+        shutil.copytree(runs / target, decoy)
+        raw = json.loads((decoy / "report.json").read_text(encoding="utf-8"))
+        raw["backend"]["name"] = "OUTSIDE"
+        (decoy / "report.json").write_text(json.dumps(raw), encoding="utf-8")
+        os.mkfifo(outside / "trap.fifo")
+        env: dict = {}
+        for kind in sorted(damage, key=lambda k: k not in EDITS):  # edits need the report still JSON
+            if (runs / target).is_symlink() or not (runs / target / "report.json").is_file():
+                break  # later damage needs the report still there
+            _damage(kind, runs, target, outside, env)
+        before = _outside_state(outside)
+        with contextlib.chdir(work), _watchdog():
+            for args in (
+                ["runs", "list"],
+                ["runs", "show", target],
+                ["runs", "history"],
+                ["compare", *ids, "--ar-trials", "0", "--bootstrap", "10"],
+                [*RUN_B, "--name", "a", "--no-ci"],  # drift against the previous run of "a"
+            ):
+                proc = run_cli(*args, env_extra=env)
+                assert proc.returncode in (0, 1, 2), (args, proc.stderr)
+                assert "Traceback" not in proc.stderr and "internal error" not in proc.stderr, (
+                    args,
+                    proc.stderr,
+                )
+                assert "OUTSIDE" not in proc.stdout + proc.stderr, (damage, args, proc.stdout[:300])
+        assert _outside_state(outside) == before, damage
+        assert not list(outside.parent.glob("*.tmp")) and not list(runs.rglob("*.tmp"))

@@ -11,6 +11,13 @@ from typing import Any
 
 from evalharness.errors import UserError
 
+# Options that count or bound something: 0 beams, 0 new tokens or a 0-second timeout would
+# run and give a silently empty or failed translation, so they must be above 0.
+ABOVE_ZERO = frozenset(
+    {"num_beams", "max_new_tokens", "batch_tokens", "max_batch_size", "max_tokens", "concurrency",
+     "timeout", "length_ratio"}
+)  # fmt: skip
+
 
 def checked(backend: str, given: Mapping[str, Any], declared: Mapping[str, Any]) -> dict[str, Any]:
     """`declared`: option -> default (its type is the default's; None defaults take text).
@@ -38,16 +45,19 @@ def _typed(backend: str, key: str, value: Any, default: Any) -> Any:
     if isinstance(default, int):
         if isinstance(value, str) and value.strip().lstrip("-").isdigit():
             value = int(value)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise UserError(f"{where}: expected a whole number, 0 or more")
+        least = 1 if key in ABOVE_ZERO else 0
+        if isinstance(value, bool) or not isinstance(value, int) or value < least:
+            raise UserError(f"{where}: expected a whole number, {least} or more")
         return value
     if isinstance(default, float):
         try:
             number = float(value) if not isinstance(value, bool) else None
         except (TypeError, ValueError):
             number = None
-        if number is None or number < 0 or number != number:
-            raise UserError(f"{where}: expected a number, 0 or more")
+        if number is None or number != number or number in (float("inf"), float("-inf")):
+            raise UserError(f"{where}: expected a finite number")
+        if number < 0 or (key in ABOVE_ZERO and number == 0):
+            raise UserError(f"{where}: expected a number {'above 0' if key in ABOVE_ZERO else '0 or more'}")
         return number
     if not isinstance(value, str):
         raise UserError(f"{where}: expected text")
