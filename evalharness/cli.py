@@ -1079,6 +1079,8 @@ def main() -> None:
         if isinstance(code, int) and code:
             sys.exit(code)
     except UserError as exc:
+        for line in exc.details:
+            typer.echo("  " + one_line_safe(line), err=True)
         typer.echo(_error_line(str(exc)), err=True)
         sys.exit(exc.exit_code)
     except (typer.Abort, KeyboardInterrupt):

@@ -4,13 +4,53 @@ from __future__ import annotations
 
 
 class UserError(Exception):
-    """Bad input from the user; the CLI prints it on one line and exits with 2."""
+    """Bad input from the user; the CLI prints it on one line and exits with 2. `details`
+    are further lines shown above it (every problem of a config file, one line each)."""
 
     exit_code = 2
 
-    def __init__(self, message: str, path: object | None = None) -> None:
+    def __init__(self, message: str, path: object | None = None, details: tuple[str, ...] = ()) -> None:
         self.path = None if path is None else str(path)
+        self.details = details
         super().__init__(f"{self.path}: {message}" if self.path else message)
+
+
+class Problems:
+    """Every problem found in one file, so that it can be fixed in one go: one line per
+    problem, then the one `error:` line (the exit-code contract) counting them."""
+
+    def __init__(self, path: object) -> None:
+        self.path, self.found = path, []
+
+    def add(self, message: str) -> None:
+        self.found.append(message)
+
+    def catch(self, prefix: str = ""):
+        """A context in which a UserError is recorded (with `prefix`) instead of raised."""
+        from contextlib import contextmanager
+
+        @contextmanager
+        def recording():
+            try:
+                yield
+            except UserError as exc:
+                message = str(exc)
+                if exc.path and message.startswith(f"{exc.path}: "):
+                    message = message[len(exc.path) + 2 :]
+                self.add(f"{prefix}{message}")
+
+        return recording()
+
+    def raise_any(self) -> None:
+        if len(self.found) == 1:
+            raise UserError(self.found[0], self.path)
+        if self.found:
+            shown = tuple(f"{self.path}: {m}" for m in self.found)
+            raise UserError(
+                f"{len(self.found)} problems (each on a line above; the first: {self.found[0]})",
+                self.path,
+                shown,
+            )
 
 
 class SystemFault(UserError):

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from evalharness.backends.registry import check_options, check_spec
 from evalharness.corpus.language import parse_pair
 from evalharness.corpus.store import TestSet, load_testset
-from evalharness.errors import ModelUnavailable, UserError
+from evalharness.errors import ModelUnavailable, Problems, UserError
 from evalharness.fileio import read_toml
 from evalharness.metrics.registry import check_request, default_metrics, parse_metric_list, with_checkpoints
 from evalharness.reports.schema import RunReport
@@ -72,35 +72,33 @@ class Suite(_Config):
 def load_suite(path: Path) -> Suite:
     """Read and validate the whole suite before any work; one line per problem."""
     data = read_toml(path, "evaluation config")
+    problems = Problems(path)
     try:
         suite = Suite.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
-        raise UserError(f"{where}: {first['msg']}", path) from exc
+        for error in exc.errors():
+            problems.add(f"{'.'.join(str(p) for p in error['loc']) or '(top level)'}: {error['msg']}")
+        problems.raise_any()
     for pair in suite.pairs + tuple(p for s in suite.systems for p in s.pairs or ()):
-        parse_pair(pair, path)
-    try:
+        with problems.catch():
+            parse_pair(pair, path)
+    with problems.catch("metric_options: "):
         check_request(suite.metric_ids, suite.options)
-    except UserError as exc:
-        raise UserError(f"metric_options: {exc}", path) from None
     for pairs, where in [(suite.pairs, "pairs")] + [
         (s.pairs or (), f"systems.{n} ({s.name}): pairs") for n, s in enumerate(suite.systems, start=1)
     ]:
         if twice := _repeated(pairs):
-            raise UserError(f"{where}: {twice!r} is listed twice", path)
+            problems.add(f"{where}: {twice!r} is listed twice")
     if twice := _repeated([s.name for s in suite.systems]):
-        raise UserError(
+        problems.add(
             f"systems: two systems are named {twice!r} (a name identifies a system's runs: its "
-            "drift and history would mix them)",
-            path,
+            "drift and history would mix them)"
         )
     for n, system in enumerate(suite.systems, start=1):
-        try:
+        with problems.catch(f"systems.{n} ({system.name}): "):
             check_spec(system.backend)
             check_options(system.backend, system.options)
-        except UserError as exc:
-            raise UserError(f"systems.{n} ({system.name}): {exc}", path) from None
+    problems.raise_any()
     return suite
 
 

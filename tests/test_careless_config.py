@@ -168,3 +168,26 @@ def test_a_test_set_with_a_repeated_segment_id_is_refused(work, monkeypatch, cap
     assert content_version(segments) == folder.name and json.loads((folder / "manifest.json").read_text())
     rc, _, err = main(monkeypatch, capsys, "testset", "show", f"hoalu@{folder.name}")
     assert rc == 2 and f"segment id {segments[0].id!r} is used twice" in _one_error_line(err)
+
+
+def test_every_problem_of_a_config_is_a_line_of_its_own(work, monkeypatch, capsys):
+    body = SUITE.replace('["sv-hi"]', '["sv-hi", "sv-hi"]') + COPY + COPY
+    body += '[[systems]]\nname = "m"\nbackend = "tiny-marian"\noptions = { max_new_tokens = 0 }\n'
+    (work / "eval.toml").write_text(body, encoding="utf-8")
+    rc, _, err = main(monkeypatch, capsys, "eval")
+    lines = err.rstrip().splitlines()
+    assert rc == 2 and len(lines) == 4, err
+    assert [ln.startswith("  eval.toml: ") for ln in lines[:3]] == [True] * 3
+    assert "'sv-hi' is listed twice" in lines[0] and "two systems are named 'copy'" in lines[1]
+    assert "max_new_tokens=0: expected a whole number, 1 or more" in lines[2]
+    assert lines[3].startswith("error: eval.toml: 3 problems") and not (work / "runs").exists()
+
+
+def test_every_problem_of_a_gates_file_is_a_line_of_its_own(work, monkeypatch, capsys):
+    gate = '[[gate]]\nname = "g"\nbackend = "passthrough"\ntestset = "hoalu"\npair = "sv-hi"\nbaseline = "b.json"\n'
+    body = gate + "[gate.rules]\nmax_drop = { bleu = nan }\n" + gate + "[gate.rules]\nmax_copy_rate = 2.0\n"
+    (work / "gates.toml").write_text(body, encoding="utf-8")
+    rc, _, err = main(monkeypatch, capsys, "gate")
+    lines = err.rstrip().splitlines()
+    assert rc == 2 and len(lines) == 3 and lines[-1].startswith("error: gates.toml: 2 problems"), err
+    assert "gate 1 (g): rules.max_drop" in lines[0] and "gate 2 (g): rules.max_copy_rate" in lines[1]

@@ -28,7 +28,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from evalharness.errors import UserError
+from evalharness.errors import Problems, UserError
 from evalharness.fileio import read_toml
 from evalharness.metrics.registry import default_metrics
 
@@ -156,36 +156,36 @@ def load_gates(path: Path) -> GateConfig:
         data = data.get("tool", {}).get("evalharness", {}).get("gates", {})
     if not data.get("gate"):
         raise UserError("no [[gate]] entries", path)
+    problems = Problems(path)
     try:
         parsed = GatesFile.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        raise UserError(f"{_where(first['loc'], data)}: {first['msg']}", path) from None
+        for error in exc.errors():
+            problems.add(f"{_where(error['loc'], data)}: {error['msg']}")
+        problems.raise_any()
     root = Path(os.path.relpath(path.parent))  # reports record paths; keep them relative
     gates = []
     for n, g in enumerate(parsed.gate, start=1):
-        try:
+        with problems.catch(f"gate {n}: "):
             parse_pair(g.pair)
             check_name(g.testset.partition("@")[0])
             check_spec(g.backend)
             check_options(g.backend, g.options)
             metrics, metric_options = _scoring(g, root)
-        except UserError as exc:
-            raise UserError(f"gate {n}: {exc}", path) from None
-        gates.append(
-            Gate(
-                name=g.name or f"{g.backend}-{g.pair}",
-                backend=g.backend,
-                testset=g.testset,
-                pair=g.pair,
-                baseline=root / g.baseline,
-                rules=g.rules.model_dump(exclude_none=True),
-                glossary=root / g.glossary if g.glossary else None,
-                options=dict(g.options),
-                metrics=metrics,
-                metric_options=metric_options,
+            gates.append(
+                Gate(
+                    name=g.name or f"{g.backend}-{g.pair}",
+                    backend=g.backend,
+                    testset=g.testset,
+                    pair=g.pair,
+                    baseline=root / g.baseline,
+                    rules=g.rules.model_dump(exclude_none=True),
+                    glossary=root / g.glossary if g.glossary else None,
+                    options=dict(g.options),
+                    metrics=metrics,
+                    metric_options=metric_options,
+                )
             )
-        )
     for what, values, why in (
         ("named", [g.name for g in gates], "--only would run both, --update-baseline replace both"),
         (
@@ -195,7 +195,8 @@ def load_gates(path: Path) -> GateConfig:
         ),
     ):
         if twice := next((v for n, v in enumerate(values) if v in values[:n]), None):
-            raise UserError(f"two gates {what} {twice!r} ({why})", path)
+            problems.add(f"two gates {what} {twice!r} ({why})")
+    problems.raise_any()
     return GateConfig(
         path=path,
         root=root,
