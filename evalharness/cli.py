@@ -169,6 +169,56 @@ def testset_import(
     _echo(f"{ts.name} @ {ts.version}: {len(ts.segments)} segments, {langs} -> {folder}{state}")
 
 
+@testset_app.command("import-wmt")
+def testset_import_wmt(
+    file: Annotated[Path, typer.Argument(help="A test set in WMT's XML format (WMT22 on).")],
+    name: Annotated[str, typer.Option("--name")],
+    references: RefsOpt = REFERENCES,
+    systems: Annotated[
+        bool, typer.Option("--systems/--no-systems", help="Score the file's system outputs (hyp) as runs.")
+    ] = True,
+    metrics: Annotated[str, typer.Option("--metrics", help="Metrics for the system runs.")] = "bleu,chrf,ter",
+    runs: Annotated[Path, typer.Option("--runs", help="Where run reports live.")] = Path("runs"),
+    cache: Annotated[Path, typer.Option("--cache")] = CACHE,
+    ci: Annotated[bool, typer.Option("--ci/--no-ci")] = True,
+) -> None:
+    """Import a WMT XML test set: documents, every reference, and its systems as runs."""
+    from evalharness.corpus.store import save_testset
+    from evalharness.corpus.wmt_xml import read_wmt_xml
+    from evalharness.evaluate import score_outputs
+    from evalharness.fileio import ensure_writable_dir
+    from evalharness.metrics.registry import check_request, parse_metric_list
+
+    metric_ids, checkpoints = parse_metric_list(metrics.split(","))
+    check_request(metric_ids, checkpoints)
+    ensure_writable_dir(references / name)
+    wmt = read_wmt_xml(file, name)
+    folder, created = save_testset(wmt.testset, references)
+    ts = wmt.testset
+    docs = len({s.doc for s in ts.segments})
+    _echo(
+        f"{ts.name} @ {ts.version}: {len(ts.segments)} segments in {docs} documents, "
+        f"{wmt.src_lang}-{wmt.tgt_lang}, {len(wmt.translators)} reference(s), "
+        f"{len(wmt.systems)} system(s) -> {folder}{'' if created else ' (unchanged)'}"
+    )
+    if systems and wmt.systems:
+        done = score_outputs(
+            ts,
+            wmt.src_lang,
+            wmt.tgt_lang,
+            wmt.systems,
+            runs,
+            cache,
+            tuple(metric_ids),
+            ci,
+            file.name,
+            checkpoints,
+        )
+        for report, path in done:
+            shown = ", ".join(f"{m} {r.score:.2f}" for m, r in report.scores.items())
+            _echo(f"  {report.backend.name}: {report.run_id} ({shown}) -> {path}")
+
+
 @testset_app.command("show")
 def testset_show(name: str, references: RefsOpt = REFERENCES) -> None:
     """Summarise a test set (NAME or NAME@VERSION)."""

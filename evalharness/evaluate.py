@@ -194,7 +194,8 @@ def run_evaluation(
     segments = ts.segments_for(src, tgt)
     sources = [s.text[src] for s in segments]
     ensure_writable_dir(runs_root)
-    references = [s.text[tgt] for s in segments]
+    ref_lists = reference_lists(segments, tgt)
+    references = [refs[0] for refs in ref_lists]  # the first: sanity checks and model metrics
     if translation is not None and len(translation.hypotheses) != len(sources):
         raise RuntimeError(f"{len(translation.hypotheses)} hypotheses for {len(sources)} segments")
     check_metrics(req.metrics, req.metric_options)  # a missing checkpoint stops us before translating
@@ -205,7 +206,14 @@ def run_evaluation(
     texts = [h.text for h in hyps]
     context = scoring_context(req, cache_path)
     scores = score_all(
-        req.metrics, texts, [references], tgt, req.metric_options, ci=req.ci, sources=sources, context=context
+        req.metrics,
+        texts,
+        [list(stream) for stream in zip(*ref_lists, strict=True)],
+        tgt,
+        req.metric_options,
+        ci=req.ci,
+        sources=sources,
+        context=context,
     )
     stats_file = Path(REPORT_FILE).with_suffix(SUFFIX).name
     stats_bytes = encode([sc.stats for sc in scores.values()])
@@ -289,7 +297,7 @@ def run_evaluation(
             SegmentRecord(
                 id=seg.id,
                 source=src_text,
-                references=[ref],
+                references=refs,
                 hypothesis=h.text,
                 flags=list(h.flags),
                 intermediate=list(h.intermediate),
@@ -302,7 +310,7 @@ def run_evaluation(
                     if sc.stats.spans is not None and sc.stats.spans[i]
                 },
             )
-            for i, (seg, src_text, ref, h) in enumerate(zip(segments, sources, references, hyps, strict=True))
+            for i, (seg, src_text, refs, h) in enumerate(zip(segments, sources, ref_lists, hyps, strict=True))
         ],
     )
     run_id = make_run_id(
@@ -330,6 +338,60 @@ def _model_scoring(scores: dict[str, MetricScore]) -> dict[str, ModelScoringReco
             seconds=round(counters.seconds, 3),
         )
     return out
+
+
+def score_outputs(
+    testset: TestSet,
+    src: str,
+    tgt: str,
+    outputs: dict[str, list[str]],
+    runs_root: Path,
+    cache_path: Path,
+    metrics: tuple[str, ...],
+    ci: bool = True,
+    origin: str = "",
+    metric_options: dict | None = None,
+) -> list[tuple[RunReport, Path]]:
+    """System outputs that came with a test set (WMT XML `hyp` blocks) as runs, one per system
+    under its own name, scored exactly as `run` scores a backend's output. The fingerprint
+    is the outputs' sha256: the same outputs are the same system."""
+    import hashlib
+
+    done = []
+    for system, texts in outputs.items():
+        digest = hashlib.sha256("\n".join(texts).encode("utf-8")).hexdigest()
+        translation = Translation(
+            hypotheses=[Hypothesis(t) for t in texts],
+            stats=TranslationStats(len(texts), len(set(texts)), 0, 0, 0.0),
+            fingerprint={"kind": "system-output", "digest": digest[:16], "sha256": digest, "from": origin},
+            determinism={"deterministic": True, "note": "outputs delivered with the test set"},
+        )
+        request = RunRequest(
+            testset=testset,
+            backend_spec=f"output:{system}",
+            src=src,
+            tgt=tgt,
+            metrics=metrics,
+            ci=ci,
+            name=system,
+        )
+        done.append(run_evaluation(request, runs_root, cache_path, argv=None, translation=translation))
+    return done
+
+
+def reference_lists(segments, tgt: str) -> list[list[str]]:
+    """Every segment's references in `tgt`. sacrebleu scores several references as streams,
+    one per translator, so every segment must have as many; the string metrics score
+    against all of them, model metrics against the first (they are trained with one)."""
+    lists = [s.references(tgt) for s in segments]
+    counts = sorted({len(refs) for refs in lists})
+    if len(counts) > 1:
+        short = next(s.id for s, refs in zip(segments, lists, strict=True) if len(refs) == counts[0])
+        raise UserError(
+            f"segments have {counts[0]} to {counts[-1]} references in {tgt} (segment {short} has "
+            f"{counts[0]}): multi-reference scores need the same number for every segment"
+        )
+    return lists
 
 
 def pair_confidence(segment, src: str, tgt: str) -> float:

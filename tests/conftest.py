@@ -169,6 +169,10 @@ def cli_main(monkeypatch, capsys, *args) -> tuple[int, str, str]:
     return proc.returncode, proc.stdout, proc.stderr
 
 
+# A run of the committed seed test set, scored with chrF only (fast); callers add --backend.
+SEED_RUN = ["run", "--testset", "hoalu", "--pair", "sv-hi", "--metrics", "chrf", "--no-ci"]
+
+
 @pytest.fixture
 def work(tmp_path, monkeypatch):
     """A repo-like folder with the committed seed test set and a small hypothesis file."""

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, run_cli
+from conftest import ROOT, SEED_RUN, run_cli
 from conftest import cli_main as main
 
 from evalharness.backends.base import Hypothesis
@@ -21,18 +21,7 @@ from evalharness.errors import SystemFault
 from evalharness.metrics.neural.base import SegmentScore
 from evalharness.metrics.neural.cache import ScoreCache
 
-RUN = [
-    "run",
-    "--testset",
-    "hoalu",
-    "--pair",
-    "sv-hi",
-    "--metrics",
-    "chrf",
-    "--no-ci",
-    "--backend",
-    "passthrough",
-]
+RUN = [*SEED_RUN, "--backend", "passthrough"]
 
 
 def _damage_pages(path: Path) -> None:

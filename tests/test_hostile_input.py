@@ -12,9 +12,10 @@ import sqlite3
 import stat
 
 import pytest
+from conftest import SEED_RUN
 from conftest import cli_main as main
 
-RUN = ["run", "--testset", "hoalu", "--pair", "sv-hi", "--metrics", "chrf", "--no-ci"]
+RUN = SEED_RUN
 TRANSLATE = ["translate", "--testset", "hoalu", "--backend", "passthrough", "--pair", "sv-hi"]
 
 

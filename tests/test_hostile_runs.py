@@ -12,20 +12,10 @@ import zipfile
 
 import numpy as np
 import pytest
+from conftest import SEED_RUN
 from conftest import cli_main as main
 
-RUN = [
-    "run",
-    "--testset",
-    "hoalu",
-    "--pair",
-    "sv-hi",
-    "--metrics",
-    "chrf",
-    "--no-ci",
-    "--backend",
-    "passthrough",
-]
+RUN = [*SEED_RUN, "--backend", "passthrough"]
 
 
 def _runs(work) -> list[str]:

@@ -23,13 +23,32 @@ class Provenance(_Record):
 
 class Segment(_Record):
     id: str
-    text: dict[str, str]  # language -> text
+    text: dict[str, str]  # language -> text (for a target language: the first reference)
     confidence: float  # min over the pairwise confidences; 1.0 for imported line-parallel sets
     pair_confidence: dict[str, float] = Field(default_factory=dict)  # "sv-hi" -> confidence
     provenance: dict[str, Provenance] = Field(default_factory=dict)
+    # Standard test sets (WMT XML): the document a segment belongs to, and the references of
+    # further translators. Written only when set, so older test sets keep their files.
+    doc: str | None = None
+    more_refs: dict[str, list[str]] = Field(default_factory=dict)  # language -> references 2, 3, ...
 
     def has(self, *langs: str) -> bool:
         return all(lang in self.text for lang in langs)
+
+    def references(self, lang: str) -> list[str]:
+        """Every reference in `lang`: the segment's text, then the other translators'."""
+        return [self.text[lang], *self.more_refs.get(lang, ())]
+
+    def record(self) -> dict:
+        """The segment as a line of segments.jsonl (new fields only when set)."""
+        unset = {k for k in ("doc", "more_refs") if not getattr(self, k)}
+        return self.model_dump(mode="json", exclude=unset)
+
+    def identity(self) -> dict:
+        """What the test set's version names: ids and texts (documents and references too)."""
+        return {"id": self.id, "text": self.text} | {
+            k: getattr(self, k) for k in ("doc", "more_refs") if getattr(self, k)
+        }
 
 
 class DocumentInfo(_Record):

@@ -68,12 +68,12 @@ def check_name(name: str) -> str:
 
 
 def segments_jsonl(segments: list[Segment]) -> str:
-    return dumps_jsonl(s.model_dump(mode="json") for s in segments)
+    return dumps_jsonl(s.record() for s in segments)
 
 
 def content_version(segments: list[Segment]) -> str:
     """The version: sha256 over ids and texts only (canonical JSON), first 12 hex digits."""
-    return _sha256(dumps_jsonl({"id": s.id, "text": s.text} for s in segments))[:12]
+    return _sha256(dumps_jsonl(s.identity() for s in segments))[:12]
 
 
 def legacy_version(segments: list[Segment]) -> str:
