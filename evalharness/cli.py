@@ -586,6 +586,12 @@ def run(
     metrics: MetricsOpt = DEFAULT_METRICS,
     opt: OptOpt = None,
     ci: Annotated[bool, typer.Option("--ci/--no-ci")] = True,
+    resample: Annotated[
+        str,
+        typer.Option(
+            "--resample", help="The intervals' unit: segments, or documents (a test set with document ids)."
+        ),
+    ] = "segments",
     references: RefsOpt = REFERENCES,
     runs: RunsOpt = RUNS,
     cache: Annotated[Path, typer.Option("--cache")] = CACHE,
@@ -636,6 +642,7 @@ def run(
             backend_opt,
         ),
         ci=ci,
+        resample=resample,
         name=name,
         glossary=glossary,
         use_cache=not no_cache,

@@ -23,7 +23,7 @@ from evalharness.fileio import dumps_json, ensure_writable_dir
 from evalharness.metrics.neural.metric import ScoringContext
 from evalharness.metrics.registry import default_metrics, get
 from evalharness.metrics.sanity import sanity_checks
-from evalharness.metrics.scoring import MetricScore, score_all
+from evalharness.metrics.scoring import MetricScore, document_numbers, score_all
 from evalharness.metrics.stats import MetricStats
 from evalharness.reports.drift import drift_record, previous_run
 from evalharness.reports.schema import (
@@ -62,6 +62,7 @@ class RunRequest:
     term_control: bool = False  # also score the terms against a random glossary (chance level)
     skipped_metrics: dict | None = None  # metric -> why it was not scored (recorded in the report)
     remote_scoring: object = None  # where model metrics run when not here (the Ray executor's RayScoring)
+    resample: str = "segments"  # the bootstrap's unit: "segments" or "documents" (test sets with documents)
 
     @property
     def terms(self) -> TermSource | None:
@@ -205,6 +206,7 @@ def run_evaluation(
     fingerprint, determinism = translation.fingerprint, translation.determinism
     texts = [h.text for h in hyps]
     context = scoring_context(req, cache_path)
+    documents = resampling_units(req, segments)
     scores = score_all(
         req.metrics,
         texts,
@@ -214,6 +216,7 @@ def run_evaluation(
         ci=req.ci,
         sources=sources,
         context=context,
+        documents=documents,
     )
     stats_file = Path(REPORT_FILE).with_suffix(SUFFIX).name
     stats_bytes = encode([sc.stats for sc in scores.values()])
@@ -255,7 +258,8 @@ def run_evaluation(
                 {k: v for k, v in (req.backend_options or {}).items() if v is not None}
             ),
             "ci": req.ci,
-        },
+        }
+        | ({"resample": req.resample} if documents is not None else {}),
         model_scoring=_model_scoring(scores),
         skipped_metrics=dict(req.skipped_metrics or {}),
         service=ServiceRecord(**translation.usage) if translation.usage else None,
@@ -377,6 +381,21 @@ def score_outputs(
         )
         done.append(run_evaluation(request, runs_root, cache_path, argv=None, translation=translation))
     return done
+
+
+def resampling_units(req: RunRequest, segments) -> list[int] | None:
+    """Segment -> document number when intervals resample documents, else None."""
+    if req.resample == "segments":
+        return None
+    if req.resample != "documents":
+        raise UserError(f"unknown resampling unit {req.resample!r} (segments or documents)")
+    documents = document_numbers([s.doc for s in segments])
+    if documents is None:
+        raise UserError(
+            f"test set {req.testset.name}@{req.testset.version} has no document ids: intervals can only "
+            "resample segments (import a set with documents, e.g. testset import-wmt)"
+        )
+    return documents
 
 
 def reference_lists(segments, tgt: str) -> list[list[str]]:

@@ -101,13 +101,43 @@ def resampled_sums(array: np.ndarray, counts: np.ndarray, float32: bool = True) 
     return sums.astype(np.float32) if float32 else sums
 
 
-def bootstrap(stats: MetricStats, n_samples: int = BOOTSTRAP_SAMPLES, seed: int = BOOTSTRAP_SEED) -> Interval:
+def document_counts(
+    documents: Sequence[int], n_samples: int, seed: int = BOOTSTRAP_SEED
+) -> Iterator[np.ndarray]:
+    """Resample counts per segment when whole documents are drawn: `documents[i]` numbers
+    segment i's document (0..D-1). D documents are drawn with replacement (the generator and
+    draws of the segment bootstrap, over documents), and each segment counts as often as its
+    document: segments of one document are not independent, so they move together."""
+    doc_of = np.asarray(documents, dtype=np.int64)
+    n_docs = int(doc_of.max()) + 1 if len(doc_of) else 0
+    for idx in resample_indices(n_docs, n_samples, seed):
+        yield resample_counts(idx)[:, doc_of]
+
+
+def bootstrap(
+    stats: MetricStats,
+    n_samples: int = BOOTSTRAP_SAMPLES,
+    seed: int = BOOTSTRAP_SEED,
+    documents: Sequence[int] | None = None,
+) -> Interval:
+    """A 95% interval from resampled segments, or from resampled documents (`documents`)."""
     float32 = get(stats.metric_id).resample_float32
-    scores = [
-        scores_from_sums(stats, resampled_sums(stats.array, resample_counts(idx), float32))
-        for idx in resample_indices(len(stats), n_samples, seed)
-    ]
+    counts = (
+        (resample_counts(idx) for idx in resample_indices(len(stats), n_samples, seed))
+        if documents is None
+        else document_counts(documents, n_samples, seed)
+    )
+    scores = [scores_from_sums(stats, resampled_sums(stats.array, c, float32)) for c in counts]
     return interval_from(np.concatenate(scores), seed)
+
+
+def document_numbers(doc_ids: Sequence[str | None]) -> list[int] | None:
+    """Segment -> document number (in order of first appearance), or None when any segment
+    has no document (a test set without documents resamples segments)."""
+    if not doc_ids or any(d is None for d in doc_ids):
+        return None
+    numbers: dict[str, int] = {}
+    return [numbers.setdefault(d, len(numbers)) for d in doc_ids]  # type: ignore[arg-type]
 
 
 def interval_from(scores: Sequence[float] | np.ndarray, seed: int) -> Interval:
@@ -134,15 +164,17 @@ def score_stats(
     ci: bool = False,
     n_bootstrap: int = BOOTSTRAP_SAMPLES,
     per_segment: bool = True,
+    documents: Sequence[int] | None = None,
 ) -> MetricScore:
     corpus = stats.corpus
-    interval = bootstrap(stats, n_bootstrap) if ci else None
+    interval = bootstrap(stats, n_bootstrap, documents=documents) if ci else None
     if interval is not None:  # the signature records the resampling, as sacrebleu's does
         stats.metric.n_bootstrap, stats.metric.seed = n_bootstrap, str(BOOTSTRAP_SEED)
+    unit = "|unit:documents" if interval is not None and documents is not None else ""
     return MetricScore(
         metric=stats.metric_id,
         score=float(corpus.score),
-        signature=stats.signature,
+        signature=stats.signature + unit,
         verbose=corpus.format(width=2, score_only=False, signature=""),
         segment_scores=segment_scores(stats, tgt_lang, options) if per_segment else [],
         stats=stats,
@@ -162,9 +194,14 @@ def score_all(
     workers: int | None = None,
     sources: Sequence[str] | None = None,
     context: ScoringContext | None = None,
+    documents: Sequence[int] | None = None,
 ) -> dict[str, MetricScore]:
     """Every metric's statistics in one (parallel) extraction, then scores from them. Model
-    metrics also read `sources` and cache segment scores as `context` says."""
+    metrics also read `sources` and cache segment scores as `context` says. With
+    `documents` (segment -> document number) intervals resample whole documents."""
     jobs = [Job(m, hypotheses, references, sources) for m in metric_ids]
     all_stats = extract_many(jobs, tgt_lang, options, workers, context)
-    return {s.metric_id: score_stats(s, tgt_lang, options, ci, n_bootstrap, per_segment) for s in all_stats}
+    return {
+        s.metric_id: score_stats(s, tgt_lang, options, ci, n_bootstrap, per_segment, documents)
+        for s in all_stats
+    }

@@ -35,6 +35,7 @@ class RunConfig(TypedDict):
     metric_options: dict[str, Scalar]
     backend_options: dict[str, Scalar]
     ci: bool
+    resample: NotRequired[Literal["documents"]]  # intervals over documents (written only then)
 
 
 @with_config(_STRICT)
