@@ -113,7 +113,18 @@ def import_parallel(
                 in_testset=True,
             )
         )
-    manifest = Manifest(
+    return TestSet(manifest=imported_manifest(name, segments, langs, infos), segments=segments)
+
+
+def imported_manifest(
+    name: str,
+    segments: list[Segment],
+    langs: list[str],
+    documents: list[DocumentInfo],
+    settings: dict | None = None,
+) -> Manifest:
+    """The manifest of a test set imported as it came (line-parallel files, WMT XML)."""
+    return Manifest(
         name=name,
         **identity_fields(segments),
         method="imported",
@@ -121,7 +132,7 @@ def import_parallel(
         pivot=None,
         segment_count=len(segments),
         pair_counts={f"{a}-{b}": sum(s.has(a, b) for s in segments) for a, b in combinations(langs, 2)},
-        documents=infos,
+        documents=documents,
+        settings=settings or {},
         library_versions=library_versions(*LIBRARIES),
     )
-    return TestSet(manifest=manifest, segments=segments)

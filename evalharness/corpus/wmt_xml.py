@@ -11,16 +11,15 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from itertools import combinations
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
+from evalharness.corpus.importer import imported_manifest
 from evalharness.corpus.ingest import normalize_text, read_input
 from evalharness.corpus.language import check_language
-from evalharness.corpus.records import DocumentInfo, Manifest, Segment
-from evalharness.corpus.store import TestSet, check_name, identity_fields
+from evalharness.corpus.records import DocumentInfo, Segment
+from evalharness.corpus.store import TestSet, check_name
 from evalharness.errors import UserError
-from evalharness.versions import library_versions
 
 MAX_XML_BYTES = 1 << 30
 
@@ -139,38 +138,29 @@ def read_wmt_xml(path: Path, name: str) -> WmtSet:
     if src_lang == tgt_lang:
         raise UserError(f"source and references are both {src_lang!r}", path)
     langs = [src_lang, tgt_lang]
-    manifest = Manifest(
-        name=name,
-        **identity_fields(segments),
-        method="imported",
-        languages=langs,
-        pivot=None,
-        segment_count=len(segments),
-        pair_counts={f"{a}-{b}": len(segments) for a, b in combinations(langs, 2)},
-        documents=[
-            DocumentInfo(
-                file=path.name,
-                sha256=hashlib.sha256(data).hexdigest(),
-                lang=lang,
-                lang_source="given",
-                lang_detected=lang,
-                lang_confidence=1.0,
-                lines=len(segments),
-                content_lines=len(segments),
-                sentences=len(segments),
-                segmenter="none (WMT XML segments)",
-                in_testset=True,
-            )
-            for lang in langs
-        ],
-        settings={
-            "format": "wmt-xml",
-            "dataset": root.get("id") or "",
-            "translators": list(translators),
-            "documents": meta,
-        },
-        library_versions=library_versions(),
-    )
+    documents = [
+        DocumentInfo(
+            file=path.name,
+            sha256=hashlib.sha256(data).hexdigest(),
+            lang=lang,
+            lang_source="given",
+            lang_detected=lang,
+            lang_confidence=1.0,
+            lines=len(segments),
+            content_lines=len(segments),
+            sentences=len(segments),
+            segmenter="none (WMT XML segments)",
+            in_testset=True,
+        )
+        for lang in langs
+    ]
+    settings = {
+        "format": "wmt-xml",
+        "dataset": root.get("id") or "",
+        "translators": list(translators),
+        "documents": meta,
+    }
+    manifest = imported_manifest(name, segments, langs, documents, settings)
     return WmtSet(TestSet(manifest=manifest, segments=segments), src_lang, tgt_lang, translators, systems)
 
 
