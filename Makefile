@@ -36,6 +36,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_compare.py
 	$(BIN)/python benchmarks/bench_llm.py
 	$(BIN)/python benchmarks/bench_bounds.py
+	$(BIN)/python benchmarks/bench_resegment.py
 
 clean:
 	rm -rf $(VENV)

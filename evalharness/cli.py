@@ -592,6 +592,14 @@ def run(
             "--resample", help="The intervals' unit: segments, or documents (a test set with document ids)."
         ),
     ] = "segments",
+    unit: Annotated[
+        str,
+        typer.Option(
+            "--unit",
+            help="What the backend translates: segment, or whole paragraph or document (its output is "
+            "re-segmented onto the reference segments by the aligner).",
+        ),
+    ] = "segment",
     references: RefsOpt = REFERENCES,
     runs: RunsOpt = RUNS,
     cache: Annotated[Path, typer.Option("--cache")] = CACHE,
@@ -643,6 +651,7 @@ def run(
         ),
         ci=ci,
         resample=resample,
+        unit=unit,
         name=name,
         glossary=glossary,
         use_cache=not no_cache,

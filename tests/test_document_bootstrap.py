@@ -76,4 +76,4 @@ def test_run_resamples_documents_of_an_imported_set_and_refuses_a_set_without(tm
     proc = run_cli(
         "run", "--testset", "hoalu", *args[3:], "--resample", "documents", "--references", ROOT / "references"
     )
-    assert proc.returncode == 2 and "has no document ids" in proc.stderr, proc.stderr
+    assert proc.returncode == 2 and "has one document" in proc.stderr, proc.stderr

@@ -248,7 +248,7 @@ def test_the_report_records_the_service_and_the_raw_output(chat_model, sv_en_tes
             metrics=("bleu", "chrf"), backend_options=options,
         )  # fmt: skip
         report, _ = run_evaluation(request, tmp_path / "runs", tmp_path / "cache.sqlite", argv=["test"])
-        assert report.schema_version == 6
+        assert report.schema_version == 7
         assert report.service is not None and report.service.segments == 48 and report.service.retries == 1
         assert report.service.requests == 1 + 48 + 1
         assert report.backend.fingerprint["base_url"] == server.url

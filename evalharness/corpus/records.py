@@ -21,6 +21,9 @@ class Provenance(_Record):
     lines: list[int]  # 1-based line numbers in the original file
 
 
+_OPTIONAL = ("doc", "para", "more_refs")  # written and versioned only when set
+
+
 class Segment(_Record):
     id: str
     text: dict[str, str]  # language -> text (for a target language: the first reference)
@@ -30,6 +33,7 @@ class Segment(_Record):
     # Standard test sets (WMT XML): the document a segment belongs to, and the references of
     # further translators. Written only when set, so older test sets keep their files.
     doc: str | None = None
+    para: str | None = None  # the paragraph within the document (WMT XML `p`)
     more_refs: dict[str, list[str]] = Field(default_factory=dict)  # language -> references 2, 3, ...
 
     def has(self, *langs: str) -> bool:
@@ -41,13 +45,13 @@ class Segment(_Record):
 
     def record(self) -> dict:
         """The segment as a line of segments.jsonl (new fields only when set)."""
-        unset = {k for k in ("doc", "more_refs") if not getattr(self, k)}
+        unset = {k for k in _OPTIONAL if not getattr(self, k)}
         return self.model_dump(mode="json", exclude=unset)
 
     def identity(self) -> dict:
         """What the test set's version names: ids and texts (documents and references too)."""
         return {"id": self.id, "text": self.text} | {
-            k: getattr(self, k) for k in ("doc", "more_refs") if getattr(self, k)
+            k: getattr(self, k) for k in _OPTIONAL if getattr(self, k)
         }
 
 

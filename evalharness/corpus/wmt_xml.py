@@ -117,7 +117,7 @@ def read_wmt_xml(path: Path, name: str) -> WmtSet:
             if doc_id != docs[0][1].get("id") and system not in systems:
                 raise UserError(f"{where}: system {system!r} has no output for the documents before", path)
             systems.setdefault(system, []).extend(texts)
-        for n, (seg_id, (_para, text)) in enumerate(source.items()):
+        for n, (seg_id, (para, text)) in enumerate(source.items()):
             refs_here = [texts[n] for texts in ref_texts]
             if not text or not all(refs_here):
                 raise UserError(f"{where}: segment {seg_id!r} is empty in the source or a reference", path)
@@ -128,6 +128,7 @@ def read_wmt_xml(path: Path, name: str) -> WmtSet:
                     confidence=1.0,
                     pair_confidence={f"{src_lang}-{tgt_lang}": 1.0},
                     doc=doc_id,
+                    para=para,
                     more_refs={tgt_lang: refs_here[1:]} if len(refs_here) > 1 else {},
                 )
             )

@@ -9,7 +9,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, with_config
 from typing_extensions import TypedDict
 
-REPORT_SCHEMA_VERSION = 6
+REPORT_SCHEMA_VERSION = 7
 
 
 # Every number in a report is finite: a score edited to 1e999 or NaN makes the report
@@ -36,6 +36,7 @@ class RunConfig(TypedDict):
     backend_options: dict[str, Scalar]
     ci: bool
     resample: NotRequired[Literal["documents"]]  # intervals over documents (written only then)
+    unit: NotRequired[Literal["paragraph", "document"]]  # what the backend was given (7; not segments)
 
 
 @with_config(_STRICT)
@@ -180,6 +181,8 @@ class SegmentRecord(_Record):
     confidence: float | None = None  # the test set's alignment confidence for this pair (4)
     error_spans: dict[str, list[ErrorSpanRecord]] = Field(default_factory=dict)  # metric -> spans (5)
     raw: str | None = None  # an LLM's whole output, where the hypothesis was extracted from it (6)
+    doc: str | None = None  # the document the segment is in (7)
+    placement: float | None = None  # re-segmentation: the aligner's confidence in this piece (7)
 
 
 class ModelScoringRecord(_Record):
@@ -248,6 +251,22 @@ class BackendRef(_Record):
     fingerprint: BackendFingerprint
 
 
+class UnitOutput(_Record):
+    segments: list[str]  # the ids of the segments the unit covers
+    source: str  # what the backend was given
+    output: str  # what it returned, before re-segmentation
+
+
+class UnitsRecord(_Record):
+    """A run whose backend translated paragraphs or documents (7): each unit's output as it
+    came, and how it was put back onto the reference segments."""
+
+    unit: Literal["paragraph", "document"]
+    method: Literal["aligner"]
+    encoder: str
+    outputs: list[UnitOutput]
+
+
 class RunReport(_Record):
     schema_version: int = REPORT_SCHEMA_VERSION
     run_id: str = Field(pattern=r"^\d{8}T\d{6}Z-[0-9a-f]{8}$")  # the shape we write; never a path
@@ -271,6 +290,7 @@ class RunReport(_Record):
     model_scoring: dict[str, ModelScoringRecord] = Field(default_factory=dict)  # model metrics (5)
     skipped_metrics: dict[str, str] = Field(default_factory=dict)  # asked for, not available: why (5)
     service: ServiceRecord | None = None  # a served model's requests, tokens, latency (6)
+    units: UnitsRecord | None = None  # paragraph or document translation, re-segmented (7)
 
 
 def segment_scores(report: RunReport, metric: str) -> np.ndarray:

@@ -18,11 +18,39 @@ def pair(report: RunReport) -> str:
 
 
 def testset_facts(report: RunReport) -> list[Fact]:
+    """The test set, and how it was evaluated where that is not the default: several
+    references, documents, a backend given paragraphs or documents, document resampling."""
     ts = report.testset
-    return [
+    documents = {s.doc for s in report.segments if s.doc}
+    size = f"{ts.segments} segments" + (f" in {len(documents)} documents" if len(documents) > 1 else "")
+    refs = len(report.segments[0].references) if report.segments else 1
+    facts = [
         Fact(label="test set", value=f"{ts.name}@{ts.version}"),
-        Fact(label="pair", value=f"{pair(report)} ({ts.segments} segments)"),
+        Fact(label="pair", value=f"{pair(report)} ({size})"),
     ]
+    if refs > 1:
+        facts.append(
+            Fact(
+                label="references",
+                value=f"{refs} per segment (BLEU, chrF, TER use all; model metrics the first)",
+            )
+        )
+    if "unit" in report.config:
+        unit = report.config["unit"]
+        facts.append(
+            Fact(
+                label="translated as",
+                value=f"whole {unit}s, re-segmented onto the reference segments by the aligner",
+            )
+        )
+    if report.config.get("resample") == "documents":
+        facts.append(
+            Fact(
+                label="intervals",
+                value="bootstrap over documents (segments of a document are not independent)",
+            )
+        )
+    return facts
 
 
 def ordered_metrics(names: Sequence[str]) -> list[str]:

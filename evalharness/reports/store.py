@@ -31,6 +31,7 @@ MIGRATIONS: dict[int, Callable[[dict], dict]] = {
     3: lambda raw: {**raw, "schema_version": 4, "drift": None},  # 4: drift, segment confidences
     4: lambda raw: {**raw, "schema_version": 5},  # 5: model metrics (scoring records, error spans)
     5: lambda raw: {**raw, "schema_version": 6},  # 6: LLM raw output per segment, service usage
+    6: lambda raw: {**raw, "schema_version": 7},  # 7: documents per segment, paragraph/document units
 }
 
 
