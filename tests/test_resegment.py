@@ -130,8 +130,15 @@ def test_run_with_paragraph_units_is_resegmented_and_says_so(tmp_path, monkeypat
     assert [s["doc"] for s in para["segments"]] == [doc for doc, _, _ in rows]
     for metric in ("bleu", "chrf"):
         assert para["scores"][metric]["score"] == pytest.approx(seg["scores"][metric]["score"], abs=0.3)
+    # document-level scores join each document's segments: no segmentation moves them
+    assert para["document_scores"]["documents"] == ["doc-0", "doc-1", "doc-2"]
+    for metric in ("bleu", "chrf"):
+        assert para["document_scores"]["scores"][metric] == pytest.approx(
+            seg["document_scores"]["scores"][metric], abs=1e-9
+        )
     page = (tmp_path / "runs" / para["run_id"] / "report.md").read_text(encoding="utf-8")
     assert "whole paragraphs, re-segmented" in page
+    assert "## Output per paragraph" in page and "## Documents" in page
 
 
 def test_units_need_a_set_with_that_structure(tmp_path, monkeypatch):

@@ -104,6 +104,21 @@ def test_import_scores_against_both_references_as_sacrebleu_does(tmp_path, monke
         assert scores["chrf"]["score"] == pytest.approx(sacrebleu.corpus_chrf(hyps, refs).score, abs=1e-9)
         assert scores["ter"]["score"] == pytest.approx(sacrebleu.corpus_ter(hyps, refs).score, abs=1e-9)
         assert "nrefs:2" in scores["bleu"]["signature"]
+        # over documents: each document's segments joined, scored against both references
+        docs = sorted({doc for doc, _, _ in rows})
+        joined = [" ".join(h for h, (d, _, _) in zip(hyps, rows, strict=True) if d == doc) for doc in docs]
+        joined_refs = [
+            [" ".join(r for r, (d, _, _) in zip(stream, rows, strict=True) if d == doc) for doc in docs]
+            for stream in refs
+        ]
+        by_doc = reports[name]["document_scores"]
+        assert by_doc["documents"] == docs and by_doc["segments"] == [4, 4, 2]
+        assert by_doc["scores"]["chrf"] == pytest.approx(
+            sacrebleu.corpus_chrf(joined, joined_refs).score, abs=1e-9
+        )
+        assert by_doc["scores"]["bleu"] == pytest.approx(
+            sacrebleu.corpus_bleu(joined, joined_refs).score, abs=1e-9
+        )
         assert all(len(s["references"]) == 2 for s in reports[name]["segments"])
     ids = sorted(r["run_id"] for r in reports.values())
     proc = run_cli("compare", *ids, "--ar-trials", "0", "--bootstrap", "50")

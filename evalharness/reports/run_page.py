@@ -31,6 +31,7 @@ def run_page(report: RunReport, path: str | None = None) -> Page:
     metrics = ordered_metrics(list(report.scores))
     sections: list[Section] = [
         scores_table(report, metrics),
+        *documents_table(report),
         interval_chart([report], metrics, [report.backend.name]),
         drift_section(report),
         sanity_table(report),
@@ -38,6 +39,7 @@ def run_page(report: RunReport, path: str | None = None) -> Page:
         *bucket_tables([report], metrics, [report.backend.name]),
         model_metrics_section(report),
         *llm_output_sections(report),
+        *units_table(report),
         segments_table(report, metrics),
         signatures_table(report),
         provenance_table(report, path),
@@ -89,6 +91,57 @@ def scores_table(report: RunReport, metrics: list[str]) -> Table:
         rows=rows,
         note=note,
     )
+
+
+def documents_table(report: RunReport) -> list[Section]:
+    """Scores per document, and over documents (each one's segments joined and scored as one
+    segment); absent for a set without documents."""
+    d = report.document_scores
+    if d is None:
+        return []
+    metrics = ordered_metrics(list(d.scores))
+    rows = [[Cell(text="all documents"), Cell.of(sum(d.segments)), *(Cell.of(d.scores[m]) for m in metrics)]]
+    rows += [
+        [Cell(text=doc), Cell.of(n), *(Cell.of(d.per_document[m][k]) for m in metrics)]
+        for k, (doc, n) in enumerate(zip(d.documents, d.segments, strict=True))
+    ]
+    return [
+        Table(
+            id="documents",
+            title="Documents",
+            columns=["document", "segments", *map(display, metrics)],
+            rows=rows,
+            sortable=True,
+            note="Document-level scores: each document's segments joined and scored as one segment "
+            "(the first row over all documents), so no segmentation of the output moves them.",
+        )
+    ]
+
+
+def units_table(report: RunReport) -> list[Section]:
+    """A backend given whole paragraphs or documents: what it returned for each, as it came,
+    before the output was put back onto the segments."""
+    u = report.units
+    if u is None:
+        return []
+    placement = {s.id: s.placement for s in report.segments}
+    rows = []
+    for out in u.outputs:
+        lowest = min((placement.get(i) or 0.0) for i in out.segments) if out.segments else None
+        span = out.segments[0] if len(out.segments) == 1 else f"{out.segments[0]}–{out.segments[-1]}"
+        rows.append([Cell(text=span), Cell.of(len(out.segments)), Cell.of(lowest), Cell(text=out.output)])
+    return [
+        Table(
+            id="units",
+            title=f"Output per {u.unit}",
+            columns=["segments", "count", "lowest placement confidence", "output"],
+            rows=rows,
+            sortable=True,
+            wide=[3],
+            note=f"The backend translated whole {u.unit}s; each output was re-segmented onto the reference "
+            f"segments by the aligner ({u.encoder}).",
+        )
+    ]
 
 
 def drift_section(report: RunReport) -> Section:
@@ -305,6 +358,7 @@ def segments_table(report: RunReport, metrics: list[str]) -> Table:
         if f["kind"] != "drift":
             terms.setdefault(f["segment_id"], []).append(f["found"])
     with_raw = any(seg.raw is not None for seg in report.segments)
+    with_docs = len({seg.doc for seg in report.segments}) > 1
     span_metrics = ordered_metrics(sorted({m for seg in report.segments for m in seg.error_spans}))
     span_metric = span_metrics[0] if span_metrics else None
     rows = []
@@ -314,7 +368,8 @@ def segments_table(report: RunReport, metrics: list[str]) -> Table:
         rows.append(
             [
                 Cell(text=seg.id),
-                Cell.of(seg.confidence),
+                *([Cell(text=seg.doc or "")] if with_docs else []),
+                Cell.of(seg.confidence if seg.placement is None else seg.placement),
                 Cell(text=seg.source),
                 Cell(text=seg.references[0] if seg.references else ""),
                 Cell.rich(term_spans(seg.hypothesis, terms.get(seg.id, []), errors))
@@ -326,7 +381,13 @@ def segments_table(report: RunReport, metrics: list[str]) -> Table:
                 *([Cell(text=seg.raw or "")] if with_raw else []),
             ]
         )
+    placed = any(seg.placement is not None for seg in report.segments)
     note = "Sentence-level scores; click a column to sort, type to filter. Terms the glossary flagged are marked."
+    if placed:
+        note += (
+            " The output was translated as whole units and re-segmented: the confidence is the "
+            "aligner's, that this piece of the output belongs to this segment."
+        )
     if span_metric:
         note += (
             f" {display(span_metric)}'s error spans are marked in the hypothesis by severity "
@@ -337,7 +398,8 @@ def segments_table(report: RunReport, metrics: list[str]) -> Table:
         title="Segments",
         columns=[
             "id",
-            "alignment confidence",
+            *(["document"] if with_docs else []),
+            "placement confidence" if placed else "alignment confidence",
             "source",
             "reference",
             "hypothesis",
@@ -348,7 +410,10 @@ def segments_table(report: RunReport, metrics: list[str]) -> Table:
         ],
         rows=rows,
         sortable=True,
-        wide=[2, 3, 4] + ([5 + len(metrics) + bool(span_metric) + 1] if with_raw else []),
+        wide=[
+            c + with_docs
+            for c in [2, 3, 4] + ([5 + len(metrics) + bool(span_metric) + 1] if with_raw else [])
+        ],
         note=note
         + (
             " Raw model output: the LLM's whole reply, where the translation was extracted from it."

@@ -267,6 +267,15 @@ class UnitsRecord(_Record):
     outputs: list[UnitOutput]
 
 
+class DocumentScoresRecord(_Record):
+    """String metrics over documents (7): each document's segments joined and scored as one."""
+
+    documents: list[str]
+    segments: list[int]  # per document, how many segments it has
+    scores: dict[str, float]  # metric -> score over all documents
+    per_document: dict[str, list[float]]  # metric -> score of each document alone
+
+
 class RunReport(_Record):
     schema_version: int = REPORT_SCHEMA_VERSION
     run_id: str = Field(pattern=r"^\d{8}T\d{6}Z-[0-9a-f]{8}$")  # the shape we write; never a path
@@ -291,6 +300,7 @@ class RunReport(_Record):
     skipped_metrics: dict[str, str] = Field(default_factory=dict)  # asked for, not available: why (5)
     service: ServiceRecord | None = None  # a served model's requests, tokens, latency (6)
     units: UnitsRecord | None = None  # paragraph or document translation, re-segmented (7)
+    document_scores: DocumentScoresRecord | None = None  # sets with documents (7)
 
 
 def segment_scores(report: RunReport, metric: str) -> np.ndarray:
