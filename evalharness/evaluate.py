@@ -250,7 +250,7 @@ def run_evaluation(
     ids = [s.id for s in segments]
     ensure_writable_dir(runs_root)
     ref_lists = reference_lists(segments, tgt)
-    references = [refs[0] for refs in ref_lists]  # the first: sanity checks, model metrics, re-segmentation
+    references = [refs[0] for refs in ref_lists]  # the first: sanity checks and re-segmentation
     units = request_units(req)
     segment_docs = documents(ts, segments, src)
     if translation is not None and len(translation.hypotheses) != len(units.sources):
@@ -493,7 +493,8 @@ def resampling_units(req: RunRequest, segments) -> list[int] | None:
 def reference_lists(segments, tgt: str) -> list[list[str]]:
     """Every segment's references in `tgt`. sacrebleu scores several references as streams,
     one per translator, so every segment must have as many; the string metrics score
-    against all of them, model metrics against the first (they are trained with one)."""
+    against all of them at once, model metrics against each alone (they are trained with
+    one) and average the segment's scores."""
     lists = [s.references(tgt) for s in segments]
     counts = sorted({len(refs) for refs in lists})
     if len(counts) > 1:

@@ -401,3 +401,22 @@ def test_the_cache_key_does_not_depend_on_what_is_imported():
     ]
     keys = {r.stdout.strip() for r in runs}
     assert len(keys) == 1 and len(next(iter(keys))) == 64
+
+
+def test_several_references_are_scored_one_by_one_and_averaged():
+    """A model metric with two references per segment: each segment's score is the mean of
+    its scores against each reference alone, and the signature says so."""
+    n = 12
+    src = [f"källa {i}" for i in range(n)]
+    hyps = [f"hyp {i} x" for i in range(n)]
+    first, second = [f"ref {i}" for i in range(n)], [f"annan {i} y z" for i in range(n)]
+    options = {"comet_model": COMET}
+    alone = [
+        score_all(["comet"], hyps, [refs], None, options, sources=src)["comet"] for refs in (first, second)
+    ]
+    both = score_all(["comet"], hyps, [first, second], None, options, sources=src)["comet"]
+    expected = (np.asarray(alone[0].segment_scores) + np.asarray(alone[1].segment_scores)) / 2
+    assert np.allclose(both.segment_scores, expected, atol=1e-9)
+    assert not np.allclose(alone[0].segment_scores, alone[1].segment_scores)  # the second one counts
+    assert both.score == pytest.approx(float(expected.mean()), abs=1e-4)  # segment scores are rounded
+    assert "nrefs:2|refs:mean" in both.signature and "nrefs" not in alone[0].signature

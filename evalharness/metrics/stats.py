@@ -238,12 +238,15 @@ def _extract_parallel(
 
 
 def _score_model(job: Job, options: Mapping[str, Any], context: ScoringContext) -> MetricStats:
-    """A model metric reads one reference per segment: `num_refs` says whether every segment
-    has one (1), none has (0), or only some have (-1)."""
+    """A model metric reads one reference at a time: `num_refs` says how many every segment
+    has (1 or more), that none has (0), or that only some have (-1)."""
     metric = get(job.metric_id).build(None, options)
     segments = job.segments()
-    present = [bool(s.references) for s in segments]
-    metric.num_refs = 1 if all(present) else (0 if not any(present) else -1)
+    present = [len(s.references) for s in segments]
+    if all(present):  # references per segment: several are scored one by one and averaged
+        metric.num_refs = present[0] if len(set(present)) == 1 else 1
+    else:
+        metric.num_refs = 0 if not any(present) else -1
     result = metric.statistics(segments, context)
     return MetricStats(job.metric_id, metric, result.array, result.spans, result.counters)
 

@@ -32,7 +32,7 @@ def testset_facts(report: RunReport) -> list[Fact]:
         facts.append(
             Fact(
                 label="references",
-                value=f"{refs} per segment (BLEU, chrF, TER use all; model metrics the first)",
+                value=f"{refs} per segment (BLEU, chrF, TER score against all at once; model metrics against each, averaged)",
             )
         )
     if "unit" in report.config:

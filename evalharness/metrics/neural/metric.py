@@ -244,6 +244,8 @@ class NeuralMetric:
             f"mode:{self.mode()}",
             f"dtype:{self.dtype()}",
         ]
+        if self.num_refs > 1 and self.mode() == "ref":
+            parts += [f"nrefs:{self.num_refs}", "refs:mean"]
         if self.inference.quantize:
             parts.append("quant:int8")
         parts.append(f"scale:{self.spec.scale:g}")
@@ -288,6 +290,21 @@ class NeuralMetric:
     # ------------------------------------------------------------ scoring
 
     def statistics(self, segments: Sequence[Segment], context: ScoringContext) -> ModelResult:
+        """[score, 1] per segment. With several references, each segment is scored against
+        every reference on its own (the models are trained with one) and the scores are
+        averaged; error spans are the first reference's. Each (source, output, reference)
+        is one entry of the score cache, so a single-reference run's scores are reused."""
+        counts = {len(s.references) for s in segments}
+        if self.mode() != "ref" or len(counts) != 1 or (k := counts.pop()) < 2:
+            return self._statistics(segments, context)
+        flat = [Segment(s.source, s.hypothesis, (r,)) for s in segments for r in s.references]
+        result = self._statistics(flat, context)
+        array = result.array.reshape(len(segments), k, 2).mean(axis=1)
+        spans = None if result.spans is None else result.spans[::k]
+        result.counters.extra["references"] = k
+        return ModelResult(array, spans, result.counters)
+
+    def _statistics(self, segments: Sequence[Segment], context: ScoringContext) -> ModelResult:
         """[score, 1] per segment: cached scores where there are any, the model for the rest
         (loaded only when something is left), each chunk committed to the cache as it ends."""
         from evalharness.metrics.neural.cache import ScoreCache
