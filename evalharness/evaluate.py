@@ -227,7 +227,8 @@ def _against(
     if req.terms is not None:
         if previous is not None and previous.report.terminology:
             prev_section = dict(previous.report.terminology, run_id=previous.run_id)
-        terminology = terminology_section(req.terms, ids, sources, texts, src, tgt, prev_section)
+        docs = documents(req.testset, req.testset.segments_for(src, tgt), src)
+        terminology = terminology_section(req.terms, ids, sources, texts, src, tgt, prev_section, docs)
     if previous is None:
         return terminology, None
     term_drift = (

@@ -268,3 +268,44 @@ def test_cli_check_jsonl_and_audit(tmp_path):
     assert sug.returncode == 0 and load_glossary(draft).concepts  # the draft is itself a valid glossary
     bad = run_cli("terms", "check", EN_OTHER, "--lang", "en", "--glossary", tmp_path / "missing.yaml")
     assert bad.returncode == 2 and "no such glossary" in bad.stderr
+
+
+def test_a_concept_rendered_two_ways_inside_one_document_is_its_own_flag(tmp_path):
+    """Two documents: the first renders the concept two ways (flagged inside the document,
+    with the document named); the second is consistent within itself but uses the rendition
+    the first document did not prefer (only the run-level 'inconsistent' flag can say so)."""
+    g = _glossary(
+        tmp_path,
+        """
+concepts:
+  - id: smm
+    terms:
+      en: [Skilled Mass Mobilization]
+      sv: [{term: Skicklig massmobilisering, status: preferred}, {term: Kunnig massmobilisering, status: admitted}]
+""",
+    )
+    hyp = [
+        "Rörelsen Skicklig massmobilisering började.",
+        "Rörelsen Skicklig massmobilisering växte.",
+        "Rörelsen Kunnig massmobilisering slutade.",  # doc A's odd one out
+        "Rörelsen Skicklig massmobilisering igen.",
+        "Rörelsen Skicklig massmobilisering till sist.",
+    ]
+    docs = ["A", "A", "A", "B", "B"]
+    report = check_segments(hyp, "sv", g, documents=docs)
+    flags = [(f.segment, f.kind, f.detail.get("document")) for f in report.flags]
+    assert flags == [(2, "inconsistent-in-document", "A")]
+    b_differs = check_segments(
+        hyp[:3] + ["Rörelsen Kunnig massmobilisering igen.", "Rörelsen Kunnig massmobilisering sist."],
+        "sv",
+        g,
+        documents=docs,
+    )
+    # run-wide Kunnig now leads 3 to 2: document A's two Skicklig differ from the run
+    assert [(f.segment, f.kind) for f in b_differs.flags] == [
+        (0, "inconsistent"),
+        (1, "inconsistent"),
+        (2, "inconsistent-in-document"),
+    ]
+    # one document (or none given): the run-level flag, as before
+    assert [f.kind for f in check_segments(hyp, "sv", g).flags] == ["inconsistent"]

@@ -33,7 +33,9 @@ from evalharness.fileio import read_toml
 from evalharness.metrics.registry import default_metrics
 
 RULES = ("max_drop", "no_new_flags", "max_copy_rate", "min_term_accuracy")
-FlagKind = Literal["deprecated", "misspelled", "untranslated", "missing", "inconsistent", "drift"]
+FlagKind = Literal[
+    "deprecated", "misspelled", "untranslated", "missing", "inconsistent-in-document", "inconsistent", "drift"
+]
 
 
 class _Strict(BaseModel):

@@ -1,20 +1,30 @@
 """Terminology flags for a list of segments in one language, with optional aligned sources.
 
-Kinds: deprecated, misspelled, untranslated, missing, inconsistent (within the list as one
-document or run) and drift (against a previous run). One occurrence gets at most one flag:
-deprecated > untranslated > misspelled > inconsistent."""
+Kinds: deprecated, misspelled, untranslated, missing, inconsistent-in-document (a concept
+rendered two ways inside one document, when the list holds several documents), inconsistent
+(within the whole list, one run) and drift (against a previous run). One occurrence gets at
+most one flag: deprecated > untranslated > misspelled > inconsistent-in-document >
+inconsistent."""
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 from evalharness.terminology.glossary import Glossary
 from evalharness.terminology.matcher import Occurrence, TermIndex
 from evalharness.terminology.normalize import key as _key
 
-KINDS = ("deprecated", "misspelled", "untranslated", "missing", "inconsistent", "drift")
+KINDS = (
+    "deprecated",
+    "misspelled",
+    "untranslated",
+    "missing",
+    "inconsistent-in-document",
+    "inconsistent",
+    "drift",
+)
 _STATUS_RANK = {"preferred": 0, "admitted": 1, "deprecated": 2}
 
 
@@ -68,11 +78,14 @@ def check_segments(
     sources: Sequence[Sequence[str]] | None = None,
     expected: Sequence[set[str]] | None = None,
     source_langs: set[str] | None = None,
+    documents: Sequence[str | None] | None = None,
 ) -> TermReport:
     """`sources[i]` are texts aligned with `texts[i]` (the source, or the other references in
     an audit); they reveal which concepts a segment should contain. `expected[i]`, when
     given (per-segment annotations), says it directly. `source_langs` (when known) limits
-    the inflection search in the sources to their languages."""
+    the inflection search in the sources to their languages. `documents[i]` names the
+    document of segment i: a reader sees one document at a time, so a concept rendered two
+    ways inside one is flagged on its own, before consistency across the whole list."""
     index = index or TermIndex(glossary)
     own_keys = {(t.concept, _key(t.text)) for t in glossary.terms if t.lang == lang}
     flags: list[Flag] = []
@@ -116,6 +129,16 @@ def check_segments(
             occurrences += 1
             flags.append(Flag(i, concept, "missing", "", _preferred(glossary, concept, lang), lang))
         renditions.append(dict(seg_rend))
+    if documents is not None and len(set(documents)) > 1 and None not in documents:
+        by_document: dict[str | None, list[tuple[int, Occurrence, str]]] = defaultdict(list)
+        for item in ok_occurrences:
+            by_document[documents[item[0]]].append(item)
+        for doc, items in by_document.items():
+            doc_renditions = [renditions[i] if documents[i] == doc else {} for i in range(len(renditions))]
+            found = _inconsistent(glossary, lang, doc_renditions, items, "inconsistent-in-document")
+            flags += [replace(f, detail={**f.detail, "document": doc}) for f in found]
+        flagged = {(f.segment, f.concept, f.found) for f in flags if f.kind == "inconsistent-in-document"}
+        ok_occurrences = [o for o in ok_occurrences if (o[0], o[1].concept, o[1].found) not in flagged]
     flags += _inconsistent(glossary, lang, renditions, ok_occurrences)
     flags.sort(key=lambda f: (f.segment, KINDS.index(f.kind)))
     return TermReport(
@@ -123,7 +146,7 @@ def check_segments(
     )
 
 
-def _inconsistent(glossary, lang, renditions, ok_occurrences) -> list[Flag]:
+def _inconsistent(glossary, lang, renditions, ok_occurrences, kind: str = "inconsistent") -> list[Flag]:
     counts: dict[str, Counter] = defaultdict(Counter)
     surface: dict[tuple[str, str], str] = {}
     for seg in renditions:
@@ -148,7 +171,7 @@ def _inconsistent(glossary, lang, renditions, ok_occurrences) -> list[Flag]:
             Flag(
                 i,
                 occ.concept,
-                "inconsistent",
+                kind,
                 occ.found,
                 [surface.get((occ.concept, majority), majority)],
                 lang,

@@ -51,8 +51,10 @@ def terminology_section(
     src_lang: str,
     tgt_lang: str,
     previous: dict | None = None,
+    documents: Sequence[str | None] | None = None,
 ) -> dict:
-    """`previous` is the terminology section of the previous comparable run, if any."""
+    """`previous` is the terminology section of the previous comparable run, if any;
+    `documents` the document of each segment (flags inconsistency within a document)."""
     annotations = load_annotations(terms.annotations) if terms.annotations else None
     if annotations is not None:
         check_alignment(annotations, ids, terms.annotations)
@@ -70,6 +72,7 @@ def terminology_section(
         sources=[[s] for s in sources],
         expected=required,
         source_langs={src_lang},
+        documents=documents,
     )
     flags = list(report.flags)
     if previous:
