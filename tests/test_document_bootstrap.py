@@ -77,3 +77,51 @@ def test_run_resamples_documents_of_an_imported_set_and_refuses_a_set_without(tm
         "run", "--testset", "hoalu", *args[3:], "--resample", "documents", "--references", ROOT / "references"
     )
     assert proc.returncode == 2 and "has one document" in proc.stderr, proc.stderr
+
+
+def test_paired_tests_over_documents_equal_the_direct_computation():
+    """compare's paired bootstrap and approximate randomisation with whole documents drawn
+    and swapped: the same p-values as drawing documents, concatenating their segments and
+    scoring both systems with sacrebleu (and swapping documents between the systems)."""
+    from evalharness.metrics.significance import compare_many
+
+    hyps_a, refs, docs = _correlated(10, 5)
+    # better on two documents, worse on two others: swaps move the difference both ways
+    hyps_b = [
+        r if d in (1, 3) else " ".join(w[::-1] for w in h.split()) if d in (0, 2) else h
+        for h, r, d in zip(hyps_a, refs, docs, strict=True)
+    ]
+    n_docs, b, trials = 10, 200, 300
+    a = score_all(["chrf"], hyps_a, [refs])["chrf"].stats
+    s = score_all(["chrf"], hyps_b, [refs])["chrf"].stats
+    [res] = compare_many({"chrf": [a.by_documents(docs), s.by_documents(docs)]}, b, trials)[0]["chrf"]
+    real = sacrebleu.corpus_chrf(hyps_b, [refs]).score - sacrebleu.corpus_chrf(hyps_a, [refs]).score
+    assert res.delta == pytest.approx(real, abs=1e-9)
+
+    def pick(rows):
+        return [i for d in rows for i in range(len(docs)) if docs[i] == d]
+
+    draws = np.random.default_rng(BOOTSTRAP_SEED).choice(n_docs, size=(b, n_docs), replace=True)
+    diffs = []
+    for row in draws:
+        chosen = pick(row)
+        ref = [[refs[i] for i in chosen]]
+        diffs.append(
+            sacrebleu.corpus_chrf([hyps_b[i] for i in chosen], ref).score
+            - sacrebleu.corpus_chrf([hyps_a[i] for i in chosen], ref).score
+        )
+    sample = np.abs(diffs)
+    p_boot = (np.sum(sample - sample.mean() > abs(real)) + 1) / (b + 1)
+    assert res.p_bootstrap == pytest.approx(p_boot, abs=1.5 / (b + 1))
+    swaps = np.random.default_rng(BOOTSTRAP_SEED).integers(2, size=(trials, n_docs), dtype=bool)
+    above = 0
+    for row in swaps:
+        swapped = {d for d in range(n_docs) if row[d]}
+        x = [hyps_b[i] if docs[i] in swapped else hyps_a[i] for i in range(len(docs))]
+        y = [hyps_a[i] if docs[i] in swapped else hyps_b[i] for i in range(len(docs))]
+        diff = abs(sacrebleu.corpus_chrf(y, [refs]).score - sacrebleu.corpus_chrf(x, [refs]).score)
+        above += diff > abs(real) + 1e-9  # sacrebleu counts strictly greater differences
+    assert res.p_randomization == pytest.approx((above + 1) / (trials + 1), abs=1.5 / (trials + 1))
+    # drawing segments instead claims more certainty than the documents allow
+    [by_segment] = compare_many({"chrf": [a, s]}, b, trials)[0]["chrf"]
+    assert by_segment.p_bootstrap < res.p_bootstrap

@@ -43,6 +43,18 @@ class MetricStats:
     counters: Counters | None = None  # what a model metric's scoring pass did
     stored_key: str | None = None  # the key it was read back under (no signature recomputed)
 
+    def by_documents(self, documents: Sequence[int]) -> MetricStats:
+        """The statistics summed per document (`documents[i]` numbers segment i's document):
+        resampling these rows draws whole documents, and swapping them (approximate
+        randomisation) swaps whole documents, while the corpus score stays the same (the
+        statistics add up). Segments of one document are not independent."""
+        numbers = np.asarray(documents, dtype=np.int64)
+        if numbers.shape != (len(self.array),):
+            raise ValueError(f"{len(numbers)} document numbers for {len(self.array)} segments")
+        summed = np.zeros((int(numbers.max()) + 1, self.array.shape[1]), dtype=self.array.dtype)
+        np.add.at(summed, numbers, self.array)
+        return MetricStats(self.metric_id, self.metric, summed, None, self.counters, self.stored_key)
+
     @cached_property
     def rows(self) -> list:
         """The statistics as sacrebleu's own rows (Python numbers, counts as ints)."""

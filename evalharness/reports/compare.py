@@ -11,6 +11,7 @@ import numpy as np
 from evalharness.errors import UserError
 from evalharness.metrics.neural.metric import ScoringContext
 from evalharness.metrics.registry import get, metric_ids, segment_metric, signature, signature_key
+from evalharness.metrics.scoring import document_numbers
 from evalharness.metrics.significance import ALPHA, AllPairs, compare_many, same_score
 from evalharness.reports.schema import RunReport, segment_scores
 from evalharness.reports.statistics import LoadedRun, expected_metric, statistics_for
@@ -120,10 +121,12 @@ def compare_runs(
     correction: str = "holm",
     checkpoints: dict | None = None,
     context: ScoringContext | None = None,
+    resample: str = "segments",
 ) -> Comparison:
     """Every run against the first; with `pairs`, also every run against every other. A model
     metric a run lacks is scored with the checkpoint in `checkpoints` (`comet_model`...) or
-    the baseline's, through the score cache of `context`."""
+    the baseline's, through the score cache of `context`. `resample="documents"` draws and
+    swaps whole documents in the paired bootstrap and approximate randomisation."""
     loaded = _as_loaded(runs)
     if len(loaded) < 2:
         raise UserError("compare needs at least two runs (the first is the baseline)")
@@ -137,6 +140,15 @@ def compare_runs(
         raise UserError("the runs share no scored metric; name one with --metrics")
     options, keys = scoring_options(reports, metrics, checkpoints or {})
     all_stats, notes = statistics_for(loaded, metrics, options, context=context, keys=keys)
+    if resample == "documents":
+        numbers = document_numbers([s.doc for s in base.segments])
+        if numbers is None or len(set(numbers)) < 2:
+            raise UserError(
+                f"run {base.run_id} has no segments in two or more documents: only segments can be resampled"
+            )
+        all_stats = {m: [s.by_documents(numbers) for s in systems] for m, systems in all_stats.items()}
+    elif resample != "segments":
+        raise UserError(f"unknown resampling unit {resample!r} (segments or documents)")
     results, matrices = compare_many(all_stats, n_bootstrap, n_ar, every_pair=pairs, correction=correction)
     rows: list[MetricRow] = []
     for metric in metrics:
@@ -173,7 +185,12 @@ def compare_runs(
         key_metric=key_metric,
         notes=notes,
         all_pairs=matrices,
-        settings={"bootstrap": n_bootstrap, "ar_trials": n_ar, "correction": correction if pairs else None},
+        settings={
+            "bootstrap": n_bootstrap,
+            "ar_trials": n_ar,
+            "correction": correction if pairs else None,
+            "resample": resample,
+        },
     )
     base_scores = segment_scores(base, key_metric)
     for r in reports[1:]:

@@ -302,9 +302,10 @@ def runs_table(comp: Comparison, names: list[str], paths: list[str | None] | Non
 
 def method_notes(comp: Comparison) -> list[str]:
     s = comp.settings
+    unit = "whole documents" if s.get("resample") == "documents" else "segments"
     lines = [
-        f"paired bootstrap: {s.get('bootstrap')} resamples, the same draws for every metric and system",
-        f"approximate randomisation: {s.get('ar_trials')} trials"
+        f"paired bootstrap: {s.get('bootstrap')} resamples of {unit}, the same draws for every metric and system",
+        f"approximate randomisation: {s.get('ar_trials')} trials, swapping {unit}"
         if s.get("ar_trials")
         else "approximate randomisation: skipped",
         f"segments that moved: ranked by sentence {display(comp.key_metric)}",
