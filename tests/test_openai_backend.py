@@ -280,3 +280,28 @@ def test_required_terms_reach_the_prompt(chat_model, tmp_path, key_env):
     assert with_term and len(with_term) == sum("कुशल जन जुटाव" in s for s in sources)
     assert sum("It continues this text" in c for c in asked) == len([s for s in sources if s.strip()]) - 1
     assert SourceItem("x").key() != SourceItem("x", (("a", "b"),)).key()
+
+
+def test_a_document_unit_reaches_the_llm_whole_with_its_terms(chat_model, tmp_path, key_env):
+    """`--unit document`: the served model is asked once for the whole source document (its
+    paragraphs on their own lines) with every required term of it; its reply is
+    re-segmented onto every segment, each with a placement confidence."""
+    from evalharness.corpus.store import load_testset
+    from evalharness.evaluate import RunRequest, run_evaluation
+
+    testset = load_testset(ROOT / "references", "hoalu")
+    segments = testset.segments_for("hi", "sv")
+    with ChatServer(chat_model, key=KEY) as server:
+        request = RunRequest(
+            testset=testset, backend_spec="openai:tiny-chat", src="hi", tgt="sv", metrics=("chrf",),
+            glossary=ROOT / "references" / "glossary" / "hoalu.yaml", unit="document",
+            backend_options={"base_url": server.url, "api_key_env": KEY_ENV, "max_tokens": 8, "terms": True, "context": 1},
+        )  # fmt: skip
+        report, _ = run_evaluation(request, tmp_path / "runs", tmp_path / "cache.sqlite", argv=["test"])
+        asked = [r["messages"][-1]["content"] for r in server.requests]
+    assert len(asked) == 1 and len(segments) == 10
+    assert "\n".join(s.text["hi"] for s in segments) in asked[0]  # one paragraph per line
+    assert "कुशल जन जुटाव → Skicklig massmobilisering" in asked[0]
+    assert report.config["unit"] == "document" and len(report.units.outputs) == 1
+    assert report.units.outputs[0].segments == [s.id for s in segments]
+    assert all(s.placement is not None and "resegmented" in s.flags for s in report.segments)
