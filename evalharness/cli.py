@@ -219,6 +219,130 @@ def testset_import_wmt(
             _echo(f"  {report.backend.name}: {report.run_id} ({shown}) -> {path}")
 
 
+TrustLangOpt = Annotated[
+    bool, typer.Option("--trust-lang", help="Import texts as the languages given, whatever they read as.")
+]
+
+
+def _save_imported(ts, references: Path) -> None:
+    """Publish an imported set and say so in one line."""
+    from evalharness.corpus.standard import describe_import
+    from evalharness.corpus.store import save_testset
+
+    folder, created = save_testset(ts, references)
+    _echo(f"{describe_import(ts)} -> {folder}{'' if created else ' (unchanged)'}")
+
+
+@testset_app.command("import-sacrebleu")
+def testset_import_sacrebleu(
+    spec: Annotated[str, typer.Argument(help="TESTSET:SRC-TGT as sacrebleu names it, e.g. wmt23:en-de.")],
+    name: Annotated[str | None, typer.Option("--name", help="Default: TESTSET.SRC-TGT.")] = None,
+    references: RefsOpt = REFERENCES,
+    download: Annotated[
+        bool, typer.Option("--download", help="Fetch the set into sacrebleu's cache if it is not there.")
+    ] = False,
+    all_refs: Annotated[
+        bool,
+        typer.Option("--all-refs", help="Every translator's reference, not only those sacrebleu scores."),
+    ] = False,
+) -> None:
+    """Import one of sacrebleu's test sets from its cache ($SACREBLEU or ~/.sacrebleu), with
+    document ids and references; nothing is downloaded without --download."""
+    from evalharness.corpus.sacrebleu_sets import default_name, import_sacrebleu, parse_spec
+    from evalharness.corpus.store import check_name
+    from evalharness.fileio import ensure_writable_dir
+
+    parsed = parse_spec(spec)
+    name = check_name(name or default_name(parsed))
+    ensure_writable_dir(references / name)
+    _save_imported(import_sacrebleu(parsed, name, download=download, all_refs=all_refs), references)
+
+
+@testset_app.command("import-flores")
+def testset_import_flores(
+    folder: Annotated[Path, typer.Argument(help="A FLORES-style folder (DIR/SPLIT/CODE.SPLIT).")],
+    lang: Annotated[list[str], typer.Option("--lang", help="LANG=CODE, e.g. sv=swe_Latn (repeat).")],
+    name: Annotated[str, typer.Option("--name")],
+    split: Annotated[str, typer.Option("--split", help="dev or devtest.")] = "devtest",
+    references: RefsOpt = REFERENCES,
+    trust_lang: TrustLangOpt = False,
+) -> None:
+    """Import a split of a FLORES-style folder; metadata_SPLIT.tsv's URLs become document ids."""
+    from evalharness.corpus.flores import import_flores, parse_lang_code
+    from evalharness.corpus.store import check_name
+    from evalharness.fileio import ensure_writable_dir
+
+    check_name(name)
+    codes = [parse_lang_code(a) for a in lang]
+    ensure_writable_dir(references / name)
+    _save_imported(import_flores(folder, split, codes, name, trust_languages=trust_lang), references)
+
+
+@testset_app.command("import-tsv")
+def testset_import_tsv(
+    file: Annotated[Path, typer.Argument(help="A tab-separated file, one segment per line.")],
+    name: Annotated[str, typer.Option("--name")],
+    columns: Annotated[
+        str,
+        typer.Option(
+            "--columns",
+            help="Each column's role: doc, para, id, - (ignored) or a language; a language "
+            "repeated is a further reference, e.g. doc,sv,hi,hi.",
+        ),
+    ],
+    header: Annotated[bool, typer.Option("--header", help="The first line names the columns.")] = False,
+    references: RefsOpt = REFERENCES,
+    trust_lang: TrustLangOpt = False,
+) -> None:
+    """Import a TSV test set with a document column and any number of references."""
+    from evalharness.corpus.standard import import_tsv
+    from evalharness.corpus.store import check_name
+    from evalharness.fileio import ensure_writable_dir
+
+    check_name(name)
+    ensure_writable_dir(references / name)
+    _save_imported(import_tsv(file, name, columns, header=header, trust_languages=trust_lang), references)
+
+
+@testset_app.command("import-hf")
+def testset_import_hf(
+    source: Annotated[
+        str, typer.Argument(help="A save_to_disk folder, or a dataset name in the local HF cache.")
+    ],
+    name: Annotated[str, typer.Option("--name")],
+    config: Annotated[str | None, typer.Option("--config", help="The dataset's config (cache).")] = None,
+    split: Annotated[str | None, typer.Option("--split", help="Default: the only split, else test.")] = None,
+    lang: Annotated[
+        list[str] | None, typer.Option("--lang", help="LANG=KEY of the translation column (repeat).")
+    ] = None,
+    src_field: Annotated[str | None, typer.Option("--src-field", help="Flat source column.")] = None,
+    tgt_field: Annotated[
+        list[str] | None, typer.Option("--tgt-field", help="Flat reference column (repeat per reference).")
+    ] = None,
+    pair: Annotated[str | None, typer.Option("--pair", help="SRC-TGT of the flat columns.")] = None,
+    doc_field: Annotated[str | None, typer.Option("--doc-field", help="The document id column.")] = None,
+    references: RefsOpt = REFERENCES,
+    trust_lang: TrustLangOpt = False,
+) -> None:
+    """Import a Hugging Face dataset already on this machine (never downloaded), or our own
+    export (testset export) as it was."""
+    from evalharness.corpus.hf_import import HfColumns, import_hf, parse_lang_key
+    from evalharness.corpus.store import check_name
+    from evalharness.fileio import ensure_writable_dir
+
+    check_name(name)
+    cols = HfColumns(
+        lang_keys=[parse_lang_key(a) for a in lang or []],
+        src_field=src_field,
+        tgt_fields=tgt_field or [],
+        pair=pair,
+        doc_field=doc_field,
+    )
+    ensure_writable_dir(references / name)
+    ts = import_hf(source, name, config=config, split=split, columns=cols, trust_languages=trust_lang)
+    _save_imported(ts, references)
+
+
 @testset_app.command("show")
 def testset_show(name: str, references: RefsOpt = REFERENCES) -> None:
     """Summarise a test set (NAME or NAME@VERSION)."""

@@ -38,6 +38,7 @@ class SystemEntry(_Config):
     backend: str = Field(min_length=1)
     pairs: tuple[str, ...] | None = None  # None: every pair of the suite
     options: dict = Field(default_factory=dict)
+    unit: Literal["segment", "paragraph", "document"] = "segment"  # what the backend translates
 
 
 class Suite(_Config):
@@ -218,6 +219,7 @@ def job_request(
         backend_options=dict(job.system.options),
         ci=scoring.ci,
         name=job.system.name,
+        unit=job.system.unit,
         glossary=glossary,
         use_cache=use_cache,
         skipped_metrics=dict(scoring.skipped),

@@ -156,3 +156,17 @@ def test_units_need_a_set_with_that_structure(tmp_path, monkeypatch):
     )
     assert proc.returncode == 2
     assert "has no document structure" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_a_suite_system_can_translate_whole_documents(work, monkeypatch):
+    """eval.toml: `unit = "document"` on a system gives its runs the document unit."""
+    (work / "eval.toml").write_text(
+        'testset = "hoalu"\npairs = ["sv-hi"]\nmetrics = ["chrf"]\nci = false\n'
+        '[[systems]]\nname = "copy"\nbackend = "passthrough"\nunit = "document"\n',
+        encoding="utf-8",
+    )
+    proc = run_cli("eval")
+    assert proc.returncode == 0, proc.stderr
+    [report] = _reports(work / "runs").values()
+    assert report["config"]["unit"] == "document" and len(report["units"]["outputs"]) == 1
+    assert len(report["units"]["outputs"][0]["segments"]) == report["testset"]["segments"] == 10

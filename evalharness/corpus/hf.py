@@ -1,5 +1,8 @@
 """Round trip through Hugging Face `datasets`: `load_from_disk(DIR)` gives the familiar
-`translation` column; our manifest travels beside it so the version is kept."""
+`translation` column; our manifest travels beside it so the version is kept. Document ids,
+paragraphs and further references travel too (columns `doc`, `para`, `more_refs`, written
+only when the set has them): they are part of the version, so without them a standard test
+set would not come back. Other datasets are imported by `corpus.hf_import`."""
 
 from __future__ import annotations
 
@@ -30,12 +33,25 @@ def export_hf(testset: TestSet, out: Path) -> Path:
         }
         for s in testset.segments
     ]
+    _add_standard_columns(rows, testset)
     with building_dir(out) as tmp:
         Dataset.from_list(rows).save_to_disk(str(tmp))
         (tmp / MANIFEST_NAME).write_text(
             dumps_json(testset.manifest.model_dump(mode="json")), encoding="utf-8"
         )
     return out
+
+
+def _add_standard_columns(rows: list[dict], testset: TestSet) -> None:
+    """doc, para and more_refs, each only when some segment has it (older exports unchanged)."""
+    langs = testset.manifest.languages
+    for key in ("doc", "para"):
+        if any(getattr(s, key) for s in testset.segments):
+            for row, s in zip(rows, testset.segments, strict=True):
+                row[key] = getattr(s, key)
+    if any(s.more_refs for s in testset.segments):
+        for row, s in zip(rows, testset.segments, strict=True):
+            row["more_refs"] = {lang: list(s.more_refs.get(lang, ())) for lang in langs}
 
 
 def load_hf(folder: Path) -> TestSet:
@@ -52,6 +68,9 @@ def load_hf(folder: Path) -> TestSet:
             confidence=row["confidence"],
             pair_confidence={k: v for k, v in row["pair_confidence"].items() if v is not None},
             provenance={k: Provenance(**v) for k, v in row["provenance"].items() if v is not None},
+            doc=row.get("doc"),
+            para=row.get("para"),
+            more_refs={k: v for k, v in (row.get("more_refs") or {}).items() if v},
         )
         for row in load_from_disk(str(folder))
     ]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from evalharness.corpus.build import LIBRARIES
 from evalharness.corpus.ingest import read_document
-from evalharness.corpus.language import check_language, detect_language
+from evalharness.corpus.language import LanguageGuess, check_language, detect_language
 from evalharness.corpus.records import DocumentInfo, Manifest, Provenance, Segment
 from evalharness.corpus.store import TestSet, check_name, identity_fields
 from evalharness.errors import UserError
@@ -44,17 +44,29 @@ def _check_blank_lines(docs) -> None:
             )
 
 
+def refuse_swapped_language(
+    lang: str,
+    guess: LanguageGuess,
+    given: set[str],
+    where: object,
+    hint: str = "are the --lang files swapped? (--trust-lang imports it as given)",
+) -> None:
+    """Text given as `lang` that reads as another language of the same import is a swap (the
+    files or columns in the wrong order: every score would be for the wrong direction), not a
+    guess gone wrong. Shared by every importer that is told the languages."""
+    if guess.lang != lang and guess.lang in given and guess.confidence >= 0.5:
+        raise UserError(
+            f"given as {lang!r} but its text reads as {guess.lang!r} (py3langid, confidence "
+            f"{guess.confidence:.2f}), another language of this import: {hint}",
+            where,
+        )
+
+
 def _check_languages(docs, guesses) -> None:
     """A file whose text reads as another language given is a swap, not a guess gone wrong."""
     given = {lang for lang, _ in docs}
     for (lang, d), guess in zip(docs, guesses, strict=True):
-        if guess.lang != lang and guess.lang in given and guess.confidence >= 0.5:
-            raise UserError(
-                f"given as {lang!r} but its text reads as {guess.lang!r} (py3langid, confidence "
-                f"{guess.confidence:.2f}), another language of this import: are the --lang files "
-                "swapped? (--trust-lang imports it as given)",
-                d.path,
-            )
+        refuse_swapped_language(lang, guess, given, d.path)
 
 
 def import_parallel(
