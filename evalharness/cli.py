@@ -1038,6 +1038,13 @@ def compare(
     correction: Annotated[
         str, typer.Option("--correction", help="For all pairs: holm, bonferroni or none.")
     ] = "holm",
+    resample: Annotated[
+        str,
+        typer.Option(
+            "--resample",
+            help="What the paired tests draw and swap: segments, or whole documents (runs with documents).",
+        ),
+    ] = "segments",
     runs: RunsOpt = RUNS,
 ) -> None:
     """Compare runs against the first: scores, intervals, paired significance, what moved."""
@@ -1064,6 +1071,7 @@ def compare(
             correction=correction,
             checkpoints=checkpoints,
             context=ScoringContext(runs / ".cache" / "scores.sqlite", label="scoring"),
+            resample=resample,
         )
         page = render(comparison_page(comp, [str(r.path) if r.path else None for r in loaded]), fmt)
     _emit(page, out)

@@ -124,6 +124,9 @@ def test_import_scores_against_both_references_as_sacrebleu_does(tmp_path, monke
     proc = run_cli("compare", *ids, "--ar-trials", "0", "--bootstrap", "50")
     assert proc.returncode == 0, proc.stderr
     assert all(name in proc.stdout for name in SYSTEMS)
+    proc = run_cli("compare", *ids, "--ar-trials", "20", "--bootstrap", "50", "--resample", "documents")
+    assert proc.returncode == 0, proc.stderr
+    assert "50 resamples of whole documents" in proc.stdout and "swapping whole documents" in proc.stdout
     # one reference only would give other numbers: the second one is really used
     other = [SYSTEMS["other"](sv, hi) for _, sv, hi in rows]
     single = sacrebleu.corpus_bleu(other, refs[:1]).score
