@@ -128,6 +128,26 @@ def import_parallel(
     return TestSet(manifest=imported_manifest(name, segments, langs, infos), segments=segments)
 
 
+def given_document(
+    file: str, sha256: str, lang: str, segments: int, segmenter: str, guess=None
+) -> DocumentInfo:
+    """The manifest's record of one imported file whose language was given (`guess`: what
+    py3langid read it as, when it was checked; else the language given, with confidence 1)."""
+    return DocumentInfo(
+        file=file,
+        sha256=sha256,
+        lang=lang,
+        lang_source="given",
+        lang_detected=guess.lang if guess is not None else lang,
+        lang_confidence=guess.confidence if guess is not None else 1.0,
+        lines=segments,
+        content_lines=segments,
+        sentences=segments,
+        segmenter=segmenter,
+        in_testset=True,
+    )
+
+
 def imported_manifest(
     name: str,
     segments: list[Segment],

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from itertools import combinations
 from pathlib import Path
 
-from evalharness.corpus.importer import imported_manifest, refuse_swapped_language
+from evalharness.corpus.importer import given_document, imported_manifest, refuse_swapped_language
 from evalharness.corpus.ingest import decode_utf8, max_segments, normalize_text, read_input, split_lines
 from evalharness.corpus.language import check_language, detect_language
 from evalharness.corpus.records import DocumentInfo, Segment
@@ -137,19 +137,7 @@ def _segment(row: Row, n: int, langs: list[str], counts: dict[str, int], first: 
 
 
 def _document_info(src: SourceFile, guess, segments: int, segmenter: str) -> DocumentInfo:
-    return DocumentInfo(
-        file=src.file,
-        sha256=src.sha256,
-        lang=src.lang,
-        lang_source="given",
-        lang_detected=guess.lang,
-        lang_confidence=guess.confidence,
-        lines=segments,
-        content_lines=segments,
-        sentences=segments,
-        segmenter=segmenter,
-        in_testset=True,
-    )
+    return given_document(src.file, src.sha256, src.lang, segments, segmenter, guess)
 
 
 def describe_import(ts: TestSet) -> str:

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
-from evalharness.corpus.importer import imported_manifest
+from evalharness.corpus.importer import given_document, imported_manifest
 from evalharness.corpus.ingest import normalize_text, read_input
 from evalharness.corpus.language import check_language
-from evalharness.corpus.records import DocumentInfo, Segment
+from evalharness.corpus.records import Segment
 from evalharness.corpus.store import TestSet, check_name
 from evalharness.errors import UserError
 
@@ -139,21 +139,9 @@ def read_wmt_xml(path: Path, name: str) -> WmtSet:
     if src_lang == tgt_lang:
         raise UserError(f"source and references are both {src_lang!r}", path)
     langs = [src_lang, tgt_lang]
+    sha = hashlib.sha256(data).hexdigest()
     documents = [
-        DocumentInfo(
-            file=path.name,
-            sha256=hashlib.sha256(data).hexdigest(),
-            lang=lang,
-            lang_source="given",
-            lang_detected=lang,
-            lang_confidence=1.0,
-            lines=len(segments),
-            content_lines=len(segments),
-            sentences=len(segments),
-            segmenter="none (WMT XML segments)",
-            in_testset=True,
-        )
-        for lang in langs
+        given_document(path.name, sha, lang, len(segments), "none (WMT XML segments)") for lang in langs
     ]
     settings = {
         "format": "wmt-xml",
