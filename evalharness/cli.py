@@ -713,7 +713,9 @@ def run(
     resample: Annotated[
         str,
         typer.Option(
-            "--resample", help="The intervals' unit: segments, or documents (a test set with document ids)."
+            "--resample",
+            help="The intervals' unit: segments, documents (a test set with documents), or both "
+            "(segment intervals, and document intervals beside them).",
         ),
     ] = "segments",
     unit: Annotated[

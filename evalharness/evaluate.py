@@ -24,7 +24,7 @@ from evalharness.fileio import dumps_json, ensure_writable_dir
 from evalharness.metrics.neural.metric import ScoringContext
 from evalharness.metrics.registry import default_metrics, get
 from evalharness.metrics.sanity import sanity_checks
-from evalharness.metrics.scoring import MetricScore, document_numbers, score_all
+from evalharness.metrics.scoring import MetricScore, bootstrap, document_numbers, score_all
 from evalharness.metrics.stats import MetricStats
 from evalharness.reports.drift import drift_record, previous_run
 from evalharness.reports.schema import (
@@ -274,7 +274,12 @@ def run_evaluation(
         ci=req.ci,
         sources=sources,
         context=context,
-        documents=resampled,
+        documents=resampled if req.resample == "documents" else None,
+    )
+    by_document_draws = (
+        {m: bootstrap(sc.stats, documents=resampled) for m, sc in scores.items()}
+        if req.resample == "both" and req.ci
+        else {}
     )
     by_document = document_scores(req, segment_docs, texts, ref_lists)
     stats_file = Path(REPORT_FILE).with_suffix(SUFFIX).name
@@ -347,6 +352,9 @@ def run_evaluation(
                 verbose=sc.verbose,
                 interval=IntervalRecord(**sc.interval.__dict__) if sc.interval else None,
                 detectable_difference=sc.detectable_difference,
+                document_interval=IntervalRecord(**by_document_draws[m].__dict__)
+                if m in by_document_draws
+                else None,
             )
             for m, sc in scores.items()
         },
@@ -472,11 +480,11 @@ def document_scores(
 
 
 def resampling_units(req: RunRequest, segments) -> list[int] | None:
-    """Segment -> document number when intervals resample documents, else None."""
+    """Segment -> document number when intervals resample documents (or both units), else None."""
     if req.resample == "segments":
         return None
-    if req.resample != "documents":
-        raise UserError(f"unknown resampling unit {req.resample!r} (segments or documents)")
+    if req.resample not in ("documents", "both"):
+        raise UserError(f"unknown resampling unit {req.resample!r} (segments, documents or both)")
     numbers = document_numbers(documents(req.testset, segments, req.src))
     if numbers is None:
         raise UserError(

@@ -125,3 +125,28 @@ def test_paired_tests_over_documents_equal_the_direct_computation():
     # drawing segments instead claims more certainty than the documents allow
     [by_segment] = compare_many({"chrf": [a, s]}, b, trials)[0]["chrf"]
     assert by_segment.p_bootstrap < res.p_bootstrap
+
+
+def test_run_can_report_both_units(tmp_path, monkeypatch):
+    """`--resample both`: the segment interval as usual, and the documents' beside it, equal
+    to what `--resample documents` gives; the page shows both."""
+    monkeypatch.chdir(tmp_path)
+    write_wmt(tmp_path / "t.xml")
+    assert run_cli("testset", "import-wmt", "t.xml", "--name", "ours", "--no-systems").returncode == 0
+    args = ["run", "--testset", "ours", "--pair", "sv-hi", "--backend", "passthrough", "--metrics", "chrf"]
+    reports = {}
+    for unit in ("segments", "documents", "both"):
+        proc = run_cli(*args, "--resample", unit, "--name", unit)
+        assert proc.returncode == 0, proc.stderr
+    for folder in (tmp_path / "runs").iterdir():
+        if not folder.name.startswith("."):
+            report = json.loads((folder / "report.json").read_text(encoding="utf-8"))
+            reports[report["backend"]["name"]] = (report, folder)
+    both, folder = reports["both"]
+    chrf = both["scores"]["chrf"]
+    assert both["config"]["resample"] == "both"
+    assert chrf["interval"] == reports["segments"][0]["scores"]["chrf"]["interval"]
+    assert chrf["document_interval"] == reports["documents"][0]["scores"]["chrf"]["interval"]
+    assert not chrf["signature"].endswith("|unit:documents")
+    page = (folder / "report.md").read_text(encoding="utf-8")
+    assert "95% interval over documents" in page and "over segments, and over documents" in page

@@ -72,22 +72,37 @@ def scores_table(report: RunReport, metrics: list[str]) -> Table:
     scales = [f"{display(m)}: {text}" for m in metrics if (text := range_text(m))]
     if scales:
         note += " Model metrics: " + "; ".join(scales) + "."
+    both = any(report.scores[m].document_interval is not None for m in metrics)
+    if both:
+        note += (
+            " Intervals over documents: whole documents drawn (segments of a document are not "
+            "independent); wider than the segment interval where quality varies by document."
+        )
     rows = []
     for m in metrics:
         sc = report.scores[m]
+        doc = sc.document_interval
         rows.append(
             [
                 Cell(text=f"{display(m)} ({better_word(m)})"),
                 Cell.of(sc.score),
                 Cell(text=_interval(sc)),
                 Cell.of(sc.interval.half_width if sc.interval else None),
+                *([Cell(text="–" if doc is None else f"[{doc.low:.2f}, {doc.high:.2f}]")] if both else []),
                 Cell.of(sc.detectable_difference),
             ]
         )
     return Table(
         id="scores",
         title="Scores",
-        columns=["metric", "score", "95% interval", "±", "detectable difference"],
+        columns=[
+            "metric",
+            "score",
+            "95% interval",
+            "±",
+            *(["95% interval over documents"] if both else []),
+            "detectable difference",
+        ],
         rows=rows,
         note=note,
     )

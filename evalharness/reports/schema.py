@@ -35,7 +35,7 @@ class RunConfig(TypedDict):
     metric_options: dict[str, Scalar]
     backend_options: dict[str, Scalar]
     ci: bool
-    resample: NotRequired[Literal["documents"]]  # intervals over documents (written only then)
+    resample: NotRequired[Literal["documents", "both"]]  # intervals over documents, or both units (only then)
     unit: NotRequired[Literal["paragraph", "document"]]  # what the backend was given (7; not segments)
 
 
@@ -157,6 +157,7 @@ class ScoreRecord(_Record):
     verbose: str
     interval: IntervalRecord | None = None
     detectable_difference: float | None = None  # what this test set can resolve (95%)
+    document_interval: IntervalRecord | None = None  # resample both: the interval over documents (7)
 
 
 class ErrorSpanRecord(_Record):

@@ -43,13 +43,12 @@ def testset_facts(report: RunReport) -> list[Fact]:
                 value=f"whole {unit}s, re-segmented onto the reference segments by the aligner",
             )
         )
-    if report.config.get("resample") == "documents":
-        facts.append(
-            Fact(
-                label="intervals",
-                value="bootstrap over documents (segments of a document are not independent)",
-            )
-        )
+    intervals = {
+        "documents": "bootstrap over documents (segments of a document are not independent)",
+        "both": "bootstrap over segments, and over documents beside them",
+    }.get(report.config.get("resample", ""))
+    if intervals:
+        facts.append(Fact(label="intervals", value=intervals))
     return facts
 
 
