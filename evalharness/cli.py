@@ -23,11 +23,36 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     help="Machine-translation evaluation harness.",
 )
+
+
+def _version(value: bool) -> None:
+    if value:
+        from evalharness import __version__
+
+        typer.echo(f"evalharness {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit."),
+    ] = False,
+) -> None:
+    """Machine-translation evaluation harness."""
+
+
 testset_app = typer.Typer(no_args_is_help=True, help="Build, import, inspect and export test sets.")
 app.add_typer(testset_app, name="testset")
 fixtures_app = typer.Typer(no_args_is_help=True, help="Build offline test fixtures.")
 app.add_typer(fixtures_app, name="fixtures")
 
+BACKEND_HELP = (
+    "passthrough, marian:HUB_ID_OR_DIR, ct2:DIR, pivot:SPEC+SPEC, file:HYPS.txt, tiny-marian, "
+    "openai:MODEL, hf-causal:MODEL, hf-seq2seq:MODEL, vllm:MODEL, or a plug-in's name "
+    "(`evalharness backends list`)."
+)
 REFERENCES = Path("references")
 CACHE = Path("runs/.cache/translations.sqlite")
 SEEDS = Path("seeds")
@@ -67,8 +92,8 @@ def _print(text: str) -> None:
 def align(
     src: Path,
     tgt: Path,
-    src_lang: Annotated[str, typer.Option("--src-lang")],
-    tgt_lang: Annotated[str, typer.Option("--tgt-lang")],
+    src_lang: Annotated[str, typer.Option("--src-lang", help="Language of SRC (ISO 639-1, e.g. sv).")],
+    tgt_lang: Annotated[str, typer.Option("--tgt-lang", help="Language of TGT (ISO 639-1, e.g. hi).")],
     presegmented: Annotated[bool, typer.Option("--presegmented", help="Each line is one unit.")] = False,
     fmt: Annotated[str, typer.Option("--format", help="jsonl or tsv")] = "jsonl",
 ) -> None:
@@ -125,7 +150,7 @@ def testset_build(
     docs: Annotated[
         list[str] | None, typer.Argument(help="Documents; LANG=PATH overrides detection.")
     ] = None,
-    name: Annotated[str, typer.Option("--name")] = "hoalu",
+    name: Annotated[str, typer.Option("--name", help="The test set's name.")] = "hoalu",
     references: RefsOpt = REFERENCES,
     pivot: Annotated[
         str | None, typer.Option("--pivot", help="Pivot language for multi-way segments.")
@@ -142,7 +167,7 @@ def testset_build(
 @testset_app.command("import")
 def testset_import(
     lang: Annotated[list[str], typer.Option("--lang", help="LANG=FILE, one segment per line.")],
-    name: Annotated[str, typer.Option("--name")],
+    name: Annotated[str, typer.Option("--name", help="The test set's name (a folder under --references).")],
     references: RefsOpt = REFERENCES,
     trust_lang: Annotated[
         bool, typer.Option("--trust-lang", help="Import files as the languages given, whatever they read as.")
@@ -172,15 +197,17 @@ def testset_import(
 @testset_app.command("import-wmt")
 def testset_import_wmt(
     file: Annotated[Path, typer.Argument(help="A test set in WMT's XML format (WMT22 on).")],
-    name: Annotated[str, typer.Option("--name")],
+    name: Annotated[str, typer.Option("--name", help="The test set's name (a folder under --references).")],
     references: RefsOpt = REFERENCES,
     systems: Annotated[
         bool, typer.Option("--systems/--no-systems", help="Score the file's system outputs (hyp) as runs.")
     ] = True,
     metrics: Annotated[str, typer.Option("--metrics", help="Metrics for the system runs.")] = "bleu,chrf,ter",
     runs: Annotated[Path, typer.Option("--runs", help="Where run reports live.")] = Path("runs"),
-    cache: Annotated[Path, typer.Option("--cache")] = CACHE,
-    ci: Annotated[bool, typer.Option("--ci/--no-ci")] = True,
+    cache: Annotated[Path, typer.Option("--cache", help="The translation cache (SQLite).")] = CACHE,
+    ci: Annotated[
+        bool, typer.Option("--ci/--no-ci", help="95% bootstrap intervals (1000 resamples).")
+    ] = True,
 ) -> None:
     """Import a WMT XML test set: documents, every reference, and its systems as runs."""
     from evalharness.corpus.store import save_testset
@@ -262,7 +289,7 @@ def testset_import_sacrebleu(
 def testset_import_flores(
     folder: Annotated[Path, typer.Argument(help="A FLORES-style folder (DIR/SPLIT/CODE.SPLIT).")],
     lang: Annotated[list[str], typer.Option("--lang", help="LANG=CODE, e.g. sv=swe_Latn (repeat).")],
-    name: Annotated[str, typer.Option("--name")],
+    name: Annotated[str, typer.Option("--name", help="The test set's name (a folder under --references).")],
     split: Annotated[str, typer.Option("--split", help="dev or devtest.")] = "devtest",
     references: RefsOpt = REFERENCES,
     trust_lang: TrustLangOpt = False,
@@ -281,7 +308,7 @@ def testset_import_flores(
 @testset_app.command("import-tsv")
 def testset_import_tsv(
     file: Annotated[Path, typer.Argument(help="A tab-separated file, one segment per line.")],
-    name: Annotated[str, typer.Option("--name")],
+    name: Annotated[str, typer.Option("--name", help="The test set's name (a folder under --references).")],
     columns: Annotated[
         str,
         typer.Option(
@@ -309,7 +336,7 @@ def testset_import_hf(
     source: Annotated[
         str, typer.Argument(help="A save_to_disk folder, or a dataset name in the local HF cache.")
     ],
-    name: Annotated[str, typer.Option("--name")],
+    name: Annotated[str, typer.Option("--name", help="The test set's name (a folder under --references).")],
     config: Annotated[str | None, typer.Option("--config", help="The dataset's config (cache).")] = None,
     split: Annotated[str | None, typer.Option("--split", help="Default: the only split, else test.")] = None,
     lang: Annotated[
@@ -369,7 +396,9 @@ def testset_list(references: RefsOpt = REFERENCES) -> None:
 def testset_export(
     name: str,
     out: Annotated[Path, typer.Option("--out", help="Directory to create.")],
-    fmt: Annotated[str, typer.Option("--format")] = "hf",
+    fmt: Annotated[
+        str, typer.Option("--format", help="hf: a Hugging Face datasets folder (load_from_disk).")
+    ] = "hf",
     references: RefsOpt = REFERENCES,
 ) -> None:
     """Export to Hugging Face datasets (`datasets.load_from_disk(OUT)`)."""
@@ -386,7 +415,7 @@ def testset_export(
 @app.command()
 def translate(
     testset: Annotated[str, typer.Option("--testset", help="NAME or NAME@VERSION")],
-    backend: Annotated[str, typer.Option("--backend", help="e.g. passthrough, marian:DIR, file:PATH")],
+    backend: Annotated[str, typer.Option("--backend", help=BACKEND_HELP)],
     pair: Annotated[str, typer.Option("--pair", help="SRC-TGT, e.g. sv-hi")],
     out: Annotated[
         Path | None, typer.Option("--out", help="Hypotheses, one per line (default: stdout).")
@@ -396,9 +425,15 @@ def translate(
     ] = None,
     references: RefsOpt = REFERENCES,
     cache: Annotated[Path, typer.Option("--cache", help="SQLite translation cache.")] = CACHE,
-    num_beams: Annotated[int | None, typer.Option("--beams", min=1)] = None,
-    max_new_tokens: Annotated[int | None, typer.Option("--max-new-tokens", min=1)] = None,
-    batch_tokens: Annotated[int | None, typer.Option("--batch-tokens", min=1)] = None,
+    num_beams: Annotated[
+        int | None, typer.Option("--beams", min=1, help="Beam size (model backends).")
+    ] = None,
+    max_new_tokens: Annotated[
+        int | None, typer.Option("--max-new-tokens", min=1, help="Most tokens generated per segment.")
+    ] = None,
+    batch_tokens: Annotated[
+        int | None, typer.Option("--batch-tokens", min=1, help="Tokens per batch (model backends).")
+    ] = None,
     device: Annotated[str | None, typer.Option("--device", help="auto, cpu or cuda")] = None,
     dtype: Annotated[str | None, typer.Option("--dtype", help="float32, float16 or bfloat16")] = None,
     compute_type: ComputeOpt = None,
@@ -520,9 +555,13 @@ def backends_check_fidelity(
     model: Annotated[str, typer.Argument(help="A Marian model: hub id or local directory.")],
     testset: Annotated[str, typer.Option("--testset", help="NAME or NAME@VERSION")] = "hoalu",
     pair: Annotated[str, typer.Option("--pair", help="SRC-TGT")] = "sv-hi",
-    compute_type: Annotated[str, typer.Option("--compute-type")] = "float32",
-    num_beams: Annotated[int, typer.Option("--beams", min=1)] = 1,
-    max_new_tokens: Annotated[int, typer.Option("--max-new-tokens", min=1)] = 256,
+    compute_type: Annotated[
+        str, typer.Option("--compute-type", help="ct2 compute type to check: int8, float16, float32, ...")
+    ] = "float32",
+    num_beams: Annotated[int, typer.Option("--beams", min=1, help="Beam size (model backends).")] = 1,
+    max_new_tokens: Annotated[
+        int, typer.Option("--max-new-tokens", min=1, help="Most tokens generated per segment.")
+    ] = 256,
     fmt: Annotated[str, typer.Option("--format", help="text or json")] = "text",
     references: RefsOpt = REFERENCES,
 ) -> None:
@@ -552,8 +591,8 @@ def backends_check_fidelity(
 @fixtures_app.command("tiny-marian")
 def fixtures_tiny_marian(
     out: Annotated[Path, typer.Option("--out", help="Directory to create.")],
-    src: Annotated[str, typer.Option("--src")] = "sv",
-    tgt: Annotated[str, typer.Option("--tgt")] = "hi",
+    src: Annotated[str, typer.Option("--src", help="Source language of the fixture.")] = "sv",
+    tgt: Annotated[str, typer.Option("--tgt", help="Target language of the fixture.")] = "hi",
     seeds: Annotated[Path, typer.Option("--seeds", help="Text to train the tokenizers on.")] = SEEDS,
 ) -> None:
     """Build a tiny UNTRAINED MarianMT model (real tokenizers, noise output) for offline tests."""
@@ -625,7 +664,12 @@ def _score_json(scores: dict) -> dict:
 
 @app.command()
 def score(
-    hyp: Annotated[Path, typer.Option("--hyp", help="Hypotheses, one per line.")],
+    hyp: Annotated[
+        list[Path],
+        typer.Option(
+            "--hyp", help="Hypotheses, one per line; repeat to score several systems, each on its own."
+        ),
+    ],
     ref: Annotated[
         list[Path] | None,
         typer.Option("--ref", help="References, one per line; repeat for more (QE metrics need none)."),
@@ -657,33 +701,44 @@ def score(
         raise UserError(f"unknown format {fmt!r} (text or json)")
     ids, options = parse_request(metrics, opt or [])
     tgt = parse_pair(lang_pair)[1] if lang_pair else None
-    hyps = _read_lines(hyp)
+    systems = [(path, _read_lines(path)) for path in hyp]
     refs = [_read_lines(r) for r in ref or []]
     if not refs and (needs := [m for m in ids if m not in model_metric_ids()]):
         raise UserError(f"{', '.join(needs)} compare with references: give them with --ref FILE")
-    for path, lines in zip(ref or [], refs, strict=True):
-        if len(lines) != len(hyps):
-            raise UserError(f"has {len(lines)} lines but {hyp} has {len(hyps)}", path)
     sources = _read_lines(src) if src is not None else None
-    if sources is not None and len(sources) != len(hyps):
-        raise UserError(f"has {len(sources)} lines but {hyp} has {len(hyps)}", src)
     if sources is None and (needs := [m for m in ids if m in model_metric_ids()]):
         raise UserError(f"{', '.join(needs)} read the source segments: give them with --src FILE")
+    first, n = systems[0][0], len(systems[0][1])
+    for path, lines in [*systems[1:], *zip(ref or [], refs, strict=True), *([(src, sources)] if src else [])]:
+        if len(lines) != n:
+            raise UserError(f"has {len(lines)} lines but {first} has {n}", path)
     context = ScoringContext(None if no_cache else score_cache, label="scoring")
-    scores = score_all(
-        ids, hyps, refs, tgt, options, ci=ci, per_segment=False, sources=sources, context=context
-    )
+    results = [
+        (
+            path,
+            score_all(
+                ids, hyps, refs, tgt, options, ci=ci, per_segment=False, sources=sources, context=context
+            ),
+        )
+        for path, hyps in systems
+    ]
     if fmt == "json":
-        _echo(json_text(_score_json(scores)))
+        data = [_score_json(scores) for _, scores in results]
+        _echo(
+            json_text(
+                data[0] if len(data) == 1 else {str(p): d for (p, _), d in zip(results, data, strict=True)}
+            )
+        )
         return
-    for sc in scores.values():
-        line = f"{sc.signature} = {sc.score:.{width}f}"
-        detail = sc.verbose.split(" = ", 1)[1].split(" ", 1)
-        if len(detail) > 1:
-            line += f" {detail[1]}"
-        if sc.interval is not None:
-            line += f" (μ = {sc.interval.mean:.{width}f} ± {sc.interval.half_width:.{width}f})"
-        _echo(line)
+    for path, scores in results:
+        for sc in scores.values():
+            line = f"{sc.signature} = {sc.score:.{width}f}"
+            detail = sc.verbose.split(" = ", 1)[1].split(" ", 1)
+            if len(detail) > 1:
+                line += f" {detail[1]}"
+            if sc.interval is not None:
+                line += f" (μ = {sc.interval.mean:.{width}f} ± {sc.interval.half_width:.{width}f})"
+            _echo(f"{path}: {line}" if len(results) > 1 else line)
 
 
 def _options(**kw) -> dict:
@@ -704,12 +759,14 @@ def _backend_options(flags: dict, pairs: list[str] | None) -> dict:
 @app.command()
 def run(
     testset: Annotated[str, typer.Option("--testset", help="NAME or NAME@VERSION")],
-    backend: Annotated[str, typer.Option("--backend")],
+    backend: Annotated[str, typer.Option("--backend", help=BACKEND_HELP)],
     pair: Annotated[str, typer.Option("--pair", help="SRC-TGT")],
     name: Annotated[str | None, typer.Option("--name", help="System name in reports.")] = None,
     metrics: MetricsOpt = DEFAULT_METRICS,
     opt: OptOpt = None,
-    ci: Annotated[bool, typer.Option("--ci/--no-ci")] = True,
+    ci: Annotated[
+        bool, typer.Option("--ci/--no-ci", help="95% bootstrap intervals (1000 resamples).")
+    ] = True,
     resample: Annotated[
         str,
         typer.Option(
@@ -728,11 +785,19 @@ def run(
     ] = "segment",
     references: RefsOpt = REFERENCES,
     runs: RunsOpt = RUNS,
-    cache: Annotated[Path, typer.Option("--cache")] = CACHE,
-    num_beams: Annotated[int | None, typer.Option("--beams", min=1)] = None,
-    max_new_tokens: Annotated[int | None, typer.Option("--max-new-tokens", min=1)] = None,
-    device: Annotated[str | None, typer.Option("--device")] = None,
-    via: Annotated[str | None, typer.Option("--via")] = None,
+    cache: Annotated[Path, typer.Option("--cache", help="The translation cache (SQLite).")] = CACHE,
+    num_beams: Annotated[
+        int | None, typer.Option("--beams", min=1, help="Beam size (model backends).")
+    ] = None,
+    max_new_tokens: Annotated[
+        int | None, typer.Option("--max-new-tokens", min=1, help="Most tokens generated per segment.")
+    ] = None,
+    device: Annotated[
+        str | None, typer.Option("--device", help="auto, cpu or cuda (model backends).")
+    ] = None,
+    via: Annotated[
+        str | None, typer.Option("--via", help="Pivot backends: the language in between, e.g. en.")
+    ] = None,
     compute_type: ComputeOpt = None,
     glossary: Annotated[
         Path | None, typer.Option("--glossary", help="Terminology checks against this glossary.")
@@ -874,6 +939,59 @@ def runs_history(
     _emit(page, out)
 
 
+export_app = typer.Typer(no_args_is_help=True, help="Export runs to experiment trackers.")
+app.add_typer(export_app, name="export")
+
+
+@export_app.command("mlflow")
+def export_mlflow(
+    run_ids: Annotated[
+        list[str], typer.Argument(help="RUN [RUN ...]: run ids, run folders or report .json files")
+    ],
+    tracking_uri: Annotated[
+        str | None,
+        typer.Option(
+            "--tracking-uri",
+            help="MLflow tracking store, e.g. sqlite:///mlflow.db or http://host:5000 (default: MLflow's, "
+            "MLFLOW_TRACKING_URI).",
+        ),
+    ] = None,
+    experiment: Annotated[
+        str, typer.Option("--experiment", help="MLflow experiment (created if new).")
+    ] = "evalharness",
+    runs: RunsOpt = RUNS,
+) -> None:
+    """One MLflow run per run: parameters, scores and intervals, sanity and terminology
+    numbers, and report.json, the run page and segments.csv as artifacts. A run exported
+    before is skipped (pip install 'evalharness[mlflow]')."""
+    from evalharness.reports.mlflow_export import MlflowSettings, export_runs
+    from evalharness.reports.store import resolve_run
+
+    loaded = [resolve_run(ref, runs) for ref in run_ids]  # every run is there before any export
+    settings = MlflowSettings(tracking_uri=tracking_uri, experiment=experiment)
+    for done in export_runs(loaded, settings):
+        _echo(done.line())
+
+
+def _mlflow_after_eval(settings, reports: list, runs: Path) -> bool:
+    """eval.toml's [mlflow]: export the finished runs; False (and why) when that failed, the
+    runs themselves being saved either way."""
+    if settings is None or not reports:
+        return True
+    from evalharness.reports.mlflow_export import export_runs
+    from evalharness.reports.statistics import LoadedRun
+    from evalharness.reports.store import REPORT_FILE
+
+    try:
+        for done in export_runs([LoadedRun(r, runs / r.run_id / REPORT_FILE) for r in reports], settings):
+            _echo(done.line())
+    except UserError as exc:
+        ids = " ".join(r.run_id for r in reports)
+        _echo(f"MLflow export failed: {exc}; the runs are saved: evalharness export mlflow {ids}", err=True)
+        return False
+    return True
+
+
 def _fmt_score(sc) -> str:
     if sc is None:
         return "–"
@@ -958,10 +1076,12 @@ def _summary_table(
 
 @app.command("eval")
 def run_eval(
-    config: Annotated[Path, typer.Option("--config")] = Path("eval.toml"),
+    config: Annotated[Path, typer.Option("--config", help="The evaluation to run (eval.toml).")] = Path(
+        "eval.toml"
+    ),
     references: RefsOpt = REFERENCES,
     runs: RunsOpt = RUNS,
-    cache: Annotated[Path, typer.Option("--cache")] = CACHE,
+    cache: Annotated[Path, typer.Option("--cache", help="The translation cache (SQLite).")] = CACHE,
     rebuild: Annotated[
         bool, typer.Option("--rebuild", help="Align the test set again even when its inputs are unchanged.")
     ] = False,
@@ -989,8 +1109,13 @@ def run_eval(
         from evalharness.backends.ray_runner import RaySettings
 
         settings = RaySettings(address=address, actors=actors)
+    suite = load_suite(config)
+    if suite.mlflow is not None:  # not installed: say so before any work
+        from evalharness.reports.mlflow_export import require_mlflow
+
+        require_mlflow()
     result = run_suite(
-        load_suite(config),
+        suite,
         references,
         runs,
         cache,
@@ -1006,10 +1131,12 @@ def run_eval(
     _echo(_summary_table(result.reports, skipped, result.skipped_metrics))
     if result.reports:
         _echo(f"\neach run's page: {runs}/RUN_ID/report.html; scores over time: evalharness runs history")
+    exported = _mlflow_after_eval(suite.mlflow, result.reports, runs)
     for o in result.failed:
         _echo(f"failed: {o.system} ({o.pair}): {o.reason}", err=True)
-    if result.failed or not result.reports:
+    if result.failed or not result.reports or not exported:
         why = f"{len(result.failed)} system(s) failed" if result.failed else "no system ran"
+        why = why if result.failed or not result.reports else "the MLflow export failed"
         typer.echo(_error_line(why), err=True)
         raise typer.Exit(1)
 
@@ -1021,7 +1148,9 @@ def compare(
     ],
     fmt: FormatOpt = "text",
     out: OutOpt = None,
-    metrics: Annotated[str | None, typer.Option("--metrics")] = None,
+    metrics: Annotated[
+        str | None, typer.Option("--metrics", help="Comma-separated metrics (default: those every run has).")
+    ] = None,
     n_ar: Annotated[
         int,
         typer.Option(
@@ -1143,14 +1272,16 @@ def _print_flags(flags: list[dict], fmt: str) -> None:
 @terms_app.command("check")
 def terms_check(
     file: Path,
-    lang: Annotated[str, typer.Option("--lang")],
-    glossary: Annotated[Path | None, typer.Option("--glossary")] = None,
+    lang: Annotated[str, typer.Option("--lang", help="Language of FILE (ISO 639-1).")],
+    glossary: Annotated[Path | None, typer.Option("--glossary", help="Glossary (YAML, TSV or TBX).")] = None,
     terms: Annotated[
         Path | None,
         typer.Option("--terms", help="Per-segment term annotations (JSONL, one line per line of FILE)."),
     ] = None,
     src: Annotated[Path | None, typer.Option("--src", help="Line-aligned source file.")] = None,
-    src_lang: Annotated[str | None, typer.Option("--src-lang")] = None,
+    src_lang: Annotated[
+        str | None, typer.Option("--src-lang", help="Language of SRC (ISO 639-1, e.g. sv).")
+    ] = None,
     control: Annotated[
         bool, typer.Option("--random-glossary-control", help="Also score against randomly paired terms.")
     ] = False,
@@ -1216,8 +1347,8 @@ def _term_summary(section: dict, name: str) -> list[str]:
 
 @terms_app.command("audit")
 def terms_audit(
-    testset: Annotated[str, typer.Option("--testset")],
-    glossary: Annotated[Path, typer.Option("--glossary")],
+    testset: Annotated[str, typer.Option("--testset", help="NAME or NAME@VERSION.")],
+    glossary: Annotated[Path, typer.Option("--glossary", help="Glossary (YAML, TSV or TBX).")],
     fmt: Annotated[str, typer.Option("--format", help="text or jsonl")] = "text",
     references: RefsOpt = REFERENCES,
 ) -> None:
@@ -1245,11 +1376,13 @@ def terms_audit(
 
 @terms_app.command("suggest")
 def terms_suggest(
-    testset: Annotated[str, typer.Option("--testset")],
+    testset: Annotated[str, typer.Option("--testset", help="NAME or NAME@VERSION.")],
     out: Annotated[
         Path | None, typer.Option("--out", help="Write the draft YAML here (default: stdout).")
     ] = None,
-    min_count: Annotated[int, typer.Option("--min-count", min=1)] = 2,
+    min_count: Annotated[
+        int, typer.Option("--min-count", min=1, help="Least occurrences for a suggestion.")
+    ] = 2,
     references: RefsOpt = REFERENCES,
 ) -> None:
     """Propose a draft glossary from an aligned test set."""

@@ -153,3 +153,36 @@ def test_show_missing_testset(tmp_path):
     assert_one_line_error(
         run_cli("testset", "show", "../etc", "--references", tmp_path), "invalid test-set name"
     )
+
+
+def test_every_option_has_help_and_the_version_prints():
+    """A newcomer reads `--help`: every option of every command says what it is for."""
+    import typer
+
+    from evalharness import __version__
+    from evalharness.cli import app
+
+    def commands(cmd, path):
+        subs = getattr(cmd, "commands", None)
+        if subs:
+            for name, sub in subs.items():
+                yield from commands(sub, [*path, name])
+        else:
+            yield path, cmd
+
+    silent = [
+        f"{' '.join(path)} {param.opts[0]}"
+        for path, cmd in commands(typer.main.get_command(app), [])
+        for param in cmd.params
+        if getattr(param, "param_type_name", "") == "option" and not param.help
+    ]
+    assert silent == []
+    proc = run_cli("--version")
+    assert proc.returncode == 0 and proc.stdout.strip() == f"evalharness {__version__}"
+    backend = {
+        " ".join(path): next(p for p in cmd.params if p.opts[0] == "--backend")
+        for path, cmd in commands(typer.main.get_command(app), [])
+        if any(p.opts[0] == "--backend" for p in cmd.params)
+    }
+    assert set(backend) >= {"run", "translate"}
+    assert all("marian:HUB_ID_OR_DIR" in p.help and "openai:MODEL" in p.help for p in backend.values())

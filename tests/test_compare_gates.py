@@ -127,9 +127,9 @@ def test_degraded_system_fails(workspace):
 
 def test_baseline_update_keeps_the_old_id(workspace):
     work, cfg = workspace
-    old = baseline_of(cfg.gates[0]).run_id
+    old = baseline_of(cfg, cfg.gates[0]).run_id
     update_baseline(cfg, cfg.gates[0])
-    new = baseline_of(cfg.gates[0]).report
+    new = baseline_of(cfg, cfg.gates[0]).report
     assert new.replaces_baseline == old and new.run_id != old
 
 
@@ -172,7 +172,7 @@ def test_plugin_reports_a_failing_gate_as_a_sentence(workspace):
 
 def test_compare_refuses_what_is_not_comparable(workspace):
     work, cfg = workspace
-    base = baseline_of(cfg.gates[0]).report
+    base = baseline_of(cfg, cfg.gates[0]).report
     other_version = base.model_copy(
         update={"testset": base.testset.model_copy(update={"version": "0123456789ab"})}
     )

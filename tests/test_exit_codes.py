@@ -62,6 +62,22 @@ def test_gate_command_exits_1_when_a_gate_fails(work, monkeypatch, capsys):
     assert err.strip().splitlines()[-1] == "error: 1 gate check(s) failed"
 
 
+def test_the_update_command_keeps_the_config_that_was_used(work, monkeypatch, capsys):
+    _gate_file(work, "passthrough")
+    (work / "gates.toml").rename(work / "ci gates.toml")
+    rc, out, _ = main(monkeypatch, capsys, "gate", "--config", "ci gates.toml")
+    assert rc == 1 and "evalharness gate --config 'ci gates.toml' --only sys --update-baseline" in out
+    rc, _, err = main(
+        monkeypatch, capsys, "gate", "--config", "ci gates.toml", "--only", "sys", "--update-baseline"
+    )
+    assert rc == 0, err
+    rc, out, _ = main(monkeypatch, capsys, "gate", "--config", "ci gates.toml")
+    assert (
+        rc == 1
+        and "accept it as the new baseline: evalharness gate --config 'ci gates.toml' --only sys" in out
+    )
+
+
 def test_gate_command_exits_0_when_gates_pass(work, monkeypatch, capsys):
     _gate_file(work, "passthrough")
     (work / "gates.toml").write_text(

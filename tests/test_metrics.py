@@ -232,3 +232,30 @@ def test_vectorised_chrf_is_bit_identical_to_sacrebleu(options):
     )  # single segments (some empty orders) and sums
     expected = [stats.metric._compute_score_from_stats(r).score for r in rows]
     assert scores_from_sums(stats, rows).tolist() == [float(x) for x in expected]
+
+
+def test_score_with_several_hypothesis_files_scores_each(tmp_path):
+    """`score --hyp a --hyp b`: each file scored on its own (not the last one only), named."""
+    import sacrebleu
+
+    refs = ["the cat sat on the mat", "a dog barked loudly", "it rained all day"]
+    a = ["the cat sat on a mat", "a dog barked", "it rained all day"]
+    b = ["cat mat", "dog", "rain"]
+    for name, lines in (("ref.txt", refs), ("a.txt", a), ("b.txt", b)):
+        (tmp_path / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    args = ["--ref", tmp_path / "ref.txt", "--metrics", "bleu,chrf"]
+    proc = run_cli(
+        "score", "--hyp", tmp_path / "a.txt", "--hyp", tmp_path / "b.txt", *args, "--format", "json"
+    )
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    for name, hyps in (("a.txt", a), ("b.txt", b)):
+        ours = data[str(tmp_path / name)]
+        assert ours["bleu"]["score"] == pytest.approx(sacrebleu.corpus_bleu(hyps, [refs]).score, abs=1e-9)
+        assert ours["chrf"]["score"] == pytest.approx(sacrebleu.corpus_chrf(hyps, [refs]).score, abs=1e-9)
+    text = run_cli("score", "--hyp", tmp_path / "a.txt", "--hyp", tmp_path / "b.txt", *args).stdout
+    assert sum(line.startswith(str(tmp_path / "a.txt") + ": BLEU") for line in text.splitlines()) == 1
+    assert sum(line.startswith(str(tmp_path / "b.txt") + ": chrF2") for line in text.splitlines()) == 1
+    (tmp_path / "short.txt").write_text("x\n", encoding="utf-8")
+    bad = run_cli("score", "--hyp", tmp_path / "a.txt", "--hyp", tmp_path / "short.txt", *args)
+    assert bad.returncode == 2 and "short.txt: has 1 lines but" in bad.stderr

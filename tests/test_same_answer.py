@@ -194,7 +194,7 @@ def test_missing_baseline_version_says_what_to_do(gate_workspace):
         "review, then `evalharness gate --only sys --update-baseline`" in str(err.value)
     )
     update_baseline(cfg, cfg.gates[0])  # what the message says to do
-    assert baseline_of(cfg.gates[0]).report.testset.version == newer
+    assert baseline_of(cfg, cfg.gates[0]).report.testset.version == newer
     assert run_gate(cfg, cfg.gates[0]).warnings == ()
 
 
@@ -260,7 +260,7 @@ def _cached_run(cfg, work, **options):
 
 def test_gate_never_reads_the_warm_cache(marian_gate):
     work, cfg = marian_gate
-    baseline = baseline_of(cfg.gates[0]).report
+    baseline = baseline_of(cfg, cfg.gates[0]).report
     assert baseline.translation["cache"] == "bypassed"
     _cached_run(cfg, work)  # warm the cache with the same fingerprint
     assert _poison(cfg.cache, "POISON") == 10
@@ -272,7 +272,7 @@ def test_gate_never_reads_the_warm_cache(marian_gate):
 
 def test_changed_decoding_code_reruns_the_gate_and_misses_the_cache(marian_gate, monkeypatch):
     work, cfg = marian_gate
-    baseline = baseline_of(cfg.gates[0]).report
+    baseline = baseline_of(cfg, cfg.gates[0]).report
     _cached_run(cfg, work)
     original = MarianBackend.translate
 

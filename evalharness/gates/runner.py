@@ -8,6 +8,7 @@ LATEST and replaces the baseline on purpose."""
 
 from __future__ import annotations
 
+import shlex
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,7 @@ class GateRun:
     decisions: list[Decision]
     warnings: tuple[str, ...] = ()
     current_path: Path | None = None  # the current run's report.json
+    update: str = ""  # the command that accepts the current run as the baseline
 
     @property
     def passed(self) -> bool:
@@ -49,12 +51,20 @@ def failure_help(result: GateRun) -> list[str]:
         lines.append(
             f"see what changed: evalharness compare {gate.baseline} {current} --format html --out {page}"
         )
-    lines.append(f"accept it as the new baseline: evalharness gate --only {gate.name} --update-baseline")
+    lines.append(f"accept it as the new baseline: {result.update}")
     return lines
 
 
-def _update_hint(gate: Gate) -> str:
-    return f"review, then `evalharness gate --only {gate.name} --update-baseline`"
+def update_command(config: GateConfig, gate: Gate) -> str:
+    """The command that replaces this gate's baseline, with the `--config` that was used
+    (the default gates.toml of the current folder needs none)."""
+    default = Path("gates.toml")
+    named = "" if config.path.resolve() == default.resolve() else f" --config {shlex.quote(str(config.path))}"
+    return f"evalharness gate{named} --only {shlex.quote(gate.name)} --update-baseline"
+
+
+def _update_hint(config: GateConfig, gate: Gate) -> str:
+    return f"review, then `{update_command(config, gate)}`"
 
 
 def gate_testset(config: GateConfig, gate: Gate, baseline: RunReport | None) -> tuple[TestSet, list[str]]:
@@ -70,7 +80,7 @@ def gate_testset(config: GateConfig, gate: Gate, baseline: RunReport | None) -> 
         if baseline is not None and baseline.testset.version != pinned:
             raise UserError(
                 f"gate {gate.name}: baseline was made on {baseline.testset.name}@{baseline.testset.version}, "
-                f"the gate pins {name}@{pinned}; {_update_hint(gate)}",
+                f"the gate pins {name}@{pinned}; {_update_hint(config, gate)}",
                 gate.baseline,
             )
     elif baseline is None:  # a new baseline: the current test set
@@ -81,21 +91,21 @@ def gate_testset(config: GateConfig, gate: Gate, baseline: RunReport | None) -> 
         made_on = f"{baseline.testset.name}@{baseline.testset.version}"
         if baseline.testset.name != name:
             raise UserError(
-                f"gate {gate.name}: baseline was made on {made_on}, the gate names test set {name!r}; {_update_hint(gate)}",
+                f"gate {gate.name}: baseline was made on {made_on}, the gate names test set {name!r}; {_update_hint(config, gate)}",
                 gate.baseline,
             )
         version = baseline.testset.version
         if not version_on_disk(config.references, name, version):
             now = f"{name}@{latest}" if latest else f"no {name!r} at all"
             raise UserError(
-                f"gate {gate.name}: baseline was made on {made_on}, the test set is now {now}; {_update_hint(gate)}",
+                f"gate {gate.name}: baseline was made on {made_on}, the test set is now {now}; {_update_hint(config, gate)}",
                 gate.baseline,
             )
     warnings = []
     if latest is not None and version != latest:
         warnings.append(
             f"gate {gate.name} runs on {name}@{version} ({'pinned' if pinned else 'its baseline'}); "
-            f"{name} now points to {name}@{latest}: {_update_hint(gate)} to move the gate to it"
+            f"{name} now points to {name}@{latest}: {_update_hint(config, gate)} to move the gate to it"
         )
     return load_testset(config.references, f"{name}@{version}"), warnings
 
@@ -115,11 +125,10 @@ def current_run(config: GateConfig, gate: Gate, testset: TestSet) -> LoadedRun:
     )
 
 
-def baseline_of(gate: Gate) -> LoadedRun:
+def baseline_of(config: GateConfig, gate: Gate) -> LoadedRun:
     if not gate.baseline.is_file():
         raise UserError(
-            f"gate {gate.name}: no baseline report (create it with "
-            f"`evalharness gate --only {gate.name} --update-baseline`)",
+            f"gate {gate.name}: no baseline report (create it with `{update_command(config, gate)}`)",
             gate.baseline,
         )
     return load_run_file(gate.baseline)
@@ -133,18 +142,23 @@ def judge(gate: Gate, baseline: LoadedRun, current: LoadedRun) -> list[Decision]
 
 
 def run_gate(config: GateConfig, gate: Gate) -> GateRun:
-    baseline = baseline_of(gate)
+    baseline = baseline_of(config, gate)
     testset, warnings = gate_testset(config, gate, baseline.report)
     current = current_run(config, gate, testset)
     return GateRun(
-        gate, current.report, judge(gate, baseline, current), tuple(warnings), current_path=current.path
+        gate,
+        current.report,
+        judge(gate, baseline, current),
+        tuple(warnings),
+        current_path=current.path,
+        update=update_command(config, gate),
     )
 
 
 def update_baseline(config: GateConfig, gate: Gate) -> Path:
     """Replace a baseline on purpose (pinned version or LATEST); the new one records which
     run it replaces. Its statistics are kept beside it (`NAME.stats.npz`)."""
-    old = baseline_of(gate).run_id if gate.baseline.is_file() else None
+    old = baseline_of(config, gate).run_id if gate.baseline.is_file() else None
     testset, _ = gate_testset(config, gate, None)
     run = current_run(config, gate, testset)
     update: dict = {"replaces_baseline": old}
