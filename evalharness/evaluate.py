@@ -260,6 +260,13 @@ def run_evaluation(
     if translation is None:
         translation = translate_in_process(req, units.sources, cache_path)
     hyps, placement, units_record = place_outputs(units, translation.hypotheses, references, ids, tgt)
+    cut = sum("truncated" in h.flags for h in hyps)
+    if cut:
+        warn(
+            f"{req.name or req.backend_spec} {src}-{tgt}: {cut} of {len(hyps)} segments were truncated "
+            "(a source over the model's input limit, or the output reached max_new_tokens); they are "
+            "flagged 'truncated' in the report"
+        )
     tstats = translation.stats
     fingerprint, determinism = translation.fingerprint, translation.determinism
     texts = [h.text for h in hyps]

@@ -208,3 +208,26 @@ def test_uncached_hub_model_fails_fast_with_instructions(tmp_path, monkeypatch):
     with pytest.raises(UserError) as err:
         create_backend("marian:Helsinki-NLP/opus-mt-sv-en")
     assert "hf download Helsinki-NLP/opus-mt-sv-en" in str(err.value)
+
+
+def test_the_truncation_warning_names_the_system_and_the_pair(fixture_models, tmp_path, capsys):
+    """A whole document is longer than the fixture model's 128 positions: the run says which
+    system and pair lost text, and the segments are flagged."""
+    from evalharness.corpus.store import load_testset
+    from evalharness.evaluate import RunRequest, run_evaluation
+
+    request = RunRequest(
+        testset=load_testset(ROOT / "references", "hoalu"),
+        backend_spec=f"marian:{fixture_models['sv-hi']}",
+        src="sv",
+        tgt="hi",
+        metrics=("chrf",),
+        ci=False,
+        name="tiny sv-hi",
+        unit="document",
+        backend_options={"num_beams": 1, "max_new_tokens": 8},
+    )
+    report, _ = run_evaluation(request, tmp_path / "runs", tmp_path / "cache.sqlite", argv=["test"])
+    err = capsys.readouterr().err
+    assert "warning: tiny sv-hi sv-hi: 10 of 10 segments were truncated" in err
+    assert all("truncated" in s.flags for s in report.segments)

@@ -250,13 +250,16 @@ def test_cli_check_jsonl_and_audit(tmp_path):
     assert proc.returncode == 0, proc.stderr
     rows = [json.loads(line) for line in proc.stdout.splitlines()]
     assert {
-        "segment": 6,
+        "segment_id": "7",  # line 7, named as everywhere else (not a 0-based index)
+        "line": 7,
         "concept": "skilled-mass-mobilization",
         "kind": "inconsistent",
         "found": "Skillful mass mobilization",
         "expected": ["Skilled Mass Mobilization"],
     } in rows
-    assert all(set(r) == {"segment", "concept", "kind", "found", "expected"} for r in rows)
+    assert all(set(r) == {"segment_id", "line", "concept", "kind", "found", "expected"} for r in rows)
+    text = run_cli("terms", "check", EN_OTHER, "--lang", "en", "--glossary", GLOSSARY).stdout
+    assert any(line.startswith("7 ") and "Skillful mass mobilization" in line for line in text.splitlines())
     audit = run_cli(
         "terms", "audit", "--testset", "hoalu", "--glossary", GLOSSARY, "--references", ROOT / "references"
     )

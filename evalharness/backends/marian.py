@@ -207,7 +207,10 @@ class MarianBackend(Backend):
             encoded[k] = encoded[k][: limit - 1] + [encoded[k][-1]]  # keep </s>
         if truncated:
             log.warning(
-                "%d of %d segments exceed the model's %d tokens and were truncated",
+                "marian:%s %s-%s: %d of %d segments exceed the model's %d tokens and were truncated",
+                self.model_id,
+                src_lang,
+                tgt_lang,
                 len(truncated),
                 len(todo),
                 limit,

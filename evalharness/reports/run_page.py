@@ -207,9 +207,22 @@ def sanity_table(report: RunReport) -> Table:
     s = report.sanity
     ids = [seg.id for seg in report.segments]
 
-    def which(key: str) -> str:
-        found = [ids[i] for i in s.get(key, []) if i < len(ids)]
+    def listed(found: list[str]) -> str:
+        if not found:
+            return "none"
         return ", ".join(found[:12]) + (f" … ({len(found)})" if len(found) > 12 else "")
+
+    def which(key: str) -> str:
+        return listed([ids[i] for i in s.get(key, []) if i < len(ids)])
+
+    def off_length() -> str:
+        """Segments whose hypothesis is under half or over twice its reference's length."""
+        found = []
+        for seg in report.segments:
+            ref = len(seg.references[0]) if seg.references else 0
+            if ref and not 0.5 <= len(seg.hypothesis) / ref <= 2.0:
+                found.append(seg.id)
+        return listed(found)
 
     rows = [
         ("copied source", f"{s['copy_rate']:.0%}", "hypothesis equals the source", which("copied")),
@@ -219,7 +232,12 @@ def sanity_table(report: RunReport) -> Table:
             f"not detected as {report.testset.tgt_lang} (long enough hypotheses only)",
             which("wrong_language"),
         ),
-        ("length ratio", f"{s['length_ratio']:.2f}", "hypothesis / reference characters", ""),
+        (
+            "length ratio",
+            f"{s['length_ratio']:.2f}",
+            "hypothesis / reference characters (segments: under ½ or over 2×)",
+            off_length(),
+        ),
         ("empty", f"{s['empty_rate']:.0%}", "empty hypotheses", which("empty")),
     ]
     return Table(
