@@ -24,7 +24,7 @@ import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -47,6 +47,17 @@ class Rules(_Strict):
     no_new_flags: list[FlagKind] | None = None
     max_copy_rate: float | None = Field(default=None, ge=0, le=1, allow_inf_nan=False)
     min_term_accuracy: float | None = Field(default=None, ge=0, le=1, allow_inf_nan=False)
+    # a count of segments (0: the output must not change) or a share such as "5%"
+    max_changed_segments: (
+        Annotated[int, Field(ge=0)] | Annotated[str, Field(pattern=r"^\d+(\.\d+)?%$")] | None
+    ) = None
+
+    @field_validator("max_changed_segments")
+    @classmethod
+    def _share_can_fire(cls, value: int | str | None) -> int | str | None:
+        if isinstance(value, str) and float(value[:-1]) >= 100:
+            raise ValueError(f"{value} of the segments never fires: give less than 100%, or a count")
+        return value
 
     @field_validator("max_drop")
     @classmethod

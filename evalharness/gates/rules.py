@@ -11,6 +11,7 @@ from evalharness.metrics.significance import ALPHA, compare_stats, same_score
 from evalharness.reports.compare import check_comparable
 from evalharness.reports.schema import RunReport
 from evalharness.reports.statistics import LoadedRun, statistics_for
+from evalharness.terminal import one_line_safe
 
 
 @dataclass(frozen=True)
@@ -111,6 +112,43 @@ def min_term_accuracy(current: RunReport, limit: float) -> Decision:
     )
 
 
+def changed_segments(baseline: RunReport, current: RunReport, limit: int | str) -> Decision:
+    """Fails when more segments changed their output than allowed: a count (0 for a
+    deterministic path such as the untrained fixture, whose scores are noise a score rule
+    cannot see through) or a share ("5%"). The failure shows the changed segments as word
+    diffs ([-removed-]{+added+})."""
+    from evalharness.reports.diff import inline_diff
+
+    check_comparable([baseline, current])
+    changed = [
+        (b.id, b.hypothesis, c.hypothesis)
+        for b, c in zip(baseline.segments, current.segments, strict=True)
+        if b.hypothesis != c.hypothesis
+    ]
+    n = len(current.segments)
+    allowed = round(n * float(limit[:-1]) / 100) if isinstance(limit, str) else int(limit)
+    shown_limit = f"{limit} = {allowed}" if isinstance(limit, str) else str(allowed)
+    if len(changed) <= allowed:
+        return Decision(
+            "max_changed_segments", True, f"{len(changed)} of {n} segments changed (allowed {shown_limit})"
+        )
+
+    def diff(old: str, new: str) -> str:
+        marks = {"del": ("[-", "-]"), "ins": ("{+", "+}")}
+        return "".join(
+            f"{marks[s.kind][0]}{s.text}{marks[s.kind][1]}" if s.kind in marks else s.text
+            for s in inline_diff(old, new)
+        )
+
+    shown = "; ".join(f"{seg_id}: {one_line_safe(diff(old, new))}" for seg_id, old, new in changed[:3])
+    more = f"; and {len(changed) - 3} more" if len(changed) > 3 else ""
+    return Decision(
+        "max_changed_segments",
+        False,
+        f"{len(changed)} of {n} segments changed (allowed {shown_limit}): {shown}{more}",
+    )
+
+
 def evaluate_rule(rule: str, value, baseline: LoadedRun, current: LoadedRun) -> list[Decision]:
     if rule == "max_drop":
         return [metric_drop(baseline, current, m, float(v)) for m, v in value.items()]
@@ -120,4 +158,6 @@ def evaluate_rule(rule: str, value, baseline: LoadedRun, current: LoadedRun) -> 
         return [max_copy_rate(current.report, float(value))]
     if rule == "min_term_accuracy":
         return [min_term_accuracy(current.report, float(value))]
+    if rule == "max_changed_segments":
+        return [changed_segments(baseline.report, current.report, value)]
     raise UserError(f"unknown gate rule {rule!r}")
