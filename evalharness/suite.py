@@ -24,6 +24,7 @@ from evalharness.corpus.store import TestSet, load_testset
 from evalharness.errors import ModelUnavailable, Problems, UserError
 from evalharness.fileio import read_toml
 from evalharness.metrics.registry import check_request, default_metrics, parse_metric_list, with_checkpoints
+from evalharness.reports.mlflow_export import MlflowSettings
 from evalharness.reports.schema import RunReport
 from evalharness.reports.statistics import LoadedRun
 from evalharness.reports.store import REPORT_FILE
@@ -50,6 +51,7 @@ class Suite(_Config):
     ci: bool = True
     glossary: str | None = None
     systems: tuple[SystemEntry, ...] = Field(min_length=1)
+    mlflow: MlflowSettings | None = None  # export each finished run to MLflow (reports/mlflow_export.py)
 
     @field_validator("metrics")
     @classmethod
