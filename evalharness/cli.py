@@ -882,7 +882,26 @@ def _existing_dir(path: Path, what: str) -> None:
         raise UserError(f"no such {what}" if not path.exists() else f"not a folder ({what})", path)
 
 
-FormatOpt = Annotated[str, typer.Option("--format", help="text, md, json or html")]
+# What --format of `runs show`, `runs history` and `compare` offers, checked as arguments are parsed.
+OUTPUT_FORMATS = ("text", "md", "json", "view-json", "html", "csv", "latex")
+
+
+def _format_choice(value: str) -> str:
+    if value not in OUTPUT_FORMATS:
+        raise typer.BadParameter(f"unknown format {value!r} (choose from {', '.join(OUTPUT_FORMATS)})")
+    return value
+
+
+FormatOpt = Annotated[
+    str,
+    typer.Option(
+        "--format",
+        metavar="[" + "|".join(OUTPUT_FORMATS) + "]",
+        callback=_format_choice,
+        help="text, md or html: the page; json: the data (numbers as numbers; schemas/*.v1.json); "
+        "view-json: the page as JSON; csv or latex: a table of the scores, one row per system.",
+    ),
+]
 OutOpt = Annotated[Path | None, typer.Option("--out", help="Write to this file instead of printing.")]
 
 
@@ -897,11 +916,9 @@ def _emit(text: str, out: Path | None) -> None:
     _echo(f"wrote {out}", err=True)
 
 
-def _check_format(fmt: str) -> None:
-    from evalharness.reports.formats import FORMATS
-
-    if fmt not in FORMATS:
-        raise UserError(f"unknown format {fmt!r} ({', '.join(FORMATS)})")
+def _page_format(fmt: str) -> str:
+    """The page renderer's format for a --format that shows the page (view-json: its JSON)."""
+    return "json" if fmt == "view-json" else fmt
 
 
 @runs_app.command("show")
@@ -909,33 +926,44 @@ def runs_show(run_id: str, runs: RunsOpt = RUNS, fmt: FormatOpt = "text", out: O
     """A run's report page: scores, change since the previous run, sanity, terminology,
     buckets, segments, provenance. RUN_ID may also be a run folder or a report file."""
     from evalharness.reports.formats import render
+    from evalharness.reports.records import run_record
     from evalharness.reports.run_page import run_page
     from evalharness.reports.store import reading, resolve_run
+    from evalharness.reports.tables import DATA_FORMATS, render_record
 
-    _check_format(fmt)
     run = resolve_run(run_id, runs)
+    if fmt in DATA_FORMATS:
+        _emit(render_record(run_record(run.report), fmt), out)
+        return
     with reading([run.path]):
-        page = render(run_page(run.report, str(run.path) if run.path else None), fmt)
+        page = render(run_page(run.report, str(run.path) if run.path else None), _page_format(fmt))
     _emit(page, out)
 
 
 @runs_app.command("history")
 def runs_history(
     system: Annotated[str | None, typer.Option("--system", help="Only this system (its name).")] = None,
+    pair: Annotated[str | None, typer.Option("--pair", help="Only this language pair (SRC-TGT).")] = None,
     runs: RunsOpt = RUNS,
     fmt: FormatOpt = "text",
     out: OutOpt = None,
 ) -> None:
-    """Each system's scores over its runs, per test-set version and pair, with the change
-    against the previous run (paired bootstrap) and terminology drift."""
+    """A leaderboard of each system's latest run (against the best, paired bootstrap), one
+    chart per metric with every system over time, and each series run by run with the
+    change against the previous run and terminology drift."""
     from evalharness.reports.formats import render
     from evalharness.reports.history import history_page, load_history
+    from evalharness.reports.records import history_record
     from evalharness.reports.store import REPORT_FILE, reading
+    from evalharness.reports.tables import DATA_FORMATS, render_record
 
-    _check_format(fmt)
     _existing_dir(runs, "runs folder (--runs)")
     with reading(sorted(runs.glob(f"*/{REPORT_FILE}"))):
-        page = render(history_page(load_history(runs, system), str(runs), system), fmt)
+        history = load_history(runs, system, pair)
+        if fmt in DATA_FORMATS:
+            page = render_record(history_record(history, system), fmt)
+        else:
+            page = render(history_page(history, str(runs), system, pair), _page_format(fmt))
     _emit(page, out)
 
 
@@ -963,7 +991,7 @@ def export_mlflow(
 ) -> None:
     """One MLflow run per run: parameters, scores and intervals, sanity and terminology
     numbers, and report.json, the run page and segments.csv as artifacts. A run exported
-    before is skipped (pip install 'evalharness[mlflow]')."""
+    before is skipped (pip install 'evalharness\\[mlflow]')."""
     from evalharness.reports.mlflow_export import MlflowSettings, export_runs
     from evalharness.reports.store import resolve_run
 
@@ -1176,21 +1204,49 @@ def compare(
             help="What the paired tests draw and swap: segments, or whole documents (runs with documents).",
         ),
     ] = "segments",
+    freq_corpus: Annotated[
+        Path | None,
+        typer.Option(
+            "--freq-corpus",
+            help="Training corpus (plain text) whose word frequencies bucket the word accuracy "
+            "(default: the test set's references).",
+        ),
+    ] = None,
+    tags: Annotated[
+        Path | None,
+        typer.Option(
+            "--tags",
+            help='JSONL, one object per segment ({"id": "s0001", "domain": "news"}): '
+            "scores and paired tests per tag value.",
+        ),
+    ] = None,
+    analysis: Annotated[
+        bool,
+        typer.Option(
+            "--analysis/--no-analysis",
+            help="compare-mt's analyses: word accuracy, n-grams, buckets, length, scatter.",
+        ),
+    ] = True,
     runs: RunsOpt = RUNS,
 ) -> None:
-    """Compare runs against the first: scores, intervals, paired significance, what moved."""
+    """Compare runs against the first: scores, intervals, paired significance, what moved,
+    and where (compare-mt's analyses)."""
     from evalharness.metrics.neural.metric import ScoringContext
     from evalharness.metrics.registry import parse_metric_list
     from evalharness.metrics.significance import CORRECTIONS
+    from evalharness.reports.analysis import read_frequencies, read_tags
     from evalharness.reports.compare import compare_runs
     from evalharness.reports.comparison_page import comparison_page
     from evalharness.reports.formats import render
+    from evalharness.reports.records import comparison_record
     from evalharness.reports.store import reading, resolve_run
+    from evalharness.reports.tables import DATA_FORMATS, render_record
 
-    _check_format(fmt)
     if correction not in CORRECTIONS:
         raise UserError(f"unknown correction {correction!r} ({', '.join(CORRECTIONS)})")
     ids, checkpoints = parse_metric_list(metrics) if metrics else (None, {})
+    frequencies = read_frequencies(freq_corpus) if freq_corpus and analysis else None
+    segment_tags = read_tags(tags) if tags and analysis else None
     loaded = [resolve_run(r, runs) for r in run_ids]
     with reading([r.path for r in loaded if r.path]):
         comp = compare_runs(
@@ -1203,8 +1259,15 @@ def compare(
             checkpoints=checkpoints,
             context=ScoringContext(runs / ".cache" / "scores.sqlite", label="scoring"),
             resample=resample,
+            frequencies=frequencies,
+            tags=segment_tags,
+            analysis=analysis,
         )
-        page = render(comparison_page(comp, [str(r.path) if r.path else None for r in loaded]), fmt)
+        if fmt in DATA_FORMATS:
+            page = render_record(comparison_record(comp), fmt)
+        else:
+            paths = [str(r.path) if r.path else None for r in loaded]
+            page = render(comparison_page(comp, paths), _page_format(fmt))
     _emit(page, out)
 
 
@@ -1262,7 +1325,7 @@ def _print_flags(flags: list[dict], fmt: str) -> None:
         if fmt == "jsonl":
             _echo(json_text(f, indent=None))
         else:
-            where = f.get("segment_id", f["segment"])
+            where = f["segment_id"] if "segment_id" in f else f["segment"]
             lang = f" [{f['lang']}]" if f.get("lang") else ""
             expected = f" (expected: {' / '.join(f['expected'])})" if f["expected"] else ""
             extra = f" {f['detail']['renditions']}" if f.get("detail", {}).get("renditions") else ""
@@ -1288,7 +1351,7 @@ def terms_check(
     fmt: Annotated[str, typer.Option("--format", help="text or jsonl")] = "text",
 ) -> None:
     """Check a text file (one segment per line) against a glossary and/or per-segment annotations."""
-    from evalharness.corpus.language import check_language
+    from evalharness.terminology.languages import check_term_language as check_language
     from evalharness.terminology.section import TermSource, terminology_section
 
     if fmt not in ("text", "jsonl"):
@@ -1315,8 +1378,11 @@ def terms_check(
         if len(items) == len(lines):
             ids = [item.id or str(n) for n, item in enumerate(items, start=1)]
     section = terminology_section(source, ids, sources, lines, src_lang or "und", lang)
-    keep = ("segment", "concept", "kind", "found", "expected") + (("detail",) if fmt == "text" else ())
-    _print_flags([{k: v for k, v in f.items() if k in keep} for f in section["flags"]], fmt)
+    # segments are named as everywhere else: by id (the line number, or the annotation's id),
+    # and the 1-based line of FILE; never a 0-based index
+    keep = ("segment_id", "concept", "kind", "found", "expected") + (("detail",) if fmt == "text" else ())
+    flags = [{k: v for k, v in f.items() if k in keep} | {"line": f["segment"] + 1} for f in section["flags"]]
+    _print_flags(flags, fmt)
     if fmt == "text":
         for line in _term_summary(section, str(file)):
             _echo(line, err=True)

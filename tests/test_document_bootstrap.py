@@ -150,3 +150,17 @@ def test_run_can_report_both_units(tmp_path, monkeypatch):
     assert not chrf["signature"].endswith("|unit:documents")
     page = (folder / "report.md").read_text(encoding="utf-8")
     assert "95% interval over documents" in page and "over segments, and over documents" in page
+
+
+def test_identical_systems_are_one_cluster_in_all_pairs():
+    """Two systems with the same output are not tested (p = 1): they share a cluster, and a
+    clearly different third one is apart."""
+    from evalharness.metrics.significance import all_pairs
+
+    hyps, refs, _ = _correlated(6, 5)
+    other = [" ".join(reversed(h.split())) for h in hyps]
+    stats = [score_all(["chrf"], h, [refs])["chrf"].stats for h in (hyps, list(hyps), other)]
+    result = all_pairs(stats, n_bootstrap=200, n_ar=200)
+    same = next(c for c in result.cells if (c.a, c.b) == (0, 1))
+    assert same.p_bootstrap == 1.0 and same.p_randomization == 1.0 and not same.significant
+    assert sorted(result.clusters[0]) == [0, 1] and result.clusters[1] == [2]

@@ -56,7 +56,9 @@ def test_the_fixture_gate_fails_when_the_decoding_path_changes(gate_work, monkey
 def test_a_share_that_can_never_fire_is_refused(gate_work):
     text = (gate_work / "gates.toml").read_text(encoding="utf-8")
     (gate_work / "gates.toml").write_text(
-        text.replace("max_changed_segments = 0              # the fixture", 'max_changed_segments = "100%"  # the'),
+        text.replace(
+            "max_changed_segments = 0              # the fixture", 'max_changed_segments = "100%"  # the'
+        ),
         encoding="utf-8",
     )
     with pytest.raises(UserError, match="100% of the segments never fires"):

@@ -371,7 +371,7 @@ def test_history_and_compare_need_no_checkpoint_once_scored(work):
     half = _run(work, "half", options={"comet_model": str(folder)})
     shutil.rmtree(folder)
     release_models()
-    result = run_cli("runs", "history", "--runs", work / "runs", "--format", "json", cwd=work)
+    result = run_cli("runs", "history", "--runs", work / "runs", "--format", "view-json", cwd=work)
     assert result.returncode == 0, result.stderr
     page = json.loads(result.stdout)
     [table] = [s for s in page["sections"] if s["kind"] == "table" and "half" in s["title"]]

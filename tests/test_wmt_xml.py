@@ -127,6 +127,17 @@ def test_import_scores_against_both_references_as_sacrebleu_does(tmp_path, monke
     proc = run_cli("compare", *ids, "--ar-trials", "20", "--bootstrap", "50", "--resample", "documents")
     assert proc.returncode == 0, proc.stderr
     assert "50 resamples of whole documents" in proc.stdout and "swapping whole documents" in proc.stdout
+    # over documents, the baseline's interval is drawn as the others' are: by document
+    from evalharness.reports.compare import compare_runs
+    from evalharness.reports.store import resolve_run
+
+    a, b = (resolve_run(i, tmp_path / "runs") for i in ids[:2])
+    first = compare_runs([a, b], ["chrf"], n_ar=0, resample="documents", analysis=False)
+    second = compare_runs([b, a], ["chrf"], n_ar=0, resample="documents", analysis=False)
+    as_base = next(r for r in first.metrics if r.run_id == a.report.run_id).half_width
+    as_system = next(r for r in second.metrics if r.run_id == a.report.run_id).half_width
+    assert as_base == pytest.approx(as_system, abs=1e-9)
+    assert as_base > 0 and a.report.scores["chrf"].interval is None  # imported --no-ci: drawn here
     # one reference only would give other numbers: the second one is really used
     other = [SYSTEMS["other"](sv, hi) for _, sv, hi in rows]
     single = sacrebleu.corpus_bleu(other, refs[:1]).score

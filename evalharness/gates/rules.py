@@ -10,6 +10,7 @@ from evalharness.metrics.registry import get
 from evalharness.metrics.significance import ALPHA, compare_stats, same_score
 from evalharness.reports.compare import check_comparable
 from evalharness.reports.schema import RunReport
+from evalharness.reports.sections import p_value
 from evalharness.reports.statistics import LoadedRun, statistics_for
 from evalharness.terminal import one_line_safe
 
@@ -50,7 +51,7 @@ def metric_drop(
     )
     head = (
         f"{metric}: baseline {res.baseline:.2f}, current {res.system:.2f} (± {res.half_width:.2f}), "
-        f"{res.delta:+.2f}, p = {res.p_bootstrap:.3f}"
+        f"{res.delta:+.2f}, {p_value(res.p_bootstrap)}"
     )
     if same_score(res.delta):
         changed = sum(

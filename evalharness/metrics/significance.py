@@ -345,7 +345,15 @@ def _all_pairs(
 ) -> AllPairs:
     spec = get(systems[0].metric_id)
     scores = [s.score for s in systems]
-    p_bs = [bootstrap_p(resampled, i, j, abs(scores[i] - scores[j])) for i, j in pairs]
+    # two equal scores (identical output, say) are not tested: both p-values would read as
+    # their floor and call the pair significant (see same_score); they are p = 1
+    same = [same_score(scores[j] - scores[i]) for i, j in pairs]
+    p_bs = [
+        1.0 if eq else bootstrap_p(resampled, i, j, abs(scores[i] - scores[j]))
+        for (i, j), eq in zip(pairs, same, strict=True)
+    ]
+    if p_ar is not None:
+        p_ar = [1.0 if eq else p for p, eq in zip(p_ar, same, strict=True)]
     tested = list(p_ar) if p_ar is not None else p_bs
     adjusted = adjust(tested, correction)
     cells = [

@@ -11,8 +11,9 @@ import numpy as np
 from evalharness.errors import UserError
 from evalharness.metrics.neural.metric import ScoringContext
 from evalharness.metrics.registry import get, metric_ids, segment_metric, signature, signature_key
-from evalharness.metrics.scoring import document_numbers
+from evalharness.metrics.scoring import bootstrap, document_numbers
 from evalharness.metrics.significance import ALPHA, AllPairs, compare_many, same_score
+from evalharness.reports.analysis import Analysis, SegmentTags, WordFrequencies, analyse
 from evalharness.reports.schema import RunReport, segment_scores
 from evalharness.reports.statistics import LoadedRun, expected_metric, statistics_for
 
@@ -67,6 +68,7 @@ class Comparison:
     notes: list[str] = field(default_factory=list)  # e.g. statistics computed, not read
     all_pairs: dict[str, AllPairs] = field(default_factory=dict)  # metric -> N x N significance
     settings: dict = field(default_factory=dict)  # bootstrap resamples, AR trials, correction
+    analysis: Analysis | None = None  # compare-mt's analyses (reports/analysis.py)
 
     @property
     def reports(self) -> list[RunReport]:
@@ -122,11 +124,17 @@ def compare_runs(
     checkpoints: dict | None = None,
     context: ScoringContext | None = None,
     resample: str = "segments",
+    frequencies: WordFrequencies | None = None,
+    tags: SegmentTags | None = None,
+    analysis: bool = True,
 ) -> Comparison:
     """Every run against the first; with `pairs`, also every run against every other. A model
     metric a run lacks is scored with the checkpoint in `checkpoints` (`comet_model`...) or
     the baseline's, through the score cache of `context`. `resample="documents"` draws and
-    swaps whole documents in the paired bootstrap and approximate randomisation."""
+    swaps whole documents in the paired bootstrap and approximate randomisation. With
+    `analysis`, compare-mt's analyses too (word accuracy by frequency from `frequencies` or
+    the references, characteristic n-grams, buckets by document, length, rarity,
+    confidence and `tags`, each bucket scored from the segment statistics)."""
     loaded = _as_loaded(runs)
     if len(loaded) < 2:
         raise UserError("compare needs at least two runs (the first is the baseline)")
@@ -140,6 +148,8 @@ def compare_runs(
         raise UserError("the runs share no scored metric; name one with --metrics")
     options, keys = scoring_options(reports, metrics, checkpoints or {})
     all_stats, notes = statistics_for(loaded, metrics, options, context=context, keys=keys)
+    # per segment, before any summing per document: buckets select segments
+    found = analyse(reports, all_stats, frequencies, tags, n_bootstrap) if analysis else None
     if resample == "documents":
         numbers = document_numbers([s.doc for s in base.segments])
         if numbers is None or len(set(numbers)) < 2:
@@ -153,12 +163,15 @@ def compare_runs(
     rows: list[MetricRow] = []
     for metric in metrics:
         b = base.scores.get(metric)
+        half_width = b.interval.half_width if b and b.interval else None
+        if resample == "documents":  # the baseline drawn as the others are: by document
+            half_width = bootstrap(all_stats[metric][0], n_bootstrap).half_width
         rows.append(
             MetricRow(
                 metric,
                 base.run_id,
                 all_stats[metric][0].score,
-                b.interval.half_width if b and b.interval else None,
+                half_width,
                 detectable=b.detectable_difference if b else None,
             )
         )
@@ -191,6 +204,7 @@ def compare_runs(
             "correction": correction if pairs else None,
             "resample": resample,
         },
+        analysis=found,
     )
     base_scores = segment_scores(base, key_metric)
     for r in reports[1:]:

@@ -5,15 +5,20 @@ Sections: scores with each run's difference to the baseline (named by metric) an
 p-values; the interval chart; the all-pairs matrix with clusters when more than two runs are
 compared; the distribution of per-segment differences; the segments that moved most with
 word-level differences against the baseline and against the reference (full text, never cut);
-terminology flags that appeared or were resolved; sanity changes; the runs' provenance."""
+terminology flags that appeared or were resolved; sanity changes; compare-mt's analyses
+(`analysis.py`): word accuracy by frequency bucket, characteristic n-grams, corpus scores
+and paired tests per bucket of segments (document, length, rare words, confidence, user
+tags), the length difference and a segment-by-segment scatter; the runs' provenance."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from evalharness.metrics.significance import ALPHA, AllPairs
+from evalharness.reports.analysis import SMALL_BUCKET, AttributeBuckets, BucketScore, NgramDiff
 from evalharness.reports.compare import Comparison
 from evalharness.reports.diff import inline_diff
+from evalharness.reports.schema import segment_scores
 from evalharness.reports.sections import (
     bucket_tables,
     display,
@@ -21,6 +26,8 @@ from evalharness.reports.sections import (
     interval_chart,
     labels,
     ordered_metrics,
+    p_text,
+    p_value,
     signatures_table,
     testset_facts,
 )
@@ -31,10 +38,6 @@ CORRECTION_NAMES = {"holm": "Holm-Bonferroni", "bonferroni": "Bonferroni", "none
 # Per-segment score differences, in points: "same" is |Δ| < 1.
 DELTA_EDGES = (-20.0, -10.0, -5.0, -1.0, 1.0, 5.0, 10.0, 20.0)
 DELTA_LABELS = ("≤ -20", "-20…-10", "-10…-5", "-5…-1", "same (±1)", "1…5", "5…10", "10…20", "≥ 20")
-
-
-def p_text(p: float | None) -> str:
-    return "–" if p is None else ("< 0.001" if p < 0.001 else f"{p:.3f}")
 
 
 def comparison_page(comp: Comparison, paths: list[str | None] | None = None) -> Page:
@@ -52,7 +55,11 @@ def comparison_page(comp: Comparison, paths: list[str | None] | None = None) -> 
     sections += [
         terminology_table(comp, names),
         sanity_table(comp, names),
-        *bucket_tables(reports, [comp.key_metric], names),
+        *(
+            analysis_sections(comp, names)
+            if comp.analysis
+            else bucket_tables(reports, [comp.key_metric], names)
+        ),
         runs_table(comp, names, paths),
         signatures_table(base),
         Notes(id="notes", title="How this was computed", lines=method_notes(comp)),
@@ -148,7 +155,7 @@ def pairs_table(matrix: AllPairs, names: list[str]) -> Table:
             tone = "" if not c.significant else ("good" if improves(matrix.metric, delta) else "bad")
             row.append(
                 Cell(
-                    text=f"{delta:+.2f} p={p_text(c.p_adjusted)}{'*' if c.significant else ''}",
+                    text=f"{delta:+.2f} {p_value(c.p_adjusted)}{'*' if c.significant else ''}",
                     sort=delta,
                     tone=tone,
                 )
@@ -276,6 +283,192 @@ def sanity_table(comp: Comparison, names: list[str]) -> Table:
     )
 
 
+# ---------------------------------------------------------------- compare-mt's analyses
+
+
+def analysis_sections(comp: Comparison, names: list[str]) -> list[Section]:
+    a = comp.analysis
+    assert a is not None
+    changed = [
+        (r, n) for r, n in zip(comp.reports[1:], names[1:], strict=True) if not comp.identical(r.run_id)
+    ]
+    sections: list[Section] = [word_accuracy_table(comp, names), word_accuracy_chart(comp, names)]
+    diffs = {d.run_id: d for d in a.ngrams}
+    sections += [ngram_table(diffs[r.run_id], names[0], n) for r, n in changed]
+    sections += [attribute_table(b, names) for b in a.buckets]
+    sections.append(length_chart(comp, names))
+    sections += [scatter_chart(comp, r, names[0], n) for r, n in changed]
+    return sections
+
+
+def word_accuracy_table(comp: Comparison, names: list[str]) -> Table:
+    wa = comp.analysis.word_accuracy
+    rows = []
+    for k, label in enumerate(wa.labels):
+        per_run = [run[k] for run in wa.runs]
+        if not any(m.reference or m.output for m in per_run):
+            continue
+        cells = [
+            Cell(text=f"{m.f_measure:.3f} ({m.precision:.2f} / {m.recall:.2f})", sort=m.f_measure)
+            if m.reference or m.output
+            else Cell.of(None)
+            for m in per_run
+        ]
+        rows.append([Cell(text=label), Cell.of(per_run[0].reference), *cells])
+    return Table(
+        id="word-accuracy",
+        title="Word accuracy by frequency bucket",
+        columns=["word frequency", "reference words", *(f"{n}: F (precision / recall)" for n in names)],
+        rows=rows,
+        note=(
+            f"compare-mt's word accuracy: a word of the output matches one of the (first) reference at most as often "
+            f"as the reference has it; words bucketed by their frequency in {wa.source}. "
+            "Words are case-folded whitespace tokens without surrounding punctuation."
+        ),
+    )
+
+
+def word_accuracy_chart(comp: Comparison, names: list[str]) -> Chart:
+    wa = comp.analysis.word_accuracy
+    keep = [k for k in range(len(wa.labels)) if any(run[k].reference or run[k].output for run in wa.runs)]
+    return Chart(
+        id="word-accuracy-chart",
+        title="Word F-measure by frequency bucket",
+        chart="histogram",
+        categories=[wa.labels[k] for k in keep],
+        series=[
+            Series(label=n, values=[run[k].f_measure for k in keep])
+            for n, run in zip(names, wa.runs, strict=True)
+        ],
+        note=f"Frequencies from {wa.source}; F-measure from 0 to 1.",
+    )
+
+
+def ngram_table(diff: NgramDiff, base: str, name: str) -> Table:
+    def row(c, favours: str, tone: str) -> list[Cell]:
+        return [
+            Cell(text=c.ngram),
+            Cell.of(len(c.ngram.split())),
+            Cell.of(c.system),
+            Cell.of(c.baseline),
+            Cell.of(c.score, 3),
+            Cell(text=favours, tone=tone),
+        ]
+
+    rows = [row(c, name, "good") for c in diff.system_better] + [
+        row(c, base, "bad") for c in diff.baseline_better
+    ]
+    return Table(
+        id=f"ngrams-{diff.run_id}",
+        title=f"Characteristic n-grams: {name} against {base}",
+        columns=[
+            "n-gram",
+            "n",
+            f"matched by {name}",
+            f"matched by {base}",
+            f"share for {name}",
+            "matched more by",
+        ],
+        rows=rows,
+        wide=[0],
+        note=(
+            "compare-mt's n-gram difference analysis: the 1- to 4-grams one system matches in the reference (clipped "
+            f"per segment) more often than the other, ranked by the smoothed share (m + 1) / (m + m' + 2) of {name}'s "
+            "matches, then by how often."
+        ),
+    )
+
+
+def _bucket_delta(metric: str, s: BucketScore) -> Cell:
+    if s.delta is None:
+        return Cell.of(None)
+    if s.p_bootstrap is None:
+        return Cell(text=f"{s.delta:+.2f} (not tested: same)", sort=s.delta, tone="muted")
+    significant = s.p_bootstrap < ALPHA
+    tone = "" if not significant else ("good" if improves(metric, s.delta) else "bad")
+    return Cell(
+        text=f"{s.delta:+.2f}{'*' if significant else ''} ({p_value(s.p_bootstrap)})",
+        sort=s.delta,
+        tone=tone,
+    )
+
+
+def attribute_table(b: AttributeBuckets, names: list[str]) -> Table:
+    metrics = ordered_metrics(list(b.buckets[0].scores)) if b.buckets else []
+    rows = []
+    for bucket in b.buckets:
+        size = Cell(
+            text=f"{bucket.segments} (small)" if bucket.small else str(bucket.segments),
+            sort=float(bucket.segments),
+            tone="muted" if bucket.small else "",
+        )
+        for metric in metrics:
+            scores = bucket.scores[metric]
+            rows.append(
+                [
+                    Cell(text=bucket.label),
+                    size,
+                    Cell(text=display(metric)),
+                    *(Cell(text=f"{s.score:.2f} ± {(s.high - s.low) / 2:.2f}", sort=s.score) for s in scores),
+                    *(_bucket_delta(metric, s) for s in scores[1:]),
+                ]
+            )
+    return Table(
+        id=b.id,
+        title=b.title,
+        columns=[
+            "bucket",
+            "segments",
+            "metric",
+            *(f"{n} (95% interval)" for n in names),
+            *(f"Δ {n} vs {names[0]}" for n in names[1:]),
+        ],
+        rows=rows,
+        sortable=len(rows) > 20,
+        note=(
+            f"{b.note} Each bucket's segments scored as a corpus from their stored statistics (not a mean of sentence "
+            "scores), with a 95% bootstrap interval and a paired bootstrap p-value against the baseline over the "
+            f"bucket's segments (* p < {ALPHA}). 'small': under {SMALL_BUCKET} segments, the interval is not to be relied on."
+        ),
+    )
+
+
+def length_chart(comp: Comparison, names: list[str]) -> Chart:
+    ld = comp.analysis.length
+    means = ", ".join(f"{n} {m:+.2f}" for n, m in zip(names, ld.mean, strict=True) if m is not None)
+    return Chart(
+        id="length-difference",
+        title="Length difference: hypothesis minus reference, in words",
+        chart="histogram",
+        categories=ld.labels,
+        series=[
+            Series(label=n, values=[float(c) for c in counts])
+            for n, counts in zip(names, ld.counts, strict=True)
+        ],
+        note=f"Segments per bin; the mean difference per segment: {means} words (against the first reference).",
+    )
+
+
+def scatter_chart(comp: Comparison, report, base: str, name: str) -> Chart:
+    metric = comp.key_metric
+    xs = segment_scores(comp.reports[0], metric)
+    ys = segment_scores(report, metric)
+
+    def values(a: np.ndarray) -> list[float | None]:
+        return [None if np.isnan(v) else float(v) for v in a]
+
+    return Chart(
+        id=f"scatter-{report.run_id}",
+        title=f"Sentence {display(metric)}: {name} against {base}",
+        chart="scatter",
+        categories=[],
+        series=[Series(label=name, values=values(ys), x=values(xs), points=[s.id for s in report.segments])],
+        x_title=f"{base} sentence {display(metric)}",
+        y_title=f"{name} sentence {display(metric)}",
+        note=f"One point per segment; above the diagonal, {name} scores the segment higher than {base}.",
+    )
+
+
 def runs_table(comp: Comparison, names: list[str], paths: list[str | None] | None) -> Table:
     paths = paths or [None] * len(comp.runs)
     rows = []
@@ -312,6 +505,11 @@ def method_notes(comp: Comparison) -> list[str]:
     ]
     if s.get("correction"):
         lines.append(f"all pairs: {CORRECTION_NAMES[s['correction']]} correction for the number of pairs")
+    if comp.analysis is not None:
+        lines.append(
+            f"buckets: each bucket's corpus score from its segments' statistics; paired bootstrap ({s.get('bootstrap')} "
+            "resamples) over the bucket's segments, whatever the resampling unit above"
+        )
     for report in comp.reports[1:]:
         if comp.identical(report.run_id):
             lines.append(f"{report.run_id}: output identical to the baseline's; nothing changed")

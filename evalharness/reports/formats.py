@@ -9,6 +9,7 @@ and no request to any network."""
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import json
 import math
@@ -110,11 +111,15 @@ def _text_section(section: Section) -> list[str]:
 
 def _text_chart(chart: Chart) -> list[str]:
     out = []
-    if chart.chart == "histogram":
+    if chart.chart == "histogram" and len(chart.series) <= 1:
         counts = chart.series[0].values if chart.series else []
         peak = max([c or 0 for c in counts] or [1]) or 1
         for label, count in zip(chart.categories, counts, strict=True):
             out.append(f"  {clean(label):>14} {'#' * round(30 * (count or 0) / peak)} {count or 0:g}")
+    elif chart.chart == "scatter":
+        out += _text_scatter(chart)
+    elif chart.chart == "timeline":
+        out += [f"  {clean(label)}: {line}" for label, line in timeline_rows(chart)]
     else:
         for k, category in enumerate(chart.categories):
             values = [s.values[k] for s in chart.series]
@@ -126,9 +131,92 @@ def _text_chart(chart: Chart) -> list[str]:
                 ci = (
                     f" [{s.low[k]:.2f}, {s.high[k]:.2f}]" if s.low and s.high and s.low[k] is not None else ""
                 )
-                shown = "–" if v is None else f"{v:.2f}"
+                shown = "–" if v is None else (_count(v) if chart.chart == "histogram" else f"{v:.2f}")
                 out.append(f"    {clean(s.label)[:30]:<30} {bar} {shown}{ci}")
     return out + ([f"  {clean(chart.note)}"] if chart.note else [])
+
+
+def _count(v: float) -> str:
+    """A histogram's value: a count as a whole number, anything else (an F-measure) to 3 places."""
+    return f"{v:g}" if float(v).is_integer() else f"{v:.3f}"
+
+
+SCATTER_BINS = 5
+
+
+def scatter_summary(chart: Chart) -> list[tuple[str, int, int, int, int, float | None]]:
+    """Per series: (label, points, above the diagonal, below, on it, Pearson's r)."""
+    out = []
+    for s in chart.series:
+        pairs = [(x, y) for x, y in zip(s.x or [], s.values, strict=False) if x is not None and y is not None]
+        above = sum(y > x + 1e-9 for x, y in pairs)
+        below = sum(y < x - 1e-9 for x, y in pairs)
+        r = None
+        if len(pairs) > 2:
+            mx, my = sum(x for x, _ in pairs) / len(pairs), sum(y for _, y in pairs) / len(pairs)
+            sxy = sum((x - mx) * (y - my) for x, y in pairs)
+            sxx, syy = sum((x - mx) ** 2 for x, _ in pairs), sum((y - my) ** 2 for _, y in pairs)
+            r = sxy / math.sqrt(sxx * syy) if sxx > 0 and syy > 0 else None
+        out.append((s.label, len(pairs), above, below, len(pairs) - above - below, r))
+    return out
+
+
+def scatter_grid(chart: Chart, series_index: int = 0) -> tuple[list[str], list[list[int]]]:
+    """The points counted in a SCATTER_BINS x SCATTER_BINS grid over the shared range: bin
+    labels, and rows from the highest y bin down, columns from the lowest x bin up."""
+    s = chart.series[series_index]
+    pairs = [(x, y) for x, y in zip(s.x or [], s.values, strict=False) if x is not None and y is not None]
+    values = [v for p in pairs for v in p]
+    lo, hi = min(values, default=0.0), max(values, default=1.0)
+    step = (hi - lo) / SCATTER_BINS or 1.0
+    labels = [f"{lo + k * step:.0f}–{lo + (k + 1) * step:.0f}" for k in range(SCATTER_BINS)]
+    grid = [[0] * SCATTER_BINS for _ in range(SCATTER_BINS)]
+    for x, y in pairs:
+        i = min(int((x - lo) / step), SCATTER_BINS - 1)
+        j = min(int((y - lo) / step), SCATTER_BINS - 1)
+        grid[SCATTER_BINS - 1 - j][i] += 1
+    return labels, grid
+
+
+def _text_scatter(chart: Chart) -> list[str]:
+    out = []
+    for k, (label, n, above, below, same, r) in enumerate(scatter_summary(chart)):
+        rt = "–" if r is None else f"{r:.2f}"
+        out.append(
+            f"  {clean(label)}: {n} segments, {above} above the diagonal ({clean(chart.y_title)} higher), "
+            f"{below} below, {same} on it; Pearson r {rt}"
+        )
+        labels, grid = scatter_grid(chart, k)
+        width = max(len(x) for x in labels)
+        out.append(f"    {clean(chart.y_title)[:20]} ↑ / {clean(chart.x_title)[:20]} →")
+        for label, row in zip(reversed(labels), grid, strict=True):
+            out.append(f"    {label:>{width}} |" + "".join(f"{c:>6}" for c in row))
+        out.append(
+            f"    {'':>{width}} +"
+            + "".join(f"{x:>6}" for x in (label[: label.index("–")] for label in labels))
+        )
+    return out
+
+
+def timeline_rows(chart: Chart) -> list[tuple[str, str]]:
+    """Per series: its label, and its runs, first and latest score (with its interval) and when."""
+    out = []
+    for s in chart.series:
+        n = len(s.values)
+        points = [
+            p
+            for p in zip(s.x or [None] * n, s.values, s.low or [None] * n, s.high or [None] * n, strict=False)
+            if p[1] is not None
+        ]
+        if not points:
+            continue
+        points.sort(key=lambda p: p[0] or 0.0)
+        _, first, _, _ = points[0]
+        when, last, lo, hi = points[-1]
+        ci = f" [{lo:.2f}, {hi:.2f}]" if lo is not None and hi is not None else ""
+        at = dt.datetime.fromtimestamp(when, dt.UTC).strftime("%Y-%m-%d %H:%M") if when is not None else "–"
+        out.append((s.label, f"{len(points)} runs, first {first:.2f}, latest {last:.2f}{ci} ({at} UTC)"))
+    return out
 
 
 # ---------------------------------------------------------------- markdown
@@ -157,18 +245,56 @@ def _md_cell(cell: Cell) -> str:
     return _md_spans(cell.spans) if cell.spans else md_escape(cell.text)
 
 
+def _md_row(cells: list[str]) -> str:
+    return "| " + " | ".join(cells) + " |"
+
+
 def _md_chart(chart: Chart) -> list[str]:
     """A chart as the table of its numbers (no code fence a label could break out of)."""
-    head = ["bin", "segments"] if chart.chart == "histogram" else ["", *(s.label for s in chart.series)]
-    out = ["| " + " | ".join(md_escape(h) for h in head) + " |", "|" + "---|" * len(head)]
+    note = ["", md_escape(chart.note)] if chart.note else []
+    if chart.chart == "scatter":
+        out = [
+            _md_row(["system", "segments", "above the diagonal", "below", "on it", "Pearson r"]),
+            "|---|---|---|---|---|---|",
+        ]
+        for label, n, above, below, same, r in scatter_summary(chart):
+            out.append(
+                _md_row(
+                    [
+                        md_escape(label),
+                        str(n),
+                        str(above),
+                        str(below),
+                        str(same),
+                        "–" if r is None else f"{r:.2f}",
+                    ]
+                )
+            )
+        for k, series in enumerate(chart.series):
+            labels, grid = scatter_grid(chart, k)
+            corner = f"{md_escape(series.label)}: {md_escape(chart.y_title)} ↓ / {md_escape(chart.x_title)} →"
+            head = [corner, *map(md_escape, labels)]
+            out += ["", _md_row(head), "|" + "---|" * len(head)]
+            out += [
+                _md_row([md_escape(y), *map(str, row)]) for y, row in zip(reversed(labels), grid, strict=True)
+            ]
+        return out + note
+    if chart.chart == "timeline":
+        out = [_md_row(["series", "runs, first and latest score (latest interval, time)"]), "|---|---|"]
+        for label, line in timeline_rows(chart):
+            out.append(_md_row([md_escape(label), md_escape(line)]))
+        return out + note
+    single = chart.chart == "histogram" and len(chart.series) <= 1
+    head = ["bin", "segments"] if single else ["", *(s.label for s in chart.series)]
+    out = [_md_row([md_escape(h) for h in head]), "|" + "---|" * len(head)]
     for k, category in enumerate(chart.categories):
         cells = []
         for s in chart.series:
             v = s.values[k]
             ci = f" [{s.low[k]:.2f}, {s.high[k]:.2f}]" if s.low and s.high and s.low[k] is not None else ""
-            cells.append("–" if v is None else f"{v:.2f}{ci}" if chart.chart != "histogram" else f"{v:g}")
-        out.append("| " + " | ".join([md_escape(category), *cells]) + " |")
-    return out + (["", md_escape(chart.note)] if chart.note else [])
+            cells.append("–" if v is None else f"{v:.2f}{ci}" if chart.chart != "histogram" else _count(v))
+        out.append(_md_row([md_escape(category), *cells]))
+    return out + note
 
 
 def render_markdown(page: Page) -> str:
@@ -231,6 +357,12 @@ svg.chart{width:100%;height:auto;font-size:12px}
 svg .axis{stroke:#9aa1ab}svg .ci{stroke:#1d2433;stroke-width:1.5;fill:none}
 svg .bin{fill:var(--accent)}svg .trend{stroke-width:2}svg .tick,svg .value,svg .legend{fill:#4b5563}
 svg .panel-title{font-weight:600;fill:#1d2433}
+svg .band{fill-opacity:.13;stroke:none}svg .grid{stroke:#eef0f3}svg .plot{stroke:#9aa1ab}
+svg .diagonal{stroke:#9aa1ab;stroke-dasharray:4 3}svg .point{fill-opacity:.55}svg .axis-title{fill:#4b5563}
+svg.chart:has(g.series:hover) g.series:not(:hover),svg.focus g.series:not(.hi){opacity:.12}
+svg g.legend-item{cursor:default}nav .more{color:var(--muted)}
+div.group{content-visibility:auto;contain-intrinsic-size:auto 1200px}
+input.page-filter{margin:10px 0 0;padding:6px 9px;width:min(520px,100%);border:1px solid #c9ced6;border-radius:4px}
 """
 _JS = """
 document.querySelectorAll('table.sortable').forEach(function(table){
@@ -246,6 +378,19 @@ document.querySelectorAll('table.sortable').forEach(function(table){
       return asc?c:-c;});
     rows.forEach(function(r){body.appendChild(r)});});});
 });
+document.querySelectorAll('svg.chart').forEach(function(svg){
+  svg.querySelectorAll('g.legend-item').forEach(function(item){
+    var series=svg.querySelector('g.series[data-series="'+item.getAttribute('data-series')+'"]');
+    if(!series)return;
+    item.addEventListener('mouseenter',function(){svg.classList.add('focus');series.classList.add('hi')});
+    item.addEventListener('mouseleave',function(){svg.classList.remove('focus');series.classList.remove('hi')});});
+});
+var pageFilter=document.querySelector('input.page-filter');
+if(pageFilter){var marked=document.querySelectorAll('[data-filter]');
+  pageFilter.addEventListener('input',function(){
+    var needle=pageFilter.value.toLowerCase();
+    Array.prototype.forEach.call(marked,function(e){
+      e.style.display=e.getAttribute('data-filter').toLowerCase().indexOf(needle)>=0?'':'none';});});}
 document.querySelectorAll('input.filter').forEach(function(box){
   box.addEventListener('input',function(){
     var needle=box.value.toLowerCase(),table=document.getElementById(box.dataset.table);
@@ -282,7 +427,13 @@ def _html_cell(cell: Cell, wide: bool) -> str:
     return f"<td{attrs}>{body}</td>"
 
 
-def _html_section(section: Section) -> str:
+def _html_section(section: Section, filtering: bool = False) -> str:
+    """`filtering`: the page has a filter box; a section with a `group` is hidden as a
+    whole (in a wrapper that carries it), the rows of another table one by one (a chart's
+    series always carry theirs)."""
+    group = getattr(section, "group", "")
+    if filtering and group:
+        return f'<div class="group" data-filter="{_E(_visible(group))}">{_html_section(section)}</div>'
     head = f'<section id="{_E(section.id)}"><h2>{_E(section.title)}</h2>'
     if isinstance(section, Notes):
         return (
@@ -305,10 +456,13 @@ def _html_section(section: Section) -> str:
     )
     cls = f' class="{classes}"' if classes else ""
     ths = "".join(f"<th>{_E(c)}</th>" for c in section.columns)
-    trs = "".join(
-        "<tr>" + "".join(_html_cell(c, k in section.wide) for k, c in enumerate(row)) + "</tr>"
-        for row in section.rows
-    )
+    by_row = filtering and not section.group
+
+    def tr(row: list[Cell]) -> str:
+        mark = f' data-filter="{_E(_visible(" ".join(c.text for c in row)))}"' if by_row else ""
+        return f"<tr{mark}>" + "".join(_html_cell(c, k in section.wide) for k, c in enumerate(row)) + "</tr>"
+
+    trs = "".join(tr(row) for row in section.rows)
     if not section.rows:
         trs = f'<tr><td class="muted" colspan="{len(section.columns)}">(none)</td></tr>'
     note = f'<p class="note">{_E(section.note)}</p>' if section.note else ""
@@ -322,10 +476,20 @@ def _html_section(section: Section) -> str:
 
 
 def render_html(page: Page) -> str:
-    nav = "".join(f'<a href="#{_E(s.id)}">{_E(s.title)}</a>' for s in page.sections)
-    body = "".join(_html_section(s) for s in page.sections)
+    filtering = bool(page.filter)
+    # a page with a filter box may have a section per series: the links name the others
+    linked = [s for s in page.sections if not (filtering and getattr(s, "group", ""))]
+    nav = "".join(f'<a href="#{_E(s.id)}">{_E(s.title)}</a>' for s in linked)
+    if len(linked) < len(page.sections):
+        nav += f'<span class="more">and {len(page.sections) - len(linked)} more sections below</span>'
+    body = "".join(_html_section(s, filtering) for s in page.sections)
     facts = "".join(f"<dt>{_E(f.label)}</dt><dd>{_E(_visible(f.value))}</dd>" for f in page.facts)
     sub = f"<dl class=facts>{facts}</dl>" if facts else ""
+    if filtering:
+        sub += (
+            f'<input class="page-filter" type="search" placeholder="{_E(page.filter)}" '
+            f'aria-label="{_E(page.filter)}">'
+        )
     return (
         "<!doctype html><html lang=en><head><meta charset=utf-8>"
         '<meta name=viewport content="width=device-width, initial-scale=1">'

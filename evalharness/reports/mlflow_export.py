@@ -26,6 +26,7 @@ from evalharness.errors import UserError
 from evalharness.reports.schema import RunReport
 from evalharness.reports.sections import ordered_metrics
 from evalharness.reports.statistics import LoadedRun
+from evalharness.reports.tables import csv_text
 
 INSTALL_HINT = "pip install 'evalharness[mlflow]'"
 DEFAULT_EXPERIMENT = "evalharness"
@@ -221,11 +222,10 @@ def segments_csv(report: RunReport) -> str:
         flags = seg.flags + sorted(kinds.get(seg.id, set()))
         writer.writerow(
             [
-                seg.id,
-                seg.doc or "",
-                seg.source,
-                seg.references[0] if seg.references else "",
-                seg.hypothesis,
+                *map(
+                    csv_text, (seg.id, seg.doc or "", seg.source, seg.references[0] if seg.references else "")
+                ),
+                csv_text(seg.hypothesis),
                 *(repr(seg.scores[m]) if m in seg.scores else "" for m in metrics),
                 ";".join(flags),
             ]
@@ -243,7 +243,7 @@ def documents_csv(report: RunReport) -> str | None:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["doc", "segments", *metrics])
     for i, (doc, n) in enumerate(zip(docs.documents, docs.segments, strict=True)):
-        writer.writerow([doc, n, *(repr(docs.per_document[m][i]) for m in metrics)])
+        writer.writerow([csv_text(doc), n, *(repr(docs.per_document[m][i]) for m in metrics)])
     return out.getvalue()
 
 

@@ -19,6 +19,7 @@ from evalharness.reports.sections import (
     improves,
     interval_chart,
     ordered_metrics,
+    p_text,
     provenance_table,
     range_text,
     signatures_table,
@@ -184,7 +185,7 @@ def drift_section(report: RunReport) -> Section:
                 Cell.of(c.previous),
                 Cell.of(c.current),
                 Cell(text=f"{c.delta:+.2f}", sort=c.delta, tone=tone),
-                Cell.of(c.p_bootstrap, 3),
+                Cell(text=p_text(c.p_bootstrap), sort=c.p_bootstrap),
                 Cell(text=verdict, tone=tone),
             ]
         )

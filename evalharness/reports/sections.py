@@ -13,6 +13,17 @@ from evalharness.reports.schema import RunReport, segment_scores
 from evalharness.reports.view import Cell, Chart, Fact, Series, Table
 
 
+def p_text(p: float | None) -> str:
+    """A p-value in a column headed p: '< 0.001' below what the draws can resolve, else 3 decimals."""
+    return "–" if p is None else ("< 0.001" if p < 0.001 else f"{p:.3f}")
+
+
+def p_value(p: float | None) -> str:
+    """A p-value in a sentence or beside a number: 'p < 0.001' or 'p = 0.042'."""
+    text = p_text(p)
+    return "p –" if p is None else f"p {text}" if text.startswith("<") else f"p = {text}"
+
+
 def pair(report: RunReport) -> str:
     return f"{report.testset.src_lang} → {report.testset.tgt_lang}"
 

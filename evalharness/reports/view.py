@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-VIEW_SCHEMA_VERSION = 1
+VIEW_SCHEMA_VERSION = 2  # 2: scatter and timeline charts, axis titles, a page filter
 
 
 class _Model(BaseModel):
@@ -76,6 +76,7 @@ class Table(_Model):
     note: str = ""
     sortable: bool = False  # the HTML page offers sorting and a filter box
     wide: list[int] = Field(default_factory=list)  # columns with long text (they wrap)
+    group: str = ""  # what the page's filter box matches for the whole section (empty: each row)
 
 
 class Series(_Model):
@@ -83,16 +84,26 @@ class Series(_Model):
     values: list[float | None]
     low: list[float | None] | None = None  # interval bounds, same length as values
     high: list[float | None] | None = None
+    x: list[float | None] | None = None  # scatter and timeline: each point's x (timeline: POSIX seconds)
+    points: list[str] | None = None  # scatter and timeline: each point's label (tooltip)
 
 
 class Chart(_Model):
+    """`intervals`: one panel per category, one bar per series with its interval;
+    `histogram`: bins (categories), one bar per series in each; `trend`: series over shared
+    categories (runs); `scatter`: one point per segment (x against value, the diagonal
+    drawn); `timeline`: each series' points at its own times (x), with interval bands."""
+
     kind: Literal["chart"] = "chart"
     id: str
     title: str
-    chart: Literal["intervals", "histogram", "trend"]
-    categories: list[str]  # x axis: metrics (intervals), bins (histogram) or runs (trend)
+    chart: Literal["intervals", "histogram", "trend", "scatter", "timeline"]
+    categories: list[str]  # x axis: metrics (intervals), bins (histogram) or runs (trend); else empty
     series: list[Series]
     note: str = ""
+    x_title: str = ""  # scatter and timeline axes
+    y_title: str = ""
+    group: str = ""  # as Table.group (empty: the filter box matches each series)
 
 
 class Notes(_Model):
@@ -117,6 +128,10 @@ class Page(_Model):
     kind: Literal["run", "comparison", "history"]
     title: str
     facts: list[Fact] = Field(default_factory=list)
+    # HTML: one filter box over the page, with this placeholder (empty: none). It hides the
+    # sections whose `group`, the charts' series and the other tables' rows that do not
+    # contain what is typed; the text formats are filtered on the command line instead.
+    filter: str = ""
     sections: list[Annotated[Table | Chart | Notes, Field(discriminator="kind")]]
 
     def section(self, section_id: str) -> Section:
