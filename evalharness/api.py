@@ -96,12 +96,18 @@ def _streams(refs: References | None, n: int) -> list[list[str]]:
 
 
 def _metric_request(
-    metrics: str | Sequence[str], options: Mapping[str, Any] | None
+    metrics: str | Sequence[str] | None, options: Mapping[str, Any] | None
 ) -> tuple[list[str], dict]:
-    """`("bleu", "comet=DIR")` and options as a mapping -> (metric ids, checked options)."""
-    from evalharness.metrics.registry import check_request, parse_metric_list, with_checkpoints
+    """`("bleu", "comet=DIR")` and options as a mapping -> (metric ids, checked options);
+    None: the registry's headline metrics (BLEU and chrF)."""
+    from evalharness.metrics.registry import (
+        check_request,
+        headline_metrics,
+        parse_metric_list,
+        with_checkpoints,
+    )
 
-    ids, checkpoints = parse_metric_list(metrics)
+    ids, checkpoints = parse_metric_list(headline_metrics() if metrics is None else metrics)
     opts = with_checkpoints(dict(options or {}), checkpoints)
     check_request(ids, opts)
     return ids, opts
@@ -125,7 +131,7 @@ def _score_all(ids, hyps, streams, tgt_lang, opts, sources, **kw) -> dict[str, M
 def score(
     hyps: Sequence[str],
     refs: References | None = None,
-    metrics: str | Sequence[str] = ("bleu", "chrf"),
+    metrics: str | Sequence[str] | None = None,
     tgt_lang: str | None = None,
     sources: Sequence[str] | None = None,
     ci: bool = False,
@@ -159,7 +165,7 @@ def score(
 def compare(
     systems: Mapping[str, Sequence[str]],
     refs: References,
-    metrics: str | Sequence[str] = ("bleu", "chrf"),
+    metrics: str | Sequence[str] | None = None,
     tgt_lang: str | None = None,
     sources: Sequence[str] | None = None,
     n_bootstrap: int = 1000,

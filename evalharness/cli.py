@@ -1115,7 +1115,7 @@ def run_eval(
     ] = False,
     executor: Annotated[
         str,
-        typer.Option("--executor", help="local (in this process) or ray (pip install 'evalharness[ray]')."),
+        typer.Option("--executor", help="local (in this process) or ray (pip install 'evalharness\\[ray]')."),
     ] = "local",
     address: Annotated[
         str | None,

@@ -643,6 +643,9 @@ def write_schemas(folder: Path) -> list[Path]:
     return written
 
 
-if __name__ == "__main__":
-    for path in write_schemas(Path(sys.argv[1] if len(sys.argv) > 1 else "schemas")):
+if __name__ == "__main__":  # python -m evalharness.reports.records [FOLDER]: regenerate schemas/
+    args = sys.argv[1:]
+    if args and (args[0].startswith("-") or len(args) > 1):
+        sys.exit("usage: python -m evalharness.reports.records [FOLDER]  (default: schemas)")
+    for path in write_schemas(Path(args[0] if args else "schemas")):
         print(path)
