@@ -12,9 +12,9 @@ import typer
 from evalharness.corpus.language import parse_pair
 from evalharness.errors import UserError
 from evalharness.metrics.registry import default_metrics, headline_metrics, metric_ids, model_metric_ids
-from evalharness.metrics.registry import get as get_metric
 from evalharness.reports.formats import json_text
 from evalharness.reports.sections import summary_metrics
+from evalharness.reports.summary import summary_table
 from evalharness.terminal import one_line_safe, terminal_safe
 
 app = typer.Typer(
@@ -452,14 +452,8 @@ def translate(
 ) -> None:
     """Translate a test set's segments with a backend (cached, resumable)."""
     from evalharness.corpus.store import load_testset
-    from evalharness.evaluate import RunRequest, translate_in_process
-    from evalharness.fileio import (
-        check_output_file,
-        dumps_jsonl,
-        ensure_writable_dir,
-        one_line,
-        write_text_atomic,
-    )
+    from evalharness.evaluate import RunRequest, translate_testset
+    from evalharness.fileio import check_output_file, dumps_jsonl, ensure_writable_dir, write_text_atomic
 
     if out is not None and details is not None and out.resolve() == details.resolve():
         raise UserError("--out and --details name the same file; give two", out)
@@ -469,17 +463,15 @@ def translate(
             ensure_writable_dir(target.parent)
     src, tgt = parse_pair(pair)
     ts = load_testset(references, testset)
-    segments = ts.segments_for(src, tgt)
-    options = dict(
+    options = _options(
         num_beams=num_beams,
         max_new_tokens=max_new_tokens,
         batch_tokens=batch_tokens,
         device=device,
         dtype=dtype,
         compute_type=compute_type,
+        via=via if backend.startswith("pivot:") else None,
     )
-    if backend.startswith("pivot:"):
-        options["via"] = via
     request = RunRequest(
         testset=ts,
         backend_spec=backend,
@@ -489,33 +481,14 @@ def translate(
         glossary=glossary,
         annotations=terms,
     )
-    if request.terms is not None and str(request.backend_options.get("terms", "")).lower() != "true":
-        raise UserError(
-            "--glossary and --terms on translate give prompts their required terms: add "
-            "--backend-opt terms=true (with a backend whose prompt reads them: openai, hf-causal, vllm)"
-        )
-    if request.terms is not None:
-        request.terms.validate()
-    done = translate_in_process(request, [s.text[src] for s in segments], cache, chunk_size)
-    hyps, stats = done.hypotheses, done.stats
-    text = "".join(one_line(h.text) + "\n" for h in hyps)
+    done = translate_testset(request, cache, chunk_size)
+    hyps, stats = done.translation.hypotheses, done.translation.stats
     if out is None:
-        _print(text)
+        _print(done.text())
     else:
-        write_text_atomic(out, text)
+        write_text_atomic(out, done.text())
     if details is not None:
-        rows = [
-            {
-                "id": s.id,
-                "source": s.text[src],
-                "hypothesis": h.text,
-                "flags": list(h.flags),
-                "intermediate": list(h.intermediate),
-                **({"raw": h.raw} if h.raw is not None else {}),
-            }
-            for s, h in zip(segments, hyps, strict=True)
-        ]
-        write_text_atomic(details, dumps_jsonl(rows))
+        write_text_atomic(details, dumps_jsonl(done.details(src)))
     flagged = sum(1 for h in hyps if h.flags)
     _echo(
         f"{ts.name}@{ts.version} {src}-{tgt} with {backend}: {stats.segments} segments, "
@@ -852,7 +825,7 @@ def run(
     if request.terms is not None:
         request.terms.validate()  # a broken glossary or annotation file fails before any translation
     report, folder = run_evaluation(request, runs, cache, argv=sys.argv)
-    _echo(_summary_table([report], []))
+    _echo(summary_table([report], []))
     _echo(f"\n{folder}/report.json, report.md, report.html")
 
 
@@ -1020,88 +993,6 @@ def _mlflow_after_eval(settings, reports: list, runs: Path) -> bool:
     return True
 
 
-def _fmt_score(sc) -> str:
-    if sc is None:
-        return "–"
-    if sc.interval is None:
-        return f"{sc.score:.1f}"
-    return f"{sc.score:.1f} ± {sc.interval.half_width:.1f}"
-
-
-def _change_vs_previous(report, heads: list[str]) -> str:
-    """'+1.2*/-0.3' (* = significant), 'same output', or 'first run'."""
-    d = report.drift
-    if d is None:
-        return "first run"
-    if d.identical_output:
-        return "same output"
-    parts = []
-    for m in heads:
-        c = d.scores.get(m)
-        parts.append("–" if c is None else f"{c.delta:+.1f}{'*' if c.significant else ''}")
-    return "/".join(parts)
-
-
-def _summary_table(
-    reports: list, skipped: list[tuple[str, str, str]], metrics_skipped: dict | None = None
-) -> str:
-    heads = summary_metrics(reports)
-    names = [get_metric(m).display for m in heads]
-    rows = [
-        (
-            "system",
-            "pair",
-            *names,
-            f"detectable Δ {'/'.join(names)}",
-            f"Δ vs previous {'/'.join(names)}",
-            "copy",
-            "wrong lang",
-            "term acc",
-            "term drift",
-            "run",
-        )
-    ]
-    for r in reports:
-        pair = f"{r.testset.src_lang}-{r.testset.tgt_lang}"
-        scores = [_fmt_score(r.scores.get(m)) for m in heads]
-        detectable = "/".join(
-            f"{sc.detectable_difference:.1f}" if sc and sc.detectable_difference is not None else "–"
-            for sc in (r.scores.get(m) for m in heads)
-        )
-        copy, wrong = f"{r.sanity['copy_rate']:.0%}", f"{r.sanity['wrong_language_rate']:.0%}"
-        acc = (r.terminology or {}).get("term_accuracy")
-        terms = "–" if acc is None else f"{acc:.0%}"
-        drift = "–" if r.drift is None or r.drift.term_drift is None else str(r.drift.term_drift)
-        rows.append(
-            (
-                r.backend.name,
-                pair,
-                *scores,
-                detectable,
-                _change_vs_previous(r, heads),
-                copy,
-                wrong,
-                terms,
-                drift,
-                r.run_id,
-            )
-        )
-    widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
-    out = ["  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows]
-    if any(r.drift for r in reports):
-        out.append(
-            "Δ vs previous: against the last run of the same system name, test set and pair; * p < 0.05"
-        )
-    if skipped:
-        out += ["", "skipped:"] + [f"  {name} ({pair}): {why}" for name, pair, why in skipped]
-    if metrics_skipped is None:
-        metrics_skipped = {m: why for r in reports for m, why in r.skipped_metrics.items()}
-    if metrics_skipped:
-        out += ["", "metrics skipped (checkpoint not here):"]
-        out += [f"  {m}: {why}" for m, why in metrics_skipped.items()]
-    return "\n".join(out)
-
-
 @app.command("eval")
 def run_eval(
     config: Annotated[Path, typer.Option("--config", help="The evaluation to run (eval.toml).")] = Path(
@@ -1156,7 +1047,7 @@ def run_eval(
     _echo(f"test set {ts.name}@{ts.version}: {result.testset_state}")
     _echo("")
     skipped = [(o.system, o.pair, o.reason) for o in result.outcomes if o.status == "skipped"]
-    _echo(_summary_table(result.reports, skipped, result.skipped_metrics))
+    _echo(summary_table(result.reports, skipped, result.skipped_metrics))
     if result.reports:
         _echo(f"\neach run's page: {runs}/RUN_ID/report.html; scores over time: evalharness runs history")
     exported = _mlflow_after_eval(suite.mlflow, result.reports, runs)

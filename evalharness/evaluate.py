@@ -178,6 +178,50 @@ def translate_in_process(
         backend.close()
 
 
+@dataclass(frozen=True)
+class TranslatedSet:
+    """`translate`'s result: the test set's segments of the pair and their hypotheses."""
+
+    segments: list
+    translation: Translation
+
+    def text(self) -> str:
+        """One hypothesis per line (a newline inside one becomes a space)."""
+        from evalharness.fileio import one_line
+
+        return "".join(one_line(h.text) + "\n" for h in self.translation.hypotheses)
+
+    def details(self, src: str) -> list[dict]:
+        """Per segment: id, source, hypothesis, flags, pivot text and an LLM's raw output."""
+        return [
+            {
+                "id": s.id,
+                "source": s.text[src],
+                "hypothesis": h.text,
+                "flags": list(h.flags),
+                "intermediate": list(h.intermediate),
+                **({"raw": h.raw} if h.raw is not None else {}),
+            }
+            for s, h in zip(self.segments, self.translation.hypotheses, strict=True)
+        ]
+
+
+def translate_testset(req: RunRequest, cache_path: Path, chunk_size: int = 64) -> TranslatedSet:
+    """Translate a test set's segments without scoring them (`evalharness translate`).
+    Required terms reach only a prompt that reads them: a glossary given to a backend not
+    asked to use it (`terms=true`) is a mistake, not a no-op."""
+    if req.terms is not None and str((req.backend_options or {}).get("terms", "")).lower() != "true":
+        raise UserError(
+            "--glossary and --terms on translate give prompts their required terms: add "
+            "--backend-opt terms=true (with a backend whose prompt reads them: openai, hf-causal, vllm)"
+        )
+    if req.terms is not None:
+        req.terms.validate()
+    segments = req.testset.segments_for(req.src, req.tgt)
+    done = translate_in_process(req, [s.text[req.src] for s in segments], cache_path, chunk_size)
+    return TranslatedSet(segments, done)
+
+
 def request_sources(req: RunRequest) -> list[str]:
     """What the backend translates, in test-set order: segments, or whole paragraphs or
     documents (`req.unit`); a clear error for a missing pair."""
