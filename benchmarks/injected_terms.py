@@ -13,7 +13,16 @@ English source that holds the concept. One of four errors is injected into most 
 
 The rest are correct. Precision and recall are computed over the four kinds. The inflected
 forms and filler words come from simplemma's own lexicons (the benchmark reads them through
-simplemma's dictionary factory), so no data is downloaded and nothing is tuned on it."""
+simplemma's dictionary factory), so no data is downloaded and nothing is tuned on it.
+Filler words are never a form of a term after the matcher's normalisation either (the
+Hindi lexicon spells फ़्रांस and फ्रांस, one word once nukta is set aside), nor, in
+compounding languages, a compound ending with one ("rundsticka" holds "sticka").
+
+`variants=True` writes the terms as running text does besides: the hypothesis term (the
+deprecated one, or the preferred one in a correct segment) at the start of the sentence,
+in capitals, after a hyphen, or, in compounding languages, as the last part of a compound
+(skol|flickan) or the first (grävsvin|s|jakten); the English source term in any of its
+inflected forms, at the start, in capitals or hyphenated with the next word."""
 
 from __future__ import annotations
 
@@ -23,6 +32,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 KINDS = ("deprecated", "misspelled", "untranslated", "missing")
+COMPOUNDING = frozenset({"sv", "de", "nl", "da", "nb", "nn", "is", "fi", "et"})
 
 
 @dataclass
@@ -66,8 +76,31 @@ def _typo(word: str, where: str, rng: random.Random, alphabet: str) -> str:
     return word[:j] + word[j + 1] + word[j] + word[j + 2 :]
 
 
-def build(lang: str, per_kind: int = 30, correct: int = 60, seed: int = 0) -> InjectedSet:
+def _styled(term: str, style: str, head: str, tail: str, base: str = "") -> tuple[str, bool]:
+    """The term (an inflected form of `base`) written in `style`, and whether it opens the
+    sentence. A compound's first part is the base form (grävsvin|s|jakten), its last part
+    any form (skol|flickorna)."""
+    if style == "start":
+        return term[:1].upper() + term[1:], True
+    if style == "upper":
+        return term.upper(), False
+    if style == "hyphen-after":  # filler-term
+        return f"{head}-{term}", False
+    if style == "hyphen-before":  # term-filler
+        return f"{term}-{tail}", False
+    if style == "compound-tail":  # skol|flickan
+        return head + term, False
+    if style == "compound-head":  # grävsvin|s|jakten
+        return (base or term) + "s" + tail, False
+    return term, False
+
+
+def build(
+    lang: str, per_kind: int = 30, correct: int = 60, seed: int = 0, variants: bool = False
+) -> InjectedSet:
     import simplemma
+
+    from evalharness.terminology.normalize import normalize
 
     rng = random.Random(seed)
     words = lexicon(lang)
@@ -79,13 +112,23 @@ def build(lang: str, per_kind: int = 30, correct: int = 60, seed: int = 0) -> In
     sources = rng.sample(sorted(w for w in english if 6 <= len(w) <= 10), n_concepts)
     taken = set(picked)
     lemma_of = {form: lemma for lemma, forms in words.items() for form in forms}
-    filler = [  # lexicon words that are no form of a term (by the lexicon or simplemma's analysis)
+    term_forms = {normalize(form) for lemma in taken for form in words[lemma]}
+
+    def holds_a_term(w: str) -> bool:
+        """A form of a term after normalisation, or (compounding languages) a compound
+        ending with one (rund|sticka holds sticka)."""
+        w = normalize(w)
+        tails = range(3, len(w) - 4) if lang in COMPOUNDING else ()
+        return w in term_forms or any(w[k:] in term_forms for k in tails)
+
+    filler = [  # lexicon words that hold no term (by the lexicon, simplemma's analysis or normalisation)
         w
         for w in rng.sample(sorted(words), 4000)
         if 3 <= len(w) <= 10
         and w not in taken
         and lemma_of.get(w) not in taken
         and simplemma.lemmatize(w, lang=lang, greedy=True) not in taken
+        and not holds_a_term(w)
     ]
     en_filler = rng.sample(sorted(w for w in english if 3 <= len(w) <= 9 and w not in sources), 2000)
     alphabet = "".join(sorted({c for w in picked for c in w}))
@@ -111,10 +154,24 @@ def build(lang: str, per_kind: int = 30, correct: int = 60, seed: int = 0) -> In
         elif kind == "untranslated":
             term = sources[k]
         hyp = rng.sample(filler, rng.randint(8, 14))
+        source_term, first, src_first = sources[k], False, False
+        if variants:
+            styles = ["plain", "start", "upper", "hyphen-after"]
+            styles += ["compound-tail", "compound-head"] if lang in COMPOUNDING else []
+            if kind in ("deprecated", "correct"):
+                base = deprecated[k] if kind == "deprecated" else preferred[k]
+                term, first = _styled(term, rng.choice(styles), rng.choice(filler), rng.choice(filler), base)
+            source_term = rng.choice(english[sources[k]])
+            source_term, src_first = _styled(
+                source_term,
+                rng.choice(["plain", "start", "upper", "hyphen-before"]),
+                "",
+                rng.choice(en_filler),
+            )
         if kind != "missing":
-            hyp.insert(rng.randrange(len(hyp) + 1), term)
+            hyp.insert(0 if first else rng.randrange(len(hyp) + 1), term)
         src = rng.sample(en_filler, rng.randint(8, 14))
-        src.insert(rng.randrange(len(src) + 1), sources[k])
+        src.insert(0 if src_first else rng.randrange(len(src) + 1), source_term)
         out.sources.append(" ".join(src) + ".")
         out.hypotheses.append(" ".join(hyp) + ".")
         if kind != "correct":

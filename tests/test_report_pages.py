@@ -101,7 +101,7 @@ def test_drift_follows_the_system_name_not_the_backend(page_runs):
 
 
 def test_eval_summary_shows_the_change_and_drift(page_runs):
-    from evalharness.cli import _summary_table
+    from evalharness.reports.summary import summary_table as _summary_table
 
     _, _, r = page_runs
     a, b = r["a"][0], r["b"][0]

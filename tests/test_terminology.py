@@ -312,3 +312,66 @@ concepts:
     ]
     # one document (or none given): the run-level flag, as before
     assert [f.kind for f in check_segments(hyp, "sv", g).flags] == ["inconsistent"]
+
+
+# ------------------------------------------------------------------ recall on deprecated and missing terms
+
+
+def _one_concept(tmp_path, lang, preferred, deprecated, source="term"):
+    return _glossary(
+        tmp_path,
+        f"concepts:\n  - id: c\n    terms:\n      en: [{source}]\n"
+        f"      {lang}: [{preferred}, {{term: {deprecated}, status: deprecated}}]\n",
+    )
+
+
+@pytest.mark.parametrize(
+    "lang, preferred, deprecated, text, found",
+    [
+        # a form the lexicon lists that does not start like its lemma (wyżej of wysoko)
+        ("pl", "wielce", "wysoko", "Cena jest wyżej niż wczoraj.", "wyżej"),
+        # the lexicon's lemma of the form is the term, while the lemmatiser goes a step further
+        ("pl", "strzelec", "strzelająca", "Była to kobieta strzelającej drużyny.", "strzelającej"),
+        # Hindi: a half nasal written as anusvara, and a short root with a nukta letter
+        ("hi", "पतलून", "जीन्स", "उसने नई जींस खरीदी।", "जींस"),
+        ("hi", "गिरना", "झड़ना", "पत्ते झड़ते हैं।", "झड़ते"),
+        # Swedish: a closed compound written hyphenated, and the term ending a compound
+        (
+            "sv",
+            "massmobilisering",
+            "folkmobilisering",
+            "Folk-mobiliseringen lyckades.",
+            "Folk-mobiliseringen",
+        ),
+        ("sv", "vildsvin", "grävsvin", "Ett ungt skogsgrävsvin syntes.", "skogsgrävsvin"),
+        ("sv", "vildsvin", "grävsvin", "GRÄVSVINEN syntes.", "GRÄVSVINEN"),
+    ],
+)
+def test_deprecated_terms_found_in_every_written_form(tmp_path, lang, preferred, deprecated, text, found):
+    g = _one_concept(tmp_path, lang, preferred, deprecated)
+    flags = [(f.kind, f.found) for f in check_segments([text], lang, g).flags]
+    assert flags == [("deprecated", found)]
+
+
+def test_a_term_part_of_a_longer_word_only_where_the_rest_is_a_word(tmp_path):
+    """Precision: "förslag" is no "slag" (too short a term to end a compound), and a word
+    that merely ends like the term, after letters that are no word, is not the term."""
+    g = _glossary(
+        tmp_path,
+        "concepts:\n  - id: a\n    terms: {sv: [{term: slag, status: deprecated}]}\n"
+        "  - id: b\n    terms: {sv: [{term: flicka, status: deprecated}]}\n",
+    )
+    assert check_segments(["Ett förslag om xqzflickan kom."], "sv", g).flags == []
+    assert [f.found for f in check_segments(["En skolflicka kom."], "sv", g).flags] == ["skolflicka"]
+
+
+def test_a_missing_term_whose_source_is_inflected_or_hyphenated_differently(tmp_path):
+    g = _glossary(
+        tmp_path,
+        "concepts:\n  - id: mail\n    terms: {en: [e-mail], sv: [e-post]}\n"
+        "  - id: mouse\n    terms: {en: [mouse], sv: [mus]}\n",
+    )
+    sources = [["Three emails came."], ["Two MICE ran."], ["An E-MAIL came."], ["The mice ran."]]
+    hyps = ["Tre brev kom.", "Två djur sprang.", "Ett epostmeddelande kom.", "Mössen sprang."]
+    flags = [(f.segment, f.kind, f.concept) for f in check_segments(hyps, "sv", g, sources=sources).flags]
+    assert flags == [(0, "missing", "mail"), (1, "missing", "mouse")]

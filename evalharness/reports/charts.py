@@ -67,9 +67,14 @@ def _intervals(chart: Chart) -> str:
         highs = [(s.high[k] if s.high else None) for s in chart.series]
         peak = _nice_max(max([v for v in values + highs if v is not None] or [1.0]))
         parts += _panel(x0, panel_w, bar_h, top, metric)
-        parts.append(
-            f'<text class="tick" x="{x0 - 4:.1f}" y="{top + 4:.1f}" text-anchor="end">{peak:g}</text>'
-        )
+        for t in _ticks(0.0, peak, 4):  # a labelled tick and a faint grid line at round values
+            y = top + bar_h * (1 - t / peak)
+            parts.append(
+                f'<line class="grid" x1="{x0:.1f}" y1="{y:.1f}" x2="{x0 + panel_w:.1f}" y2="{y:.1f}"/>'
+            )
+            parts.append(
+                f'<text class="tick" x="{x0 - 4:.1f}" y="{y + 4:.1f}" text-anchor="end">{t:g}</text>'
+            )
         slot = panel_w / n_sys
         for i, series in enumerate(chart.series):
             value = series.values[k]
@@ -167,8 +172,10 @@ def _trend(chart: Chart) -> str:
     parts = [
         f'<line class="axis" x1="{left}" y1="{height - bottom}" x2="{width - 20}" y2="{height - bottom}"/>'
     ]
-    parts.append(f'<text class="tick" x="{left - 4}" y="{top + 4}" text-anchor="end">{hi:.1f}</text>')
-    parts.append(f'<text class="tick" x="{left - 4}" y="{height - bottom}" text-anchor="end">{lo:.1f}</text>')
+    for t in _ticks(lo, hi, 4):
+        _, y = xy(0, t)
+        parts.append(f'<line class="grid" x1="{left}" y1="{y:.1f}" x2="{width - 20}" y2="{y:.1f}"/>')
+        parts.append(f'<text class="tick" x="{left - 4}" y="{y + 4:.1f}" text-anchor="end">{t:g}</text>')
     for k, series in enumerate(chart.series):
         color = PALETTE[k % len(PALETTE)]
         points = [xy(i, v) for i, v in enumerate(series.values) if v is not None]

@@ -148,7 +148,9 @@ def success_rate(
     """The shared tasks' figure: exact, and exact or inflected (`index` finds the inflected)."""
     required = exact = either = 0
     for item, hyp in zip(items, hypotheses, strict=True):
-        found = {o.concept for o in index.find(hyp, langs={tgt_lang})} if index is not None else set()
+        found = (
+            {c for o in index.find(hyp, langs={tgt_lang}) for c in o.concepts} if index is not None else set()
+        )
         for pair in item.terms:
             required += 1
             hit = any(_contains(hyp, form, tgt_lang) for form in (pair.target, *pair.forms))

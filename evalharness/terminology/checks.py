@@ -4,7 +4,12 @@ Kinds: deprecated, misspelled, untranslated, missing, inconsistent-in-document (
 rendered two ways inside one document, when the list holds several documents), inconsistent
 (within the whole list, one run) and drift (against a previous run). One occurrence gets at
 most one flag: deprecated > untranslated > misspelled > inconsistent-in-document >
-inconsistent."""
+inconsistent.
+
+A term listed under two concepts (a glossary may: "nowotwór łagodny" renders both "benign
+neoplasm" and "benign tumor") counts, where it occurs, for the concept the aligned text
+calls for, so it is never a wrong rendering of the other; each concept keeps its own flags
+and renditions."""
 
 from __future__ import annotations
 
@@ -93,14 +98,20 @@ def check_segments(
     ok_occurrences: list[tuple[int, Occurrence, str]] = []  # candidates for 'inconsistent'
     occurrences = acceptable = 0
     for i, text in enumerate(texts):
-        expected_concepts: set[str] = set(expected[i]) if expected is not None else set()
-        if sources is not None and expected is None:
+        # what the aligned texts call for: one group per occurrence, any of whose concepts
+        # renders it (a term listed under two concepts in the source language is either)
+        called: list[tuple[str, ...]] = []
+        if expected is not None:
+            called = [(c,) for c in sorted(expected[i])]
+        elif sources is not None:
             for src_text in sources[i]:
                 # every glossary language: sources often keep a term untranslated
-                expected_concepts |= {o.concept for o in index.find(src_text, lemma_langs=source_langs)}
+                called += [o.concepts for o in index.find(src_text, lemma_langs=source_langs)]
+        expected_concepts = {c for group in called for c in group}
         seg_rend: dict[str, list[str]] = defaultdict(list)
         present: set[str] = set()
         for occ in index.find(text, fuzzy_langs={lang}, lemma_langs={lang}):
+            occ = _resolve(occ, expected_concepts, present)
             term = occ.term
             if occ.kind == "variant" and occ.concept not in expected_concepts:
                 continue  # a near-variant counts only where the aligned text has the concept
@@ -125,9 +136,10 @@ def check_segments(
                 seg_rend[occ.concept].append(rendition)
                 ok_occurrences.append((i, occ, rendition))
                 acceptable += occ.kind == "exact"
-        for concept in sorted(expected_concepts - present):
+        for concept, others in _missing(called, present):
             occurrences += 1
-            flags.append(Flag(i, concept, "missing", "", _preferred(glossary, concept, lang), lang))
+            detail = {"or": list(others)} if others else {}
+            flags.append(Flag(i, concept, "missing", "", _preferred(glossary, concept, lang), lang, detail))
         renditions.append(dict(seg_rend))
     if documents is not None and len(set(documents)) > 1 and None not in documents:
         by_document: dict[str | None, list[tuple[int, Occurrence, str]]] = defaultdict(list)
@@ -144,6 +156,31 @@ def check_segments(
     return TermReport(
         lang, flags, renditions, occurrences, acceptable, _consistency(renditions), index.fallbacks()
     )
+
+
+def _resolve(occ: Occurrence, called: set[str], present: set[str]) -> Occurrence:
+    """An occurrence of words listed under several concepts counts for one: a concept the
+    aligned text calls for, not yet rendered in this segment, else the best status (a
+    preferred reading before a deprecated one: no flag where one reading is right)."""
+    if not occ.shared:
+        return occ
+    options = (occ.term, *occ.shared)
+    best = min(
+        options,
+        key=lambda t: (t.concept not in called, t.concept in present, _STATUS_RANK.get(t.status, 3)),
+    )
+    return replace(occ, term=best, shared=tuple(t for t in options if t is not best))
+
+
+def _missing(called: list[tuple[str, ...]], present: set[str]) -> list[tuple[str, tuple[str, ...]]]:
+    """(concept, its alternatives) for each call of the aligned text that nothing renders,
+    once per concept: a call that is one of several concepts (a shared source term) is
+    missing only when none of them is there."""
+    out: dict[str, tuple[str, ...]] = {}
+    for group in sorted(set(called), key=lambda g: (len(g), g)):
+        if present.isdisjoint(group) and out.keys().isdisjoint(group):
+            out[group[0]] = group[1:]
+    return sorted(out.items())
 
 
 def _inconsistent(glossary, lang, renditions, ok_occurrences, kind: str = "inconsistent") -> list[Flag]:

@@ -12,6 +12,7 @@ from pathlib import Path
 from xml.etree import ElementTree as ET
 
 from evalharness.errors import UserError
+from evalharness.terminal import warn
 
 STATUSES = ("preferred", "admitted", "deprecated")
 _TBX_STATUS = {
@@ -64,12 +65,14 @@ class Glossary:
         return {t.lang for t in self.terms}
 
 
-def _add(concepts: dict[str, Concept], term: Term, where: str, seen: dict[tuple[str, str], str]) -> None:
+def _add(concepts: dict[str, Concept], term: Term, where: str, seen: dict[tuple[str, str], set[str]]) -> None:
     """Add one term, refusing what would make matching ambiguous or silently wrong: an
     unknown status, an empty term, a language key that is not a language tag (YAML turns
-    `1:` and `null:` into numbers and None), and a term listed twice in a language, in one
-    concept or in two (which concept would a match count for?). `seen` maps (language,
-    folded term) to its concept for the glossary being read."""
+    `1:` and `null:` into numbers and None), and a term listed twice in one concept. A term
+    listed under two concepts is accepted (real termbases do this: "benign neoplasm" and
+    "benign tumor" are both "nowotwór łagodny"); `load_glossary` warns once, and matching
+    counts an occurrence for the concept its source calls for. `seen` maps (language,
+    folded term) to its concepts for the glossary being read."""
     if term.status not in STATUSES:
         raise UserError(f"{where}: unknown status {term.status!r} (use {', '.join(STATUSES)})")
     if not term.text.strip():
@@ -78,12 +81,48 @@ def _add(concepts: dict[str, Concept], term: Term, where: str, seen: dict[tuple[
         raise UserError(f"{where}: term without a language")
     if not _LANG_TAG.fullmatch(term.lang):
         raise UserError(f"{where}: {term.lang!r} is not a language code (use e.g. sv, hi, pt-BR)")
-    key = (term.lang, " ".join(term.text.casefold().split()))
-    if key in seen:
-        place = "twice in this concept" if seen[key] == term.concept else f"also in concept {seen[key]!r}"
-        raise UserError(f"{where}: term {term.text!r} ({term.lang}) is listed {place}")
-    seen[key] = term.concept
+    owners = seen.setdefault(_fold(term.lang, term.text), set())
+    if term.concept in owners:
+        raise UserError(f"{where}: term {term.text!r} ({term.lang}) is listed twice in this concept")
+    owners.add(term.concept)
     concepts.setdefault(term.concept, Concept(term.concept)).terms.append(term)
+
+
+def _fold(lang: str, text: str) -> tuple[str, str]:
+    """A term's identity in a glossary: its language and its case-folded, space-normalised text."""
+    return lang, " ".join(text.casefold().split())
+
+
+def shared_terms(glossary: Glossary) -> dict[tuple[str, str], list[str]]:
+    """(language, term as first written) -> the concepts it is listed under, for every term
+    listed under more than one concept, in glossary order."""
+    first: dict[tuple[str, str], str] = {}
+    owners: dict[tuple[str, str], list[str]] = {}
+    for term in glossary.terms:
+        key = _fold(term.lang, term.text)
+        first.setdefault(key, term.text)
+        concepts = owners.setdefault(key, [])
+        if term.concept not in concepts:
+            concepts.append(term.concept)
+    return {(lang, first[(lang, k)]): cs for (lang, k), cs in owners.items() if len(cs) > 1}
+
+
+def _shared_warning(glossary: Glossary, path: Path) -> str | None:
+    """One line naming the terms listed under more than one concept (the first three)."""
+    shared = shared_terms(glossary)
+    if not shared:
+        return None
+
+    def concepts(cs: list[str]) -> str:
+        quoted = [repr(c) for c in cs]
+        return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " and " + quoted[-1]
+
+    named = [
+        f"term {text!r} ({lang}) is listed under concepts {concepts(cs)}"
+        for (lang, text), cs in shared.items()
+    ]
+    more = f"; and {len(named) - 3} more such terms" if len(named) > 3 else ""
+    return f"{path}: {'; '.join(named[:3])}{more}: an occurrence counts for the concept its source calls for"
 
 
 def _read_yaml(path: Path, text: str) -> dict[str, Concept]:
@@ -130,7 +169,7 @@ def _read_yaml(path: Path, text: str) -> dict[str, Concept]:
     if not isinstance(data, dict) or not isinstance(data.get("concepts"), list):
         raise UserError("expected a mapping with a 'concepts' list", path)
     concepts: dict[str, Concept] = {}
-    seen: dict[tuple[str, str], str] = {}
+    seen: dict[tuple[str, str], set[str]] = {}
     for entry in data["concepts"]:
         line = entry.get("__line__", "?") if isinstance(entry, dict) else "?"
         where = f"{path}: line {line}"
@@ -183,7 +222,7 @@ def _read_tsv(path: Path, text: str) -> dict[str, Concept]:
     if not rows or [c.strip().lower() for c in rows[0][:4]] != ["concept", "lang", "status", "term"]:
         raise UserError("line 1: expected the header concept<TAB>lang<TAB>status<TAB>term", path)
     concepts: dict[str, Concept] = {}
-    seen: dict[tuple[str, str], str] = {}
+    seen: dict[tuple[str, str], set[str]] = {}
     for n, row in enumerate(rows[1:], start=2):
         if not any(cell.strip() for cell in row):
             continue
@@ -208,7 +247,7 @@ def _read_tbx(path: Path, text: str) -> dict[str, Concept]:
             f"line {line}: invalid TBX/XML ({exc.msg if hasattr(exc, 'msg') else exc})", path
         ) from exc
     concepts: dict[str, Concept] = {}
-    seen: dict[tuple[str, str], str] = {}
+    seen: dict[tuple[str, str], set[str]] = {}
     entries = [e for e in root.iter() if _local(e.tag) in ("termEntry", "conceptEntry")]
     if not entries:
         raise UserError("no termEntry/conceptEntry elements", path)
@@ -266,4 +305,7 @@ def _load_glossary(name: str, _unchanged: tuple[int, ...]) -> Glossary:
         raise UserError("unknown glossary format (use .yaml, .tsv or .tbx)", path)
     if not concepts:
         raise UserError("glossary has no concepts", path)
-    return Glossary(concepts, source=str(path))
+    glossary = Glossary(concepts, source=str(path))
+    if (message := _shared_warning(glossary, path)) is not None:
+        warn(message)  # once per file as it stands: the memo serves the same glossary again
+    return glossary

@@ -2,8 +2,9 @@
 
 A word and a term word are compared after: NFKC (full-width letters, ligatures and other
 compatibility forms become their plain letters; Devanagari nukta letters are decomposed),
-removal of zero-width characters and Devanagari nukta, chandrabindu as anusvara, one
-apostrophe, Arabic-script yeh and kaf in one form, Cyrillic yo as ye, and case folding.
+removal of zero-width characters and Devanagari nukta, chandrabindu as anusvara, a half
+nasal consonant before a consonant as anusvara (हिन्दी and हिंदी, जीन्स and जींस are one
+spelling each way), one apostrophe, Arabic-script yeh and kaf in one form, Cyrillic yo as ye, and case folding.
 Hyphens separate words like spaces do.
 
 Scripts written without spaces between words (Chinese, Japanese, Thai, Lao, Khmer,
@@ -51,13 +52,20 @@ _TABLE = str.maketrans(
 )
 
 
+# A Devanagari nasal consonant with virama before a consonant: written as anusvara just as often.
+_NASAL = re.compile("[\u0919\u091e\u0923\u0928\u092e]\u094d(?=[\u0915-\u0939])")
+
+
 @lru_cache(maxsize=1 << 17)
 def normalize(text: str) -> str:
     """The comparable form of a word or term (see the module docstring). Memoised: a
     corpus's vocabulary repeats, its words are normalised once."""
     if text.isascii():
         return text.lower()  # NFKC, the table and case folding do nothing else to ASCII
-    return unicodedata.normalize("NFC", unicodedata.normalize("NFKC", text).translate(_TABLE).casefold())
+    folded = unicodedata.normalize("NFKC", text).translate(_TABLE).casefold()
+    if "\u094d" in folded:
+        folded = _NASAL.sub("\u0902", folded)
+    return unicodedata.normalize("NFC", folded)
 
 
 def words_of(text: str) -> list[tuple[str, int, int]]:
@@ -94,3 +102,26 @@ def nospace_text(text: str) -> tuple[str, list[int]]:
             chars.append(out)
             where.append(i)
     return "".join(chars), where
+
+
+_HYPHENS = frozenset("-\u2010\u2011")
+_HYPHEN_CHAR = re.compile("[-\u2010\u2011]")
+
+
+def join_hyphenated(text: str, words: list[tuple[str, int, int]]) -> list[tuple[str, int, int]] | None:
+    """`words` of the NFC `text` with every run of words joined by single hyphens made one
+    word ("Folk-mobiliseringen" -> "folkmobiliseringen", spanning both): a closed compound is
+    often written hyphenated, and a hyphenated term closed ("e-post", "epost"). None when
+    no two words are joined by a hyphen."""
+    if not _HYPHEN_CHAR.search(text):
+        return None
+    out: list[tuple[str, int, int]] = []
+    joined = False
+    for word, start, end in words:
+        if out and start - out[-1][2] == 1 and text[start - 1] in _HYPHENS:
+            prev, prev_start, _ = out[-1]
+            out[-1] = (prev + word, prev_start, end)
+            joined = True
+        else:
+            out.append((word, start, end))
+    return out if joined else None
