@@ -35,14 +35,17 @@ def cli(*args, env_extra=None, **kw):
 
 @pytest.fixture
 def big_testset(tmp_path):
-    """200 distinct sv-hi segments made from the seed sentences."""
+    """BIG distinct sv-hi segments made from the seed sentences."""
     sv, hi = content_lines(SV), content_lines(HI)
     a, b = tmp_path / "big.sv", tmp_path / "big.hi"
-    a.write_text("".join(f"{n}. {sv[n % 10][: 40 + n % 50]}\n" for n in range(200)), encoding="utf-8")
-    b.write_text("".join(f"{n}. {hi[n % 10][: 40 + n % 50]}\n" for n in range(200)), encoding="utf-8")
+    a.write_text("".join(f"{n}. {sv[n % 10][: 40 + n % 50]}\n" for n in range(BIG)), encoding="utf-8")
+    b.write_text("".join(f"{n}. {hi[n % 10][: 40 + n % 50]}\n" for n in range(BIG)), encoding="utf-8")
     refs = tmp_path / "refs"
     save_testset(import_parallel([("sv", a), ("hi", b)], "big"), refs)
     return refs
+
+
+BIG = 80  # segments: enough that a kill lands mid-run, few enough to translate twice quickly
 
 
 def _rows(db):
@@ -71,7 +74,7 @@ def test_killed_run_resumes_and_translates_every_segment_exactly_once(tmp_path, 
         "--beams",
         "1",
         "--max-new-tokens",
-        "48",
+        "24",
         "--chunk-size",
         "2",
         "--cache",
@@ -88,16 +91,16 @@ def test_killed_run_resumes_and_translates_every_segment_exactly_once(tmp_path, 
     proc.wait()
     assert not out.exists()  # no half-written output
     done_before = _rows(db)
-    assert 6 <= done_before < 200
+    assert 6 <= done_before < BIG
 
     resumed = cli(*args)
     _, err = resumed.communicate(timeout=300)
     assert resumed.returncode == 0, err
-    assert f"{done_before} from cache, {200 - done_before} translated" in err
-    assert len(out.read_text(encoding="utf-8").splitlines()) == 200
+    assert f"{done_before} from cache, {BIG - done_before} translated" in err
+    assert len(out.read_text(encoding="utf-8").splitlines()) == BIG
     with sqlite3.connect(db) as con:
         counts = [n for (n,) in con.execute("SELECT times_translated FROM translations")]
-    assert len(counts) == 200 and set(counts) == {1}
+    assert len(counts) == BIG and set(counts) == {1}
 
 
 def _install_plugin(tmp_path) -> dict:
@@ -219,4 +222,4 @@ def test_cli_wrong_length_hypothesis_file(tmp_path, big_testset):
         tmp_path / "c.sqlite",
     )
     _, err = proc.communicate(timeout=120)
-    assert proc.returncode == 2 and "has 2 lines but the test set has 200 segments" in err
+    assert proc.returncode == 2 and f"has 2 lines but the test set has {BIG} segments" in err
