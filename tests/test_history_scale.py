@@ -68,7 +68,9 @@ def test_changes_are_tested_for_the_last_runs_and_shown_for_all(small):
                 cur.scores["bleu"].score - prev.scores["bleu"].score
             )
     text = render(history_page(history, str(small)), "text")
-    assert "(p not computed)" in text and "first run" in text and re.search(r"\(p (= 0\.\d{3}|< 0\.001)\)", text)
+    assert (
+        "(p not computed)" in text and "first run" in text and re.search(r"\(p (= 0\.\d{3}|< 0\.001)\)", text)
+    )
 
 
 def test_a_drift_record_is_read_not_recomputed(tmp_path):
