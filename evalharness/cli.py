@@ -54,7 +54,12 @@ BACKEND_HELP = (
     "(`evalharness backends list`)."
 )
 REFERENCES = Path("references")
+BeamsOpt = Annotated[int | None, typer.Option("--beams", min=1, help="Beam size (model backends).")]
+MaxNewTokensOpt = Annotated[
+    int | None, typer.Option("--max-new-tokens", min=1, help="Most tokens generated per segment.")
+]
 CACHE = Path("runs/.cache/translations.sqlite")
+CacheOpt = Annotated[Path, typer.Option("--cache", help="The translation cache (SQLite).")]
 SEEDS = Path("seeds")
 RefsOpt = Annotated[Path, typer.Option("--references", help="Where test sets live.")]
 BackendOpt = Annotated[
@@ -204,7 +209,7 @@ def testset_import_wmt(
     ] = True,
     metrics: Annotated[str, typer.Option("--metrics", help="Metrics for the system runs.")] = "bleu,chrf,ter",
     runs: Annotated[Path, typer.Option("--runs", help="Where run reports live.")] = Path("runs"),
-    cache: Annotated[Path, typer.Option("--cache", help="The translation cache (SQLite).")] = CACHE,
+    cache: CacheOpt = CACHE,
     ci: Annotated[
         bool, typer.Option("--ci/--no-ci", help="95% bootstrap intervals (1000 resamples).")
     ] = True,
@@ -424,13 +429,9 @@ def translate(
         Path | None, typer.Option("--details", help="JSON lines with flags and pivot text.")
     ] = None,
     references: RefsOpt = REFERENCES,
-    cache: Annotated[Path, typer.Option("--cache", help="SQLite translation cache.")] = CACHE,
-    num_beams: Annotated[
-        int | None, typer.Option("--beams", min=1, help="Beam size (model backends).")
-    ] = None,
-    max_new_tokens: Annotated[
-        int | None, typer.Option("--max-new-tokens", min=1, help="Most tokens generated per segment.")
-    ] = None,
+    cache: CacheOpt = CACHE,
+    num_beams: BeamsOpt = None,
+    max_new_tokens: MaxNewTokensOpt = None,
     batch_tokens: Annotated[
         int | None, typer.Option("--batch-tokens", min=1, help="Tokens per batch (model backends).")
     ] = None,
@@ -758,13 +759,9 @@ def run(
     ] = "segment",
     references: RefsOpt = REFERENCES,
     runs: RunsOpt = RUNS,
-    cache: Annotated[Path, typer.Option("--cache", help="The translation cache (SQLite).")] = CACHE,
-    num_beams: Annotated[
-        int | None, typer.Option("--beams", min=1, help="Beam size (model backends).")
-    ] = None,
-    max_new_tokens: Annotated[
-        int | None, typer.Option("--max-new-tokens", min=1, help="Most tokens generated per segment.")
-    ] = None,
+    cache: CacheOpt = CACHE,
+    num_beams: BeamsOpt = None,
+    max_new_tokens: MaxNewTokensOpt = None,
     device: Annotated[
         str | None, typer.Option("--device", help="auto, cpu or cuda (model backends).")
     ] = None,
@@ -1000,7 +997,7 @@ def run_eval(
     ),
     references: RefsOpt = REFERENCES,
     runs: RunsOpt = RUNS,
-    cache: Annotated[Path, typer.Option("--cache", help="The translation cache (SQLite).")] = CACHE,
+    cache: CacheOpt = CACHE,
     rebuild: Annotated[
         bool, typer.Option("--rebuild", help="Align the test set again even when its inputs are unchanged.")
     ] = False,

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import html
 import json
-import os
 import re
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+from headless import CHROMIUM, needs_chromium
 
 from evalharness.reports.compare import compare_runs
 from evalharness.reports.comparison_page import comparison_page
@@ -22,20 +22,7 @@ from evalharness.reports.formats import render
 from evalharness.reports.sections import labels
 from evalharness.reports.statistics import LoadedRun
 
-
-def _chromium() -> str | None:
-    for name in (os.environ.get("EVALHARNESS_CHROMIUM", ""), "chromium", "chromium-browser", "google-chrome"):
-        if name and (path := shutil.which(name)):
-            return path
-    return None
-
-
-CHROMIUM = _chromium()
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None and not os.environ.get("EVALHARNESS_REQUIRE_BROWSER"),
-    reason="Chromium not found: install it (Debian: apt-get install chromium) or set EVALHARNESS_CHROMIUM; "
-    ".ci/run installs it",
-)
+pytestmark = needs_chromium
 
 # Runs first in <head>: collects errors, then, once the page has loaded, measures it and
 # exercises the tables, and writes the findings into the DOM for --dump-dom.
