@@ -15,9 +15,9 @@ eval: $(STAMP)
 	$(BIN)/evalharness eval
 
 # pytest exits 5 when it collects nothing: that is a broken setup, not a pass. One worker per
-# core (pytest-xdist), a test file per worker at a time (module fixtures are built once).
+# core (pytest-xdist; an idle worker takes tests queued for the busy one).
 test: $(STAMP)
-	$(BIN)/python -m pytest -n auto --dist loadfile; rc=$$?; \
+	$(BIN)/python -m pytest -n auto --dist worksteal; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
 
 # The fuzz suite's long profile (thousands of generated inputs; `make test` runs a few hundred).
