@@ -79,8 +79,12 @@ def load_suite(path: Path) -> Suite:
     try:
         suite = Suite.model_validate(data)
     except ValidationError as exc:
-        for error in exc.errors():
-            problems.add(f"{'.'.join(str(p) for p in error['loc']) or '(top level)'}: {error['msg']}")
+        errors = exc.errors()
+        inside = any(e["loc"][:1] == ("systems",) and len(e["loc"]) > 1 for e in errors)
+        for error in errors:
+            if inside and error["loc"] == ("systems",) and error["type"] == "too_short":
+                continue  # only a consequence: the broken entries above did not count
+            problems.add(f"{_where(error['loc'], data)}: {error['msg']}")
         problems.raise_any()
     for pair in suite.pairs + tuple(p for s in suite.systems for p in s.pairs or ()):
         with problems.catch():
@@ -103,6 +107,19 @@ def load_suite(path: Path) -> Suite:
             check_options(system.backend, system.options)
     problems.raise_any()
     return suite
+
+
+def _where(loc: tuple, data: dict) -> str:
+    """`systems.1 (name): unit` from pydantic's `('systems', 0, 'unit')`: numbered from 1 and
+    named, as every other problem with a system is."""
+    if len(loc) >= 2 and loc[0] == "systems" and isinstance(loc[1], int):
+        entries = data.get("systems") if isinstance(data, dict) else None
+        entry = entries[loc[1]] if isinstance(entries, list) and loc[1] < len(entries) else {}
+        name = entry.get("name") if isinstance(entry, dict) else None
+        head = f"systems.{loc[1] + 1}" + (f" ({name})" if isinstance(name, str) else "")
+        rest = ".".join(str(p) for p in loc[2:])
+        return f"{head}: {rest}" if rest else head
+    return ".".join(str(p) for p in loc) or "(top level)"
 
 
 def _repeated(items) -> str | None:

@@ -31,7 +31,9 @@ def _one_error_line(err: str) -> str:
         (SUITE + '[[systems]]\nname = "p"\nbackend = "pivot:passthrough+tiny-marian"\noptions = { num_beam = 2 }\n',
          "backend pivot has no option 'num_beam'"),
         (SUITE + COPY + '[[systems]]\nname = "d"\nbackend = "passthrough"\nunit = "sentence"\n',
-         "systems.1.unit: Input should be 'segment', 'paragraph' or 'document'"),
+         "systems.2 (d): unit: Input should be 'segment', 'paragraph' or 'document'"),
+        (SUITE + '[[systems]]\nname = "d"\nbackend = "passthrough"\nunit = "sentence"\n',
+         "systems.1 (d): unit: Input should be 'segment', 'paragraph' or 'document'"),
     ],
 )  # fmt: skip
 def test_a_careless_suite_is_one_line_before_any_work(work, monkeypatch, capsys, body, needle):
