@@ -270,7 +270,8 @@ def main() -> None:
     else:
         found = probe(page, work, LOAD_PROBE)
         print(
-            f"Chromium: loaded and laid out in {found['loadedMs'] / 1000:.2f} s (target < 3 s), "
+            f"Chromium: loaded and laid out in {found['loadedMs'] / 1000:.2f} s (target < 3 s: "
+            f"{'met' if found['loadedMs'] < 3000 else 'MISSED'}), "
             f"{len(found['sections'])} sections, errors {found['errors'] or 'none'}"
         )
     print(f"page: {path}")

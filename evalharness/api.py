@@ -184,6 +184,7 @@ def compare(
     document id; `resample="documents"` then draws and swaps whole documents."""
     from evalharness.metrics.registry import metric_ids, segment_metric
     from evalharness.metrics.significance import CORRECTIONS, compare_many
+    from evalharness.reports.compare import comparison_settings
 
     hyps = _systems(systems)
     names, n = list(hyps), len(hyps[next(iter(hyps))])
@@ -213,12 +214,7 @@ def compare(
         rows=[row for m in ids for row in _metric_rows(m, hyps, scored, results[m])],
         all_pairs=matrices,
         intervals={(name, m): Interval.of(scored[name][m].interval) for name in names for m in ids},
-        settings={
-            "bootstrap": n_bootstrap,
-            "ar_trials": n_ar,
-            "correction": correction if pairs else None,
-            "resample": resample,
-        },
+        settings=comparison_settings(n_bootstrap, n_ar, correction if pairs else None, resample),
         key_metric=key,
         moved=[seg for name in names[1:] for seg in _moved(name, hyps, scored, key, streams, sources, top)],
     )

@@ -113,6 +113,11 @@ def _as_loaded(runs: list[LoadedRun | RunReport]) -> list[LoadedRun]:
     return [r if isinstance(r, LoadedRun) else LoadedRun(r) for r in runs]
 
 
+def comparison_settings(n_bootstrap: int, n_ar: int, correction: str | None, resample: str) -> dict:
+    """How a comparison drew its p-values, as its page and data record state them."""
+    return {"bootstrap": n_bootstrap, "ar_trials": n_ar, "correction": correction, "resample": resample}
+
+
 def compare_runs(
     runs: list[LoadedRun | RunReport],
     metrics: list[str] | None = None,
@@ -198,12 +203,7 @@ def compare_runs(
         key_metric=key_metric,
         notes=notes,
         all_pairs=matrices,
-        settings={
-            "bootstrap": n_bootstrap,
-            "ar_trials": n_ar,
-            "correction": correction if pairs else None,
-            "resample": resample,
-        },
+        settings=comparison_settings(n_bootstrap, n_ar, correction if pairs else None, resample),
         analysis=found,
     )
     base_scores = segment_scores(base, key_metric)
