@@ -124,6 +124,8 @@ def test_settings_are_recorded_in_full():
         "merge_penalty",
         "length_weight",
         "number_weight",
+        "part_weight",
+        "margin_reference",
         "min_confidence",
         "min_parallel_share",
     }

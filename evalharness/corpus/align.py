@@ -22,6 +22,7 @@ import numpy as np
 from evalharness.corpus.align_search import Path, band_tables, banded_path, coarse_windows, full_windows
 from evalharness.corpus.embed import Encoder, unit_rows
 
+MIN_SCALE = 0.25  # penalties never shrink below a quarter of their settings
 SAMPLE = 256  # sentences of the other side each run's mean cosine is taken against
 RIVALS = 64  # sentences on each side of a bead that compete with it for its confidence
 
@@ -33,8 +34,10 @@ class AlignSettings:
     max_overlap: int = 3  # beads up to 1-3 / 3-1
     skip_gain: float = 0.03  # gain of leaving one sentence unaligned (1-0 / 0-1)
     merge_penalty: float = 0.02  # per sentence beyond 1-1, against greedy merging
-    length_weight: float = 0.1  # per unit of |log length ratio| away from the document's typical ratio
+    length_weight: float = 0.05  # per unit of |log length ratio| away from the document's typical ratio
     number_weight: float = 0.05  # per unit of number agreement (-1 .. 1)
+    part_weight: float = 0.4  # share of a merge's gain earned sentence by sentence (0: joint text only)
+    margin_reference: float = 0.14  # typical margin the three penalties above are sized for (0: fixed)
     min_confidence: float = 0.5  # tau: a bead below this is not trusted as parallel
     min_parallel_share: float = 0.5  # share of trusted beads for a document pair to count as parallel
 
@@ -135,7 +138,17 @@ class Gains:
     document on average (Vecalign's margin, against a sample of the other side), times its
     size; minus a penalty per extra sentence, a length penalty (|log length ratio| away
     from the document's typical ratio: swallowing a deleted neighbour makes a side too long)
-    and a number term (numbers on one side only count against a bead)."""
+    and a number term (numbers on one side only count against a bead).
+
+    A merge's gain is partly earned sentence by sentence (`part_weight`): each sentence of
+    the merged side scores its own margin against the other side. The joint text alone
+    barely notices a swallowed boilerplate or deleted neighbour (the real sentence
+    dominates the joint vector), so a merge with a stray line scored like a good one;
+    counted per sentence, the stray line brings about nothing and leaving it unaligned wins.
+
+    `scale` sizes the penalties (skip, merge, length) to the document: a document whose
+    true pairs beat chance by less (old orthography, loose or literary translation, a
+    weak language for the encoder) would otherwise lose its real 1-1 beads to skips."""
 
     def __init__(
         self,
@@ -145,9 +158,10 @@ class Gains:
         tgt_feat: RunFeatures,
         settings: AlignSettings,
         typical_ratio: float,
+        scale: float = 1.0,
     ) -> None:
         self.src, self.tgt, self.sf, self.tf, self.settings = src_emb, tgt_emb, src_feat, tgt_feat, settings
-        self.typical = typical_ratio
+        self.typical, self.scale = typical_ratio, scale
         rng = np.random.default_rng(0)
         sample_t = tgt_emb[0][rng.choice(tgt_emb.shape[1], min(tgt_emb.shape[1], SAMPLE), replace=False)]
         sample_s = src_emb[0][rng.choice(src_emb.shape[1], min(src_emb.shape[1], SAMPLE), replace=False)]
@@ -159,14 +173,18 @@ class Gains:
         sentences c-b..c-1, for r in rows and c in cols."""
         i, j = (rows - 1)[:, None], (cols - 1)[None, :]
         st = self.settings
-        sim = self.src[a - 1][rows - 1] @ self.tgt[b - 1][cols - 1].T
-        margin = sim - (self.base_src[a - 1][i] + self.base_tgt[b - 1][j]) / 2
-        gain = margin * (a + b) - st.merge_penalty * (a + b - 2)
+        gain = self.margins(a, b, rows, cols) * (a + b)
+        if st.part_weight and a + b > 2:
+            parts = sum(self.margins(a, 1, rows, cols - p) for p in range(b)) + sum(
+                self.margins(1, b, rows - p, cols) for p in range(a)
+            )
+            gain += st.part_weight * (parts - gain)
+        gain -= self.scale * st.merge_penalty * (a + b - 2)
         if st.length_weight:
             ratio = np.log(
                 np.maximum(self.tf.lengths[b - 1][j], 1.0) / np.maximum(self.sf.lengths[a - 1][i], 1.0)
             )
-            gain -= st.length_weight * np.abs(ratio - self.typical)
+            gain -= self.scale * st.length_weight * np.abs(ratio - self.typical)
         if st.number_weight:
             s_mask, t_mask = self.sf.numbers[a - 1][i], self.tf.numbers[b - 1][j]
             union = np.bitwise_count(s_mask | t_mask)
@@ -174,6 +192,27 @@ class Gains:
             agreement = np.where(union > 0, 2.0 * shared / np.maximum(union, 1) - 1.0, 0.0)
             gain += st.number_weight * agreement
         return gain
+
+    def margins(self, a: int, b: int, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """Margin of the run of `a` source sentences ending before each row against the run of
+        `b` target sentences ending before each col (rows, cols >= 1; a row or col below a
+        run's length reads a shorter run and is never on a path)."""
+        rows, cols = np.maximum(rows, 1), np.maximum(cols, 1)
+        sim = self.src[a - 1][rows - 1] @ self.tgt[b - 1][cols - 1].T
+        return sim - (self.base_src[a - 1][rows - 1][:, None] + self.base_tgt[b - 1][cols - 1][None, :]) / 2
+
+    def penalty_scale(self, path: Path) -> float:
+        """How far this document's true pairs beat chance against the margin the penalties
+        are sized for: the median margin of the 1-1 beads of a first path, over
+        `margin_reference`, at most 1 (documents that match better keep the penalties) and at
+        least MIN_SCALE (a non-parallel pair still pays something for merging)."""
+        ones = [(a[0], b[0]) for a, b in path if len(a) == 1 and len(b) == 1]
+        if len(ones) < 3 or not self.settings.margin_reference:
+            return 1.0
+        i, j = (np.array(x) for x in zip(*ones, strict=True))
+        sim = np.einsum("ij,ij->i", self.src[0][i], self.tgt[0][j])
+        typical = float(np.median(sim - (self.base_src[0][i] + self.base_tgt[0][j]) / 2))
+        return float(np.clip(typical / self.settings.margin_reference, MIN_SCALE, 1.0))
 
 
 def best_path(gains: dict, n: int, m: int, skip: float) -> Path:
@@ -287,13 +326,21 @@ def align_sentences(
     windows = coarse_windows(src_emb.vecs[0], tgt_emb.vecs[0])
     # The document's typical length ratio: a few noise or deleted lines barely move it.
     typical = math.log(max(tgt_feat.lengths[0].sum(), 1.0) / max(src_feat.lengths[0].sum(), 1.0))
+
+    def search(scale: float) -> tuple[Path, Gains]:
+        gains = Gains(src_emb.vecs, tgt_emb.vecs, src_feat, tgt_feat, settings, typical, scale)
+        return banded_path(
+            windows, n, m, band_tables(windows, beads, gains), scale * settings.skip_gain
+        ), gains
+
+    path, gains = search(1.0)  # a first path measures how well this document's pairs match
+    scale = gains.penalty_scale(path)
     for _ in range(MAX_ROUNDS):
-        gains = Gains(src_emb.vecs, tgt_emb.vecs, src_feat, tgt_feat, settings, typical)
-        path = banded_path(windows, n, m, band_tables(windows, beads, gains), settings.skip_gain)
+        path, _ = search(scale)
         src_runs, tgt_runs = _runs_to_check(path, settings.max_overlap)
         if not (src_emb.make_exact(src_runs) | tgt_emb.make_exact(tgt_runs)):
             break
     return bead_confidences(path, src, tgt, encoder)
 
 
-MAX_ROUNDS = 3  # searches: the first, and again after exact embeddings of runs near the path
+MAX_ROUNDS = 3  # searches after the first: again after exact embeddings of runs near the path
