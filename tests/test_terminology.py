@@ -173,7 +173,7 @@ def test_drift_between_runs(hoalu_glossary):
     assert drift_flags(["a", "b"], first.renditions, previous, "sv") == []
 
 
-def test_tsv_and_tbx_read_the_same_glossary(tmp_path, hoalu_glossary):
+def test_tsv_tbx_and_tbx_v3_read_the_same_glossary(tmp_path, hoalu_glossary):
     tsv = tmp_path / "g.tsv"
     tsv.write_text(
         "concept\tlang\tstatus\tterm\n"
@@ -198,8 +198,30 @@ def test_tsv_and_tbx_read_the_same_glossary(tmp_path, hoalu_glossary):
         f'<?xml version="1.0"?><martif type="TBX"><text><body>{"".join(entries)}</body></text></martif>',
         encoding="utf-8",
     )
+    # TBX v3 (ISO 30042:2019, the TBX-Basic dialect): tbx root in the urn:iso:std:iso:30042
+    # namespace, conceptEntry / langSec / termSec.
+    v3 = []
+    for c in hoalu_glossary.concepts.values():
+        secs = "".join(
+            f'<langSec xml:lang="{lang}">'
+            + "".join(
+                f"<termSec><term>{t.text}</term>"
+                f'<termNote type="administrativeStatus">{t.status}Term-admn-sts</termNote></termSec>'
+                for t in c.terms
+                if t.lang == lang
+            )
+            + "</langSec>"
+            for lang in dict.fromkeys(t.lang for t in c.terms)
+        )
+        v3.append(f'<conceptEntry id="{c.id}">{secs}</conceptEntry>')
+    tbx3 = tmp_path / "g3.tbx"
+    tbx3.write_text(
+        '<?xml version="1.0"?><tbx xmlns="urn:iso:std:iso:30042:ed-2" type="TBX-Basic" style="dca" '
+        f'xml:lang="en"><tbxHeader/><text><body>{"".join(v3)}</body></text></tbx>',
+        encoding="utf-8",
+    )
     expected = sorted((t.concept, t.lang, t.status, t.text) for t in hoalu_glossary.terms)
-    for path in (tsv, tbx):
+    for path in (tsv, tbx, tbx3):
         got = sorted((t.concept, t.lang, t.status, t.text) for t in load_glossary(path).terms)
         assert got == expected, path
 

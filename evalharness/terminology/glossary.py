@@ -1,6 +1,7 @@
 """Glossaries: concepts with terms per language and a TBX status. Read from YAML (the format
 we write by hand), TSV (`concept<TAB>lang<TAB>status<TAB>term`) or TBX (a small ElementTree
-reader; translate-toolkit is GPL). Errors name the file and the line."""
+reader of TBX v2 `martif` and v3 `tbx` files; translate-toolkit is GPL). Errors name the
+file and the line."""
 
 from __future__ import annotations
 
@@ -253,7 +254,7 @@ def _read_tbx(path: Path, text: str) -> dict[str, Concept]:
         raise UserError("no termEntry/conceptEntry elements", path)
     for n, entry in enumerate(entries, start=1):
         cid = entry.get("id") or f"concept-{n}"
-        for lang_set in (e for e in entry if _local(e.tag) == "langSet"):
+        for lang_set in (e for e in entry if _local(e.tag) in ("langSet", "langSec")):  # TBX v2, v3
             lang = lang_set.get(XML_LANG) or lang_set.get("lang") or ""
             for tig in (e for e in lang_set.iter() if _local(e.tag) in ("tig", "ntig", "termSec")):
                 term_el = next((e for e in tig.iter() if _local(e.tag) == "term"), None)
