@@ -173,6 +173,26 @@ def test_drift_between_runs(hoalu_glossary):
     assert drift_flags(["a", "b"], first.renditions, previous, "sv") == []
 
 
+def _tbx_entries(glossary, entry: str, lang_el: str, term_el: str) -> str:
+    """The glossary's concepts as TBX elements with the given names."""
+    status = '<termNote type="administrativeStatus">{}Term-admn-sts</termNote>'
+    return "".join(
+        f'<{entry} id="{c.id}">'
+        + "".join(
+            f'<{lang_el} xml:lang="{lang}">'
+            + "".join(
+                f"<{term_el}><term>{t.text}</term>{status.format(t.status)}</{term_el}>"
+                for t in c.terms
+                if t.lang == lang
+            )
+            + f"</{lang_el}>"
+            for lang in dict.fromkeys(t.lang for t in c.terms)
+        )
+        + f"</{entry}>"
+        for c in glossary.concepts.values()
+    )
+
+
 def test_tsv_tbx_and_tbx_v3_read_the_same_glossary(tmp_path, hoalu_glossary):
     tsv = tmp_path / "g.tsv"
     tsv.write_text(
@@ -180,44 +200,19 @@ def test_tsv_tbx_and_tbx_v3_read_the_same_glossary(tmp_path, hoalu_glossary):
         + "".join(f"{t.concept}\t{t.lang}\t{t.status}\t{t.text}\n" for t in hoalu_glossary.terms),
         encoding="utf-8",
     )
-    entries = []
-    for c in hoalu_glossary.concepts.values():
-        sets = "".join(
-            f'<langSet xml:lang="{lang}">'
-            + "".join(
-                f'<tig><term>{t.text}</term><termNote type="administrativeStatus">{t.status}Term-admn-sts</termNote></tig>'
-                for t in c.terms
-                if t.lang == lang
-            )
-            + "</langSet>"
-            for lang in dict.fromkeys(t.lang for t in c.terms)
-        )
-        entries.append(f'<termEntry id="{c.id}">{sets}</termEntry>')
-    tbx = tmp_path / "g.tbx"
+    tbx = tmp_path / "g.tbx"  # TBX v2: martif, termEntry / langSet / tig
+    entries = _tbx_entries(hoalu_glossary, "termEntry", "langSet", "tig")
     tbx.write_text(
-        f'<?xml version="1.0"?><martif type="TBX"><text><body>{"".join(entries)}</body></text></martif>',
+        f'<?xml version="1.0"?><martif type="TBX"><text><body>{entries}</body></text></martif>',
         encoding="utf-8",
     )
     # TBX v3 (ISO 30042:2019, the TBX-Basic dialect): tbx root in the urn:iso:std:iso:30042
     # namespace, conceptEntry / langSec / termSec.
-    v3 = []
-    for c in hoalu_glossary.concepts.values():
-        secs = "".join(
-            f'<langSec xml:lang="{lang}">'
-            + "".join(
-                f"<termSec><term>{t.text}</term>"
-                f'<termNote type="administrativeStatus">{t.status}Term-admn-sts</termNote></termSec>'
-                for t in c.terms
-                if t.lang == lang
-            )
-            + "</langSec>"
-            for lang in dict.fromkeys(t.lang for t in c.terms)
-        )
-        v3.append(f'<conceptEntry id="{c.id}">{secs}</conceptEntry>')
     tbx3 = tmp_path / "g3.tbx"
+    entries = _tbx_entries(hoalu_glossary, "conceptEntry", "langSec", "termSec")
     tbx3.write_text(
         '<?xml version="1.0"?><tbx xmlns="urn:iso:std:iso:30042:ed-2" type="TBX-Basic" style="dca" '
-        f'xml:lang="en"><tbxHeader/><text><body>{"".join(v3)}</body></text></tbx>',
+        f'xml:lang="en"><tbxHeader/><text><body>{entries}</body></text></tbx>',
         encoding="utf-8",
     )
     expected = sorted((t.concept, t.lang, t.status, t.text) for t in hoalu_glossary.terms)
