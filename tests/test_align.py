@@ -128,6 +128,7 @@ def test_settings_are_recorded_in_full():
         "number_weight",
         "part_weight",
         "margin_reference",
+        "length_spread",
         "min_confidence",
         "min_parallel_share",
     }

@@ -37,7 +37,10 @@ class AlignSettings:
     length_weight: float = 0.05  # per unit of |log length ratio| away from the document's typical ratio
     number_weight: float = 0.05  # per unit of number agreement (-1 .. 1)
     part_weight: float = 0.4  # share of a merge's gain earned sentence by sentence (0: joint text only)
-    margin_reference: float = 0.14  # typical margin the three penalties above are sized for (0: fixed)
+    margin_reference: float = 0.14  # typical 1-1 margin the skip and merge penalties are sized for (0: fixed)
+    length_spread: float = (
+        0.08  # typical spread of log length ratios the length penalty is sized for (0: fixed)
+    )
     min_confidence: float = 0.5  # tau: a bead below this is not trusted as parallel
     min_parallel_share: float = 0.5  # share of trusted beads for a document pair to count as parallel
 
@@ -146,9 +149,12 @@ class Gains:
     dominates the joint vector), so a merge with a stray line scored like a good one;
     counted per sentence, the stray line brings about nothing and leaving it unaligned wins.
 
-    `scale` sizes the penalties (skip, merge, length) to the document: a document whose
-    true pairs beat chance by less (old orthography, loose or literary translation, a
-    weak language for the encoder) would otherwise lose its real 1-1 beads to skips."""
+    `scale` sizes the skip and merge penalties to the document: a document whose true pairs
+    beat chance by less (old orthography, loose or literary translation, a weak language for
+    the encoder) would otherwise lose its real 1-1 beads to skips. `length_scale` sizes the
+    length penalty to the document's own spread of length ratios (Gale and Church's idea):
+    Chinese against Russian verses vary in length far more than Swedish against English
+    news, where a line twice as long as its partner is a real sign of a swallowed one."""
 
     def __init__(
         self,
@@ -159,9 +165,10 @@ class Gains:
         settings: AlignSettings,
         typical_ratio: float,
         scale: float = 1.0,
+        length_scale: float = 1.0,
     ) -> None:
         self.src, self.tgt, self.sf, self.tf, self.settings = src_emb, tgt_emb, src_feat, tgt_feat, settings
-        self.typical, self.scale = typical_ratio, scale
+        self.typical, self.scale, self.length_scale = typical_ratio, scale, length_scale
         rng = np.random.default_rng(0)
         sample_t = tgt_emb[0][rng.choice(tgt_emb.shape[1], min(tgt_emb.shape[1], SAMPLE), replace=False)]
         sample_s = src_emb[0][rng.choice(src_emb.shape[1], min(src_emb.shape[1], SAMPLE), replace=False)]
@@ -184,7 +191,7 @@ class Gains:
             ratio = np.log(
                 np.maximum(self.tf.lengths[b - 1][j], 1.0) / np.maximum(self.sf.lengths[a - 1][i], 1.0)
             )
-            gain -= self.scale * st.length_weight * np.abs(ratio - self.typical)
+            gain -= self.length_scale * st.length_weight * np.abs(ratio - self.typical)
         if st.number_weight:
             s_mask, t_mask = self.sf.numbers[a - 1][i], self.tf.numbers[b - 1][j]
             union = np.bitwise_count(s_mask | t_mask)
@@ -201,18 +208,24 @@ class Gains:
         sim = self.src[a - 1][rows - 1] @ self.tgt[b - 1][cols - 1].T
         return sim - (self.base_src[a - 1][rows - 1][:, None] + self.base_tgt[b - 1][cols - 1][None, :]) / 2
 
-    def penalty_scale(self, path: Path) -> float:
-        """How far this document's true pairs beat chance against the margin the penalties
-        are sized for: the median margin of the 1-1 beads of a first path, over
-        `margin_reference`, at most 1 (documents that match better keep the penalties) and at
+    def document_scales(self, path: Path) -> tuple[float, float]:
+        """(scale, length_scale) for this document from the 1-1 beads of a first path: their
+        median margin over `margin_reference`, and `length_spread` over the robust spread
+        (1.4826 x median absolute deviation) of their log length ratios. Each is at most 1
+        (a document that matches better or varies less keeps the settings' penalties) and at
         least MIN_SCALE (a non-parallel pair still pays something for merging)."""
         ones = [(a[0], b[0]) for a, b in path if len(a) == 1 and len(b) == 1]
-        if len(ones) < 3 or not self.settings.margin_reference:
-            return 1.0
+        if len(ones) < 3:
+            return 1.0, 1.0
+        st = self.settings
         i, j = (np.array(x) for x in zip(*ones, strict=True))
         sim = np.einsum("ij,ij->i", self.src[0][i], self.tgt[0][j])
-        typical = float(np.median(sim - (self.base_src[0][i] + self.base_tgt[0][j]) / 2))
-        return float(np.clip(typical / self.settings.margin_reference, MIN_SCALE, 1.0))
+        margin = float(np.median(sim - (self.base_src[0][i] + self.base_tgt[0][j]) / 2))
+        ratios = np.log(np.maximum(self.tf.lengths[0][j], 1.0) / np.maximum(self.sf.lengths[0][i], 1.0))
+        spread = 1.4826 * float(np.median(np.abs(ratios - np.median(ratios))))
+        scale = margin / st.margin_reference if st.margin_reference else 1.0
+        length_scale = st.length_spread / max(spread, 1e-6) if st.length_spread else 1.0
+        return float(np.clip(scale, MIN_SCALE, 1.0)), float(np.clip(length_scale, MIN_SCALE, 1.0))
 
 
 def best_path(gains: dict, n: int, m: int, skip: float) -> Path:
@@ -327,16 +340,16 @@ def align_sentences(
     # The document's typical length ratio: a few noise or deleted lines barely move it.
     typical = math.log(max(tgt_feat.lengths[0].sum(), 1.0) / max(src_feat.lengths[0].sum(), 1.0))
 
-    def search(scale: float) -> tuple[Path, Gains]:
-        gains = Gains(src_emb.vecs, tgt_emb.vecs, src_feat, tgt_feat, settings, typical, scale)
+    def search(*scales: float) -> tuple[Path, Gains]:
+        gains = Gains(src_emb.vecs, tgt_emb.vecs, src_feat, tgt_feat, settings, typical, *scales)
         return banded_path(
-            windows, n, m, band_tables(windows, beads, gains), scale * settings.skip_gain
+            windows, n, m, band_tables(windows, beads, gains), gains.scale * settings.skip_gain
         ), gains
 
-    path, gains = search(1.0)  # a first path measures how well this document's pairs match
-    scale = gains.penalty_scale(path)
+    path, gains = search()  # a first path measures how well this document's pairs match
+    scales = gains.document_scales(path)
     for _ in range(MAX_ROUNDS):
-        path, _ = search(scale)
+        path, _ = search(*scales)
         src_runs, tgt_runs = _runs_to_check(path, settings.max_overlap)
         if not (src_emb.make_exact(src_runs) | tgt_emb.make_exact(tgt_runs)):
             break
