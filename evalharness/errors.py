@@ -23,7 +23,11 @@ class Problems:
         self.path, self.found = path, []
 
     def add(self, message: str) -> None:
-        self.found.append(message)
+        """One line per problem, whatever names from the file it quotes (a system or gate
+        named "a\\nb" would otherwise split its problem over two lines)."""
+        from evalharness.fileio import one_line
+
+        self.found.append(one_line(message))
 
     def catch(self, prefix: str = ""):
         """A context in which a UserError is recorded (with `prefix`) instead of raised."""

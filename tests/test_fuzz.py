@@ -302,6 +302,8 @@ CONFIG_LINES = st.one_of(
 
 
 @given(st.lists(CONFIG_LINES, max_size=12), st.sampled_from(["eval.toml", "gates.toml", "pyproject.toml"]))
+@example(["[[gate]]", 'name = "hoalu\\n"'], "gates.toml")  # found: a name's line break split the problem
+@example(["[[systems]]", 'name = "a\\nb"', "unit = 1"], "eval.toml")
 def test_any_configuration_is_loaded_or_refused_in_one_line(lines, name):
     from evalharness.errors import UserError
     from evalharness.gates.config import load_gates
