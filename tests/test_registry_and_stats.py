@@ -153,6 +153,21 @@ def test_fast_ter_gives_sacrebleus_statistics():
             assert ours == TER(**options)._extract_corpus_statistics(h, [r])
 
 
+def test_fast_ter_gives_sacrebleus_statistics_on_documents():
+    """Whole documents (about 140 words, sentences out of order): long hypotheses, many
+    candidate shifts, each scored from the rows of the unshifted hypothesis."""
+    hyps, refs, _ = corpus(n=30, seed=5)
+    docs_h, docs_r = [], []
+    for d in range(2):
+        order = list(range(15 * d, 15 * d + 15))
+        order[2], order[3], order[5], order[6] = order[3], order[2], order[6], order[5]
+        docs_h.append(" ".join(hyps[i] for i in order))
+        docs_r.append(" ".join(refs[15 * d : 15 * d + 15]))
+    ours = FastTER()._extract_corpus_statistics(docs_h, [docs_r])
+    assert ours == TER()._extract_corpus_statistics(docs_h, [docs_r])
+    assert all(edits > 0 for edits, _ in ours)
+
+
 def test_fast_chrf_gives_sacrebleus_statistics():
     rng = random.Random(1)
     alphabet = list("abcAB,.!() ") + ["é", "ß", "中", "\U0001f600", "\u00a0"]

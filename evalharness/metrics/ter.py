@@ -33,6 +33,9 @@ from sacrebleu.metrics.lib_ter import (
 )
 
 INF = _INT_INFINITY
+# From this many words a candidate shift is scored from the unshifted hypothesis's rows
+# (`distance_near`); below it recomputing the few rows after the shared prefix is cheaper.
+NEAR_FROM = 40
 
 
 class FastBeamEditDistance:
@@ -48,6 +51,7 @@ class FastBeamEditDistance:
         self.first = list(range(self.n_ref + 1))
         self.cache: dict = {}  # word -> (child dict, costs); a trie over hypothesis prefixes
         self.cache_size = 0
+        self._beam: tuple[int, float, int] = (-1, 1.0, _BEAM_WIDTH)  # (hypothesis length, ratio, beam)
 
     def __call__(self, words_h: list[str]) -> tuple[int, str]:
         rows = self._rows(words_h)
@@ -57,50 +61,82 @@ class FastBeamEditDistance:
         """The edit distance alone (what ranking a candidate shift needs)."""
         return self._rows(words_h)[-1][-1]
 
-    def _rows(self, words_h: list[str]) -> list[list[int]]:
+    def _rows(self, words_h: list[str], upto: int | None = None) -> list[list[int]]:
+        """Rows 0..upto (all by default) of `words_h`'s matrix. Rows depend on the whole
+        hypothesis's length (the beam follows its diagonal); every hypothesis one instance
+        sees has the same length (shifts keep it), so rows are memoised by prefix."""
+        upto = len(words_h) if upto is None else upto
         rows = [self.first]
         node = self.cache
-        for word in words_h:  # rows already known for this prefix
+        for word in words_h[:upto]:  # rows already known for this prefix
             hit = node.get(word)
             if hit is None:
                 break
             node, row = hit
             rows.append(row)
         start = len(rows) - 1
-        self._extend(words_h, rows)
+        for i in range(len(rows), upto + 1):
+            rows.append(self._row(words_h, i, rows[i - 1])[0])
         self._remember(words_h, rows, start)
         return rows
 
-    def _extend(self, words_h: list[str], rows: list[list[int]]) -> None:
-        n_h, n_ref, ref = len(words_h), self.n_ref, self.ref
-        ratio = n_ref / n_h if words_h else 1
-        beam = math.ceil(ratio / 2 + _BEAM_WIDTH) if _BEAM_WIDTH < ratio / 2 else _BEAM_WIDTH
-        for i in range(len(rows), n_h + 1):
-            prev = rows[i - 1]
-            cost = [INF] * (n_ref + 1)
-            diag = math.floor(i * ratio)
-            lo = max(0, diag - beam)
-            hi = n_ref + 1 if i == n_h else min(n_ref + 1, diag + beam)
-            word = words_h[i - 1]
-            if lo == 0:
-                cost[0] = prev[0] + 1  # deletion
-                lo = 1
-            left = cost[lo - 1]
-            j = lo
-            # the reference word, the diagonal cell and the cell above, side by side
-            for other, diag_c, up_c in zip(
-                ref[lo - 1 : hi - 1], prev[lo - 1 : hi - 1], prev[lo:hi], strict=True
-            ):
-                best = diag_c if word == other else diag_c + 1
-                if best >= INF:  # sacrebleu keeps the cell infinite unless a step is cheaper
-                    best = INF
-                if up_c + 1 < best:
-                    best = up_c + 1
-                if left + 1 < best:
-                    best = left + 1
-                cost[j] = left = best
-                j += 1
-            rows.append(cost)
+    def _band(self, n_h: int, i: int) -> tuple[int, int]:
+        """sacrebleu's beam: the cells [lo, hi) of row i it computes (the others stay infinite)."""
+        if self._beam[0] != n_h:
+            ratio = self.n_ref / n_h if n_h else 1
+            beam = math.ceil(ratio / 2 + _BEAM_WIDTH) if _BEAM_WIDTH < ratio / 2 else _BEAM_WIDTH
+            self._beam = (n_h, ratio, beam)
+        _, ratio, beam = self._beam
+        diag = math.floor(i * ratio)
+        return max(0, diag - beam), self.n_ref + 1 if i == n_h else min(self.n_ref + 1, diag + beam)
+
+    def _row(self, words_h: list[str], i: int, prev: list[int]) -> tuple[list[int], int, int]:
+        """Row i of the matrix from row i - 1, and the band [lo, hi) it computed."""
+        lo, hi = band = self._band(len(words_h), i)
+        cost = [INF] * (self.n_ref + 1)
+        word = words_h[i - 1]
+        if lo == 0:
+            cost[0] = prev[0] + 1  # deletion
+            lo = 1
+        left = cost[lo - 1]
+        j = lo
+        # the reference word, the diagonal cell and the cell above, side by side
+        for other, diag_c, up_c in zip(
+            self.ref[lo - 1 : hi - 1], prev[lo - 1 : hi - 1], prev[lo:hi], strict=True
+        ):
+            best = diag_c if word == other else diag_c + 1
+            if best >= INF:  # sacrebleu keeps the cell infinite unless a step is cheaper
+                best = INF
+            if up_c + 1 < best:
+                best = up_c + 1
+            if left + 1 < best:
+                best = left + 1
+            cost[j] = left = best
+            j += 1
+        return cost, *band
+
+    def distance_near(self, words_h: list[str], base_h: list[str], base_rows: list[list[int]]) -> int:
+        """The edit distance of `words_h`, a shift of `base_h` (same length) whose rows are
+        `base_rows`. Past the shifted stretch both read the same words, so once a row equals
+        the base row plus a constant (the same cells infinite), every later row does too and
+        the distance is the base distance plus that constant: exact, and most candidate
+        shifts of a long hypothesis (a document) stop a few rows after the shift."""
+        n_h = len(words_h)
+        same_from = n_h  # the rows from here on read the same words as the base's
+        while same_from > 0 and words_h[same_from - 1] == base_h[same_from - 1]:
+            same_from -= 1
+        if same_from == 0:
+            return base_rows[-1][-1]
+        prev = self._rows(words_h, same_from)[-1]
+        for i in range(same_from, n_h + 1):
+            if i > same_from:
+                prev, lo, hi = self._row(words_h, i, prev)
+            else:
+                lo, hi = self._band(n_h, i) if i else (0, self.n_ref + 1)
+            offset = _constant_offset(prev, base_rows[i], lo, hi)
+            if offset is not None:
+                return base_rows[-1][-1] + offset
+        return prev[-1]
 
     def _remember(self, words_h: list[str], rows: list[list[int]], start: int) -> None:
         if self.cache_size >= _MAX_CACHE_SIZE:
@@ -108,7 +144,7 @@ class FastBeamEditDistance:
         node = self.cache
         for word in words_h[:start]:
             node = node[word][0]
-        for word, row in zip(words_h[start:], rows[start + 1 :], strict=True):
+        for word, row in zip(words_h[start : len(rows) - 1], rows[start + 1 :], strict=True):
             if word not in node:
                 node[word] = ({}, row)
                 self.cache_size += 1
@@ -153,6 +189,21 @@ class FastBeamEditDistance:
         return "".join(reversed(out))
 
 
+def _constant_offset(row: list[int], base: list[int], lo: int, hi: int) -> int | None:
+    """c where row = base + c on the band [lo, hi) (infinite cells in the same places; outside
+    the band both are infinite), else None."""
+    offset = None
+    for a, b in zip(row[lo:hi], base[lo:hi], strict=True):
+        if (a >= INF) != (b >= INF):
+            return None
+        if a < INF:
+            if offset is None:
+                offset = a - b
+            elif a - b != offset:
+                return None
+    return 0 if offset is None else offset
+
+
 def shifted_pairs(words_h: list[str], words_r: list[str], where: dict[str, list[int]]):
     """sacrebleu's `_find_shifted_pairs`, same pairs in the same order: (start_h, start_r,
     length) for every common run of up to 10 words starting within 50 positions. Only reference
@@ -183,11 +234,13 @@ def best_shift(
     """sacrebleu's `lib_ter._shift` (Tercom's ranking of shifts: largest gain, then longest,
     earliest start, earliest target; ties broken by the shifted words), with prefix sums for
     the error spans. Returns (gain, shifted words, candidates checked so far)."""
-    pre_score, inv_trace = cached(words_h)
+    base_rows = cached._rows(words_h)
+    pre_score, inv_trace = base_rows[-1][-1], cached._trace(words_h, base_rows)
     align, ref_err, hyp_err = trace_to_alignment(_flip_trace(inv_trace))
     hyp_sum, ref_sum = [0, *accumulate(hyp_err)], [0, *accumulate(ref_err)]
     # error counts over a span; positions past the end count as the end (sacrebleu slices)
     n_he, n_re = len(hyp_err), len(ref_err)
+    long = len(words_h) >= NEAR_FROM
     best = None
     for start_h, start_r, length in shifted_pairs(words_h, words_r, where):
         end_h, end_r = start_h + length, start_r + length
@@ -209,7 +262,14 @@ def best_shift(
                 continue
             prev_idx = idx
             shifted = _perform_shift(words_h, start_h, length, idx)
-            candidate = (pre_score - cached.distance(shifted), length, -start_h, -idx, shifted)
+            distance = cached.distance_near(shifted, words_h, base_rows) if long else cached.distance(shifted)
+            candidate = (
+                pre_score - distance,
+                length,
+                -start_h,
+                -idx,
+                shifted,
+            )
             checked += 1
             if not best or candidate > best:
                 best = candidate
