@@ -160,3 +160,17 @@ def test_loose_real_translation_keeps_its_one_to_one_pairs(encoder):
         total += len(case.gold)
     assert len(skipped) <= 1, f"true 1-1 pairs left unaligned: {skipped}"
     assert hits / total >= 0.95, f"{hits} of {total} gold beads found"
+
+
+def test_documents_of_one_to_three_sentences_align(encoder):
+    """Against a side this small the mean cosine to the other side is mostly the partner's
+    own, which made every margin about 0 and left a one-sentence pair unaligned."""
+    sv, hi = content_lines(SV), content_lines(HI)
+    for n in (1, 2, 3):
+        beads = align_sentences(sv[:n], hi[:n], encoder)
+        assert _pairs(beads) == [((i,), (i,)) for i in range(n)], n
+        assert min(b.confidence for b in beads) > 0.9
+    assert _pairs(align_sentences(sv[:2], hi[:1], encoder)) == [((0,), (0,)), ((1,), ())]
+    other = [ln for ln in EN_OTHER.read_text(encoding="utf-8").splitlines() if len(ln) > 80]
+    unrelated = align_sentences(sv[:1], other[:1], encoder)
+    assert _pairs(unrelated) == [((0,), (0,))] and unrelated[0].confidence < 0.1  # the confidence judges it

@@ -22,6 +22,7 @@ import numpy as np
 from evalharness.corpus.align_search import Path, band_tables, banded_path, coarse_windows, full_windows
 from evalharness.corpus.embed import Encoder, unit_rows
 
+SMALL_SIDE = 4  # sentences; see _chance
 MIN_SCALE = 0.25  # penalties never shrink below a quarter of their settings
 SAMPLE = 256  # sentences of the other side each run's mean cosine is taken against
 RIVALS = 64  # sentences on each side of a bead that compete with it for its confidence
@@ -172,8 +173,10 @@ class Gains:
         rng = np.random.default_rng(0)
         sample_t = tgt_emb[0][rng.choice(tgt_emb.shape[1], min(tgt_emb.shape[1], SAMPLE), replace=False)]
         sample_s = src_emb[0][rng.choice(src_emb.shape[1], min(src_emb.shape[1], SAMPLE), replace=False)]
-        self.base_src = (src_emb @ sample_t.T).mean(axis=2)  # (k, n): mean cosine to the other side
-        self.base_tgt = (tgt_emb @ sample_s.T).mean(axis=2)  # (k, m)
+        one_sentence = min(src_emb.shape[1], tgt_emb.shape[1]) == 1  # only then is a fallback read
+        fallback = _chance_between(src_emb[0], tgt_emb[0]) if one_sentence else 0.0
+        self.base_src = _chance(src_emb @ sample_t.T, fallback)  # (k, n): mean cosine to the other side
+        self.base_tgt = _chance(tgt_emb @ sample_s.T, fallback)  # (k, m)
 
     def __call__(self, a: int, b: int, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
         """Gains (len(rows), len(cols)) of beads of source sentences r-a..r-1 and target
@@ -226,6 +229,30 @@ class Gains:
         scale = margin / st.margin_reference if st.margin_reference else 1.0
         length_scale = st.length_spread / max(spread, 1e-6) if st.length_spread else 1.0
         return float(np.clip(scale, MIN_SCALE, 1.0)), float(np.clip(length_scale, MIN_SCALE, 1.0))
+
+
+def _chance(cosines: np.ndarray, fallback: float) -> np.ndarray:
+    """Each run's mean cosine to the other side's sample (last axis). Against a side of fewer
+    than SMALL_SIDE sentences that mean is mostly the run's own partner, so the partner's
+    margin came out near 0 and a one-sentence pair was left unaligned: there each run's best
+    match is left out of the mean, and against a single sentence `fallback` stands in."""
+    n = cosines.shape[-1]
+    if n >= SMALL_SIDE:
+        return cosines.mean(axis=-1)
+    if n == 1:
+        return np.full(cosines.shape[:-1], fallback, dtype=cosines.dtype)
+    return (cosines.sum(axis=-1) - cosines.max(axis=-1)) / (n - 1)
+
+
+def _chance_between(src: np.ndarray, tgt: np.ndarray) -> float:
+    """A chance cosine for a one-sentence side: the mean cosine of the other side's sentences
+    to it, its best match left out (0 for one sentence against one)."""
+    cos = src @ tgt.T
+    if cos.shape[1] < cos.shape[0]:
+        cos = cos.T
+    if cos.shape[1] < 2:
+        return 0.0
+    return float(((cos.sum(axis=1) - cos.max(axis=1)) / (cos.shape[1] - 1)).mean())
 
 
 def best_path(gains: dict, n: int, m: int, skip: float) -> Path:
@@ -348,8 +375,9 @@ def align_sentences(
 
     path, gains = search()  # a first path measures how well this document's pairs match
     scales = gains.document_scales(path)
-    for _ in range(MAX_ROUNDS):
-        path, _ = search(*scales)
+    for round_ in range(MAX_ROUNDS):
+        if round_ or scales != (1.0, 1.0):  # the first path stands when nothing was rescaled
+            path, _ = search(*scales)
         src_runs, tgt_runs = _runs_to_check(path, settings.max_overlap)
         if not (src_emb.make_exact(src_runs) | tgt_emb.make_exact(tgt_runs)):
             break
