@@ -129,6 +129,7 @@ def test_settings_are_recorded_in_full():
         "part_weight",
         "margin_reference",
         "length_spread",
+        "min_scale",
         "min_confidence",
         "min_parallel_share",
     }

@@ -23,7 +23,6 @@ from evalharness.corpus.align_search import Path, band_tables, banded_path, coar
 from evalharness.corpus.embed import Encoder, unit_rows
 
 SMALL_SIDE = 4  # sentences; see _chance
-MIN_SCALE = 0.25  # penalties never shrink below a quarter of their settings
 SAMPLE = 256  # sentences of the other side each run's mean cosine is taken against
 RIVALS = 64  # sentences on each side of a bead that compete with it for its confidence
 
@@ -39,9 +38,8 @@ class AlignSettings:
     number_weight: float = 0.05  # per unit of number agreement (-1 .. 1)
     part_weight: float = 0.4  # share of a merge's gain earned sentence by sentence (0: joint text only)
     margin_reference: float = 0.14  # typical 1-1 margin the skip and merge penalties are sized for (0: fixed)
-    length_spread: float = (
-        0.08  # typical spread of log length ratios the length penalty is sized for (0: fixed)
-    )
+    length_spread: float = 0.08  # typical spread of log length ratios the length penalty is sized for
+    min_scale: float = 0.25  # the least share of their settings the three penalties keep
     min_confidence: float = 0.5  # tau: a bead below this is not trusted as parallel
     min_parallel_share: float = 0.5  # share of trusted beads for a document pair to count as parallel
 
@@ -216,7 +214,7 @@ class Gains:
         median margin over `margin_reference`, and `length_spread` over the robust spread
         (1.4826 x median absolute deviation) of their log length ratios. Each is at most 1
         (a document that matches better or varies less keeps the settings' penalties) and at
-        least MIN_SCALE (a non-parallel pair still pays something for merging)."""
+        least `min_scale` (a non-parallel pair still pays something for merging)."""
         ones = [(a[0], b[0]) for a, b in path if len(a) == 1 and len(b) == 1]
         if len(ones) < 3:
             return 1.0, 1.0
@@ -228,7 +226,8 @@ class Gains:
         spread = 1.4826 * float(np.median(np.abs(ratios - np.median(ratios))))
         scale = margin / st.margin_reference if st.margin_reference else 1.0
         length_scale = st.length_spread / max(spread, 1e-6) if st.length_spread else 1.0
-        return float(np.clip(scale, MIN_SCALE, 1.0)), float(np.clip(length_scale, MIN_SCALE, 1.0))
+        low = st.min_scale
+        return float(np.clip(scale, low, 1.0)), float(np.clip(length_scale, low, 1.0))
 
 
 def _chance(cosines: np.ndarray, fallback: float) -> np.ndarray:
