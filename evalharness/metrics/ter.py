@@ -82,12 +82,15 @@ class FastBeamEditDistance:
             rows.append(row)
         start = len(rows) - 1
         for i in range(len(rows), upto + 1):
-            rows.append(self._row(words_h, i, rows[i - 1])[0])
+            rows.append(self._row(words_h, i, rows[i - 1]))
         self._remember(words_h, rows, start)
         return rows
 
     def _band(self, n_h: int, i: int) -> tuple[int, int]:
-        """sacrebleu's beam: the cells [lo, hi) of row i it computes (the others stay infinite)."""
+        """sacrebleu's beam: the cells [lo, hi) of row i it computes (the others stay infinite);
+        row 0 is given whole."""
+        if i == 0:
+            return 0, self.n_ref + 1
         if self._beam[0] != n_h:
             ratio = self.n_ref / n_h if n_h else 1
             beam = math.ceil(ratio / 2 + _BEAM_WIDTH) if _BEAM_WIDTH < ratio / 2 else _BEAM_WIDTH
@@ -96,9 +99,9 @@ class FastBeamEditDistance:
         diag = math.floor(i * ratio)
         return max(0, diag - beam), self.n_ref + 1 if i == n_h else min(self.n_ref + 1, diag + beam)
 
-    def _row(self, words_h: list[str], i: int, prev: list[int]) -> tuple[list[int], int, int]:
-        """Row i of the matrix from row i - 1, and the band [lo, hi) it computed."""
-        lo, hi = band = self._band(len(words_h), i)
+    def _row(self, words_h: list[str], i: int, prev: list[int]) -> list[int]:
+        """Row i (>= 1) of the matrix from row i - 1."""
+        lo, hi = self._band(len(words_h), i)
         cost = [INF] * (self.n_ref + 1)
         word = words_h[i - 1]
         if lo == 0:
@@ -119,7 +122,7 @@ class FastBeamEditDistance:
                 best = left + 1
             cost[j] = left = best
             j += 1
-        return cost, *band
+        return cost
 
     def suffix_rows(self, words_h: list[str]) -> list[list[int]]:
         """The matrix run backwards: entry [i][j] is the cheapest way from cell (i, j) to the
@@ -127,7 +130,7 @@ class FastBeamEditDistance:
         crosses every row, so the distance equals min over j of forward[i][j] + suffix[i][j]
         for any row i."""
         n_h, n_ref, ref = len(words_h), self.n_ref, self.ref
-        bands = [(0, n_ref + 1)] + [self._band(n_h, i) for i in range(1, n_h + 1)]
+        bands = [self._band(n_h, i) for i in range(n_h + 1)]
         rows: list[list[int]] = [[]] * (n_h + 1)
         last = [INF] * (n_ref + 1)
         for j in range(bands[n_h][0], n_ref + 1):
@@ -163,8 +166,8 @@ class FastBeamEditDistance:
             first += 1
         forward = base_rows[first]
         for i in range(first + 1, same_from + 1):
-            forward = self._row(words_h, i, forward)[0]
-        lo, hi = self._band(n_h, same_from) if same_from else (0, self.n_ref + 1)
+            forward = self._row(words_h, i, forward)
+        lo, hi = self._band(n_h, same_from)
         return min(f + b for f, b in zip(forward[lo:hi], suffix[same_from][lo:hi], strict=True))
 
     def _remember(self, words_h: list[str], rows: list[list[int]], start: int) -> None:
@@ -282,13 +285,7 @@ def best_shift(
                 if long
                 else cached.distance(shifted)
             )
-            candidate = (
-                pre_score - distance,
-                length,
-                -start_h,
-                -idx,
-                shifted,
-            )
+            candidate = (pre_score - distance, length, -start_h, -idx, shifted)
             checked += 1
             if not best or candidate > best:
                 best = candidate
