@@ -266,15 +266,6 @@ class E5Torch:
             y = torch.nn.functional.gelu(y)
         return y if add is None else y + add
 
-    def _attention(self, q, k, v, bias):
-        """Softmax attention (the 1/sqrt(d) scale is folded into the query weights). For
-        sentence-length sequences two batched products beat torch's fused kernel, which is
-        tiled for long ones."""
-        scores = self.torch.matmul(q, k.transpose(-1, -2))
-        if bias is not None:
-            scores = scores + bias
-        return self.torch.matmul(scores.softmax(-1), v)
-
     def _forward(self, batch: np.ndarray, lengths: np.ndarray):
         """Mean of the last hidden states of (B, L) piece ids over each row's first `lengths`
         tokens. A row's padding depends on its own length only and padded keys are masked,
